@@ -1,0 +1,203 @@
+"""The SQLite backend: one row per job in one database file.
+
+SQLite does the hard parts itself: a commit is atomic and, with ``journal_mode=WAL`` and
+``synchronous=FULL``, durable when it returns (the WAL is fsynced at every commit). A save is an
+upsert; an update is ``BEGIN IMMEDIATE`` (take the write lock first, so two read-modify-writes
+cannot interleave and lose each other's fields), read, merge, write, commit. Appending to the WAL
+costs one fsync, against the file backend's two plus a rename, so it is the faster choice when a
+single database file is acceptable.
+
+There is no per-job file to damage and no backup: SQLite detects a damaged page itself
+(``database disk image is malformed``), and ``get_job`` turns that into an error dict.
+Connections are per thread (SQLite connections must not be shared between threads) and per
+process (each worker process opens its own after a fork).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from durable_jobs.encoding import encode_job_body
+from durable_jobs.errors import DurabilityError, JobNotFoundError, JobUnreadableError
+from durable_jobs.ids import validate_job_id
+from durable_jobs.lifecycle import abandonment_changes, is_abandoned
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id      TEXT PRIMARY KEY,
+    body    TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated REAL NOT NULL
+)
+"""
+BUSY_TIMEOUT_MS = 30_000
+
+
+class SqliteJobStore:
+    """Jobs as rows of ``jobs(id, body, version, updated)`` in a WAL-mode SQLite database."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._pid = os.getpid()
+        with self._transaction(immediate=True) as connection:
+            connection.execute(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"SqliteJobStore({os.fspath(self.path)!r})"
+
+    def save_job(self, job_id: str, job: dict[str, Any]) -> None:
+        """Insert or replace the job; durable when this returns."""
+        name = validate_job_id(job_id)
+        body = encode_job_body(job).decode("ascii")
+        try:
+            # One statement in autocommit mode is its own transaction: no BEGIN/COMMIT needed.
+            self._connection().execute(
+                "INSERT INTO jobs (id, body, version, updated) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+                "version = jobs.version + 1, updated = excluded.updated",
+                (name, body, time.time()),
+            )
+        except sqlite3.Error as error:
+            raise DurabilityError(f"cannot save job {name!r}: {_describe(error)}") from error
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """The job, ``None`` if it does not exist, or an error dict; never raises for state."""
+        name = validate_job_id(job_id)
+        try:
+            row = self._connection().execute("SELECT body FROM jobs WHERE id = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            job = json.loads(row[0])
+            if not isinstance(job, dict):
+                return _error_job(name, f"stored job is a {type(job).__name__}, not an object")
+            return job
+        except Exception as error:
+            return _error_job(name, f"cannot read the job from {self.path}: {_describe(error)}")
+
+    def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the job in one ``BEGIN IMMEDIATE`` transaction."""
+        name = validate_job_id(job_id)
+        encode_job_body(changes)
+        try:
+            with self._transaction(immediate=True) as connection:
+                row = connection.execute("SELECT body FROM jobs WHERE id = ?", (name,)).fetchone()
+                if row is None:
+                    raise JobNotFoundError(f"job {name!r} does not exist")
+                try:
+                    job = json.loads(row[0])
+                except ValueError as error:
+                    raise JobUnreadableError(f"job {name!r} is not valid JSON: {error}") from None
+                job.update(changes)
+                connection.execute(
+                    "UPDATE jobs SET body = ?, version = version + 1, updated = ? WHERE id = ?",
+                    (encode_job_body(job).decode("ascii"), time.time(), name),
+                )
+        except sqlite3.Error as error:
+            raise DurabilityError(f"cannot update job {name!r}: {_describe(error)}") from error
+        return job
+
+    def delete_job(self, job_id: str) -> bool:
+        name = validate_job_id(job_id)
+        try:
+            with self._transaction(immediate=True) as connection:
+                cursor = connection.execute("DELETE FROM jobs WHERE id = ?", (name,))
+        except sqlite3.Error as error:
+            raise DurabilityError(f"cannot delete job {name!r}: {_describe(error)}") from error
+        return cursor.rowcount > 0
+
+    def list_jobs(self) -> list[str]:
+        rows = self._connection().execute("SELECT id FROM jobs ORDER BY id").fetchall()
+        return [row[0] for row in rows]
+
+    def recover(self) -> dict[str, Any]:
+        """Check the database and fail every non-terminal job that no live process owns."""
+        report: dict[str, Any] = {"abandoned_jobs_failed": [], "unreadable": {}}
+        connection = self._connection()
+        check = connection.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            report["integrity"] = check
+        for (job_id,) in connection.execute("SELECT id FROM jobs ORDER BY id").fetchall():
+            try:
+                with self._transaction(immediate=True) as tx:
+                    row = tx.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                    if row is None:
+                        continue
+                    job = json.loads(row[0])
+                    if not isinstance(job, dict) or not is_abandoned(job):
+                        continue
+                    job.update(abandonment_changes(job))
+                    tx.execute(
+                        "UPDATE jobs SET body = ?, version = version + 1, updated = ? "
+                        "WHERE id = ?",
+                        (encode_job_body(job).decode("ascii"), time.time(), job_id),
+                    )
+                report["abandoned_jobs_failed"].append(job_id)
+            except (sqlite3.Error, ValueError) as error:
+                report["unreadable"][job_id] = _describe(error)
+        return report
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # ---------------------------------------------------------------- connections
+
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            # Forked: a connection inherited from the parent must never be used in the child.
+            self._local = threading.local()
+            self._pid = os.getpid()
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            # FULL: the WAL is fsynced at every commit, so a commit that returned survives a
+            # power cut. NORMAL (the usual WAL setting) may lose the last commits.
+            connection.execute("PRAGMA synchronous = FULL")
+            self._local.connection = connection
+        return connection
+
+    def _transaction(self, *, immediate: bool) -> _Transaction:
+        return _Transaction(self._connection(), immediate)
+
+
+class _Transaction:
+    """``with`` block around BEGIN ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, connection: sqlite3.Connection, immediate: bool) -> None:
+        self.connection = connection
+        self.immediate = immediate
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.connection.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+        return self.connection
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        try:
+            if kind is None:
+                self.connection.execute("COMMIT")
+        finally:
+            # After an exception, or a COMMIT that failed, leave the connection usable.
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+
+
+def _error_job(name: str, reason: str) -> dict[str, Any]:
+    return {"id": name, "status": "unknown", "error": reason}
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,96 @@
+"""Shared fixtures: a fresh store of each backend, and the PostgreSQL URL.
+
+PostgreSQL tests run against the real server on this machine (127.0.0.1:5432, trust auth). Each
+test gets its own table, dropped afterwards. Where no server is reachable they are skipped with
+the reason, unless ``DURABLE_JOBS_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable_jobs import open_store
+
+POSTGRES_URL = os.environ.get("DURABLE_JOBS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+HARDENED_BACKENDS = ("file", "sqlite", "postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="also run the long soak tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def postgres_available() -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except Exception as error:
+        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {error}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The server URL, or a skip (a failure under DURABLE_JOBS_REQUIRE_POSTGRES=1)."""
+    reason = postgres_available()
+    if reason:
+        if os.environ.get("DURABLE_JOBS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+def store_url(backend: str, tmp_path: Path, postgres: str | None = None) -> str:
+    """A URL for a fresh, empty store of ``backend`` under ``tmp_path``."""
+    if backend == "file":
+        return f"file://{tmp_path / 'jobs'}"
+    if backend == "sqlite":
+        return f"sqlite://{tmp_path / 'jobs.db'}"
+    if backend == "postgres":
+        assert postgres is not None
+        return f"{postgres}?table=t_{secrets.token_hex(6)}"
+    if backend in ("phase470", "naive"):
+        return f"{backend}://{tmp_path / 'jobs'}"
+    raise ValueError(backend)
+
+
+@pytest.fixture
+def make_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+    """``make_store(backend)`` opens a fresh store; PostgreSQL tables are dropped afterwards."""
+    opened: list[Any] = []
+
+    def make(backend: str) -> Any:
+        postgres = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+        store = open_store(store_url(backend, tmp_path / backend, postgres))
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        if hasattr(store, "drop"):
+            store.drop()
+        if hasattr(store, "close"):
+            store.close()
+
+
+@pytest.fixture(params=HARDENED_BACKENDS)
+def store(request: pytest.FixtureRequest, make_store: Callable[[str], Any]) -> Any:
+    """A fresh store of each hardened backend in turn."""
+    return make_store(request.param)
