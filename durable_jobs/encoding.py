@@ -23,7 +23,9 @@ from typing import Any
 from durable_jobs.errors import InvalidJobError
 
 FORMAT = "durable_jobs/1"
-_HEADER = re.compile(rb'\{"format":"durable_jobs/1","version":(\d{1,19}),"crc32":"([0-9a-f]{8})","job":')
+_HEADER = re.compile(
+    rb'\{"format":"durable_jobs/1","version":(\d{1,19}),"crc32":"([0-9a-f]{8})","job":'
+)
 _TRAILER = b"}\n"
 RECOVERED_KEY = "_recovered"
 """Key added to a job returned from its backup; it says why, and is never written back."""
@@ -45,10 +47,13 @@ def encode_job_body(job: object) -> bytes:
     """Encode ``job`` as compact ASCII JSON, refusing what JSON cannot carry faithfully.
 
     Raises :class:`InvalidJobError` for a non-dict, a value JSON cannot encode (a set, a
-    datetime, NaN) or a circular structure, before the caller has written anything.
+    datetime, NaN), a key that is not a string (JSON would turn ``1`` into ``"1"`` and quietly
+    merge it with a real ``"1"``) or a circular structure, before anything is written. Tuples are
+    stored as lists: JSON has only the one kind of array.
     """
     if not isinstance(job, dict):
         raise InvalidJobError(f"a job must be a dict, got {type(job).__name__}")
+    _refuse_non_string_keys(job)
     if RECOVERED_KEY in job:
         # A job read back from its backup carries this marker; saving it back must not make the
         # marker permanent, or the job would claim to be recovered forever.
@@ -62,6 +67,28 @@ def encode_job_body(job: object) -> bytes:
     except RecursionError:
         raise InvalidJobError("the job cannot be stored as JSON: it is nested too deeply") from None
     return text.encode("ascii")
+
+
+def _refuse_non_string_keys(job: dict[Any, Any]) -> None:
+    """Walk the containers of ``job`` (not the strings: they are most of its bytes) once."""
+    pending: list[Any] = [job]
+    seen = 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > 1_000_000:
+            return  # a structure this large is left to json.dumps (circularity, depth)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InvalidJobError(
+                        f"the job cannot be stored as JSON faithfully: key {key!r} is a "
+                        f"{type(key).__name__}, JSON keys are strings (convert it with str())"
+                    )
+                if isinstance(item, dict | list | tuple):
+                    pending.append(item)
+        elif isinstance(value, list | tuple):
+            pending.extend(item for item in value if isinstance(item, dict | list | tuple))
 
 
 def checksum(version: int, body: bytes) -> int:
@@ -89,7 +116,10 @@ def decode_file(data: bytes) -> DecodedJob:
     version = int(match.group(1))
     body = data[match.end() : -len(_TRAILER)]
     stored = int(match.group(2), 16)
-    computed = checksum(version, body)
+    # Over the digits as they are on disk, not as re-formatted: a flip of a leading "1" to "0"
+    # ("10" -> "00") is then a one-bit change of the checked bytes, which CRC-32 always detects.
+    # For every file the writer made, the digits are canonical and this equals checksum().
+    computed = zlib.crc32(body, zlib.crc32(match.group(1)))
     if stored != computed:
         raise DamagedFileError(
             f"checksum mismatch (stored {stored:08x}, computed {computed:08x}): "

@@ -40,6 +40,7 @@ import fcntl
 import logging
 import os
 import secrets
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ from durable_jobs.encoding import (
 )
 from durable_jobs.errors import DurabilityError, JobNotFoundError, JobUnreadableError
 from durable_jobs.ids import is_valid_job_id, validate_job_id
-from durable_jobs.lifecycle import abandonment_changes, is_abandoned
+from durable_jobs.lifecycle import TERMINAL_STATUSES, abandonment_changes, is_abandoned
 
 log = logging.getLogger("durable_jobs")
 
@@ -66,8 +67,10 @@ BACKUP_SUFFIX = ".json.bak"
 TEMP_SUFFIX = ".tmp"
 LOCK_DIR = ".locks"
 LOCK_STRIPES = 64
+WRITER_WAIT_SECONDS = 2.0  # how long a reader with no readable copy waits for a busy writer
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+_UNTRUSTED_VERSION = 10**18  # versions have at most 19 digits; no real counter gets near this
 
 
 @dataclass
@@ -150,7 +153,8 @@ class FileJobStore:
         with self._locked(name):
             current = self._read_state(self._main(name))
             version = self._next_version(name, current)
-            self._install(name, encode_file(body, version), current)
+            both = self._backup_policy(name, job, current)
+            self._install(name, encode_file(body, version), current, backup_as_well=both)
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """Return the job, ``None`` if it never existed, or an error dict; never raises for state.
@@ -168,8 +172,14 @@ class FileJobStore:
                 fd = os.open(main, _OPEN_FLAGS)
             except FileNotFoundError:
                 return self._read_fallback(name, _MISSING)
+            except OSError as error:  # an unreadable job file is damage too: try the backup
+                problem = f"cannot be opened: {_os_error(error)}"
+                return self._read_fallback(name, _FileState(None, problem))
             try:
                 data = _read_all(fd)
+            except OSError as error:  # EIO from a bad sector is what the backup is for
+                problem = f"cannot be read: {_os_error(error)}"
+                return self._read_fallback(name, _FileState(None, problem))
             finally:
                 os.close(fd)
             try:
@@ -205,7 +215,9 @@ class FileJobStore:
             job = dict(source.decoded.job)
             job.update(changes)
             version = self._next_version(name, current)
-            self._install(name, encode_file(encode_job_body(job), version), current)
+            both = self._backup_policy(name, job, current)
+            body = encode_file(encode_job_body(job), version)
+            self._install(name, body, current, backup_as_well=both)
         job.pop(RECOVERED_KEY, None)
         return job
 
@@ -274,7 +286,9 @@ class FileJobStore:
 
     # ---------------------------------------------------------------- writing
 
-    def _install(self, name: str, data: bytes, current: _FileState) -> None:
+    def _install(
+        self, name: str, data: bytes, current: _FileState, *, backup_as_well: bool = False
+    ) -> None:
         """Make ``data`` the job file of ``name``; the caller holds the job's lock.
 
         Order, and the crash each step protects against:
@@ -286,20 +300,44 @@ class FileJobStore:
           3. rename the temp file over the job file: readers switch to the new version at once;
           4. fsync the directory: both renames become durable together. Only now is the write
              acknowledged; before it a power cut may bring back the previous names.
+
+        With ``backup_as_well`` the backup becomes a second copy of the new version instead (a
+        separate file, so damage to one copy never reaches the other): for a finished job, whose
+        previous version would bring it back to life as "running", and when no good version is
+        left to keep.
         """
         main = self._main(name)
         temp = self._write_temp(name, data)
+        backup_temp = None
         try:
-            if current.decoded is not None:
-                os.replace(main, self._backup(name))
+            if backup_as_well:
+                backup_temp = self._write_temp(name, data)
+                # Backup first: a crash between the renames leaves the old job file, which is
+                # still good, and a backup that is newer than it, never an older one alone.
+                os.replace(backup_temp, self._backup(name))
+            elif current.decoded is not None:
+                # Deleted by someone else since we read it: nothing to keep, carry on.
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(main, self._backup(name))
             os.replace(temp, main)
         except OSError as error:
             _unlink_quietly(temp)
+            if backup_temp is not None:
+                _unlink_quietly(backup_temp)
             raise DurabilityError(
                 f"cannot save job {name!r}: rename failed: {_os_error(error)}; "
                 "the previous version is intact (possibly only as the backup)"
             ) from error
         self._fsync_directory("save", name)
+
+    def _backup_policy(self, name: str, job: dict[str, Any], current: _FileState) -> bool:
+        """Should the backup be a copy of the new version rather than the previous one?"""
+        status = job.get("status")
+        if isinstance(status, str) and status in TERMINAL_STATUSES:
+            return True
+        if current.decoded is not None:
+            return False
+        return self._read_state(self._backup(name)).decoded is None
 
     def _write_temp(self, name: str, data: bytes) -> str:
         """Write ``data`` to a new uniquely named temp file beside the job file and fsync it."""
@@ -346,6 +384,10 @@ class FileJobStore:
         if current.decoded is not None:
             return current.decoded.version + 1
         peeked = peek_version(current.raw) if current.raw else None
+        if peeked is not None and peeked >= _UNTRUSTED_VERSION:
+            # The header is damaged too: one more would need 20 digits, a header no reader
+            # accepts, and the save would be acknowledged as a file nobody can read.
+            peeked = None
         backup = self._read_state(self._backup(name))
         base = backup.decoded.version + 1 if backup.decoded is not None else 0
         # A damaged job file held (at least) the version after its backup; skip past it.
@@ -377,6 +419,12 @@ class FileJobStore:
         if backup.decoded is None:
             if main.is_missing and backup.is_missing:
                 return None
+            # Before declaring the job unreadable, let a writer that is between its two renames
+            # finish: its job file is missing for that moment, and the backup it just rotated
+            # may be the very file that was damaged.
+            settled = self._read_after_writers(name)
+            if settled.decoded is not None:
+                return settled.decoded.job
             return _error_job(name, _describe_both(main, backup))
         # A missing job file with a good backup is also what a reader sees during a save, between
         # its two renames. The repair takes the job's lock without waiting: if a writer holds
@@ -390,6 +438,19 @@ class FileJobStore:
             job[RECOVERED_KEY] += "; repairing the job file failed, see the log"
         log.warning("get_job(%r): job file: %s; served the backup", name, main.problem)
         return job
+
+    def _read_after_writers(self, name: str) -> _FileState:
+        """Wait (bounded) until no writer holds the job's lock, then read the job file again."""
+        deadline = time.monotonic() + WRITER_WAIT_SECONDS
+        while True:
+            try:
+                with self._locked(name, blocking=False):
+                    break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break  # a stuck writer must not hang readers: report what is there
+                time.sleep(0.001)
+        return self._read_state(self._main(name))
 
     def _repair_from_backup(self, name: str, *, blocking: bool) -> bool | None:
         """Rewrite a damaged or missing job file from its backup, under the job's lock.
@@ -457,7 +518,8 @@ class FileJobStore:
                     job = dict(main.decoded.job)
                     job.update(abandonment_changes(job))
                     version = self._next_version(job_id, main)
-                    self._install(job_id, encode_file(encode_job_body(job), version), main)
+                    body = encode_file(encode_job_body(job), version)
+                    self._install(job_id, body, main, backup_as_well=True)  # now a finished job
                     report.abandoned_jobs_failed.append(job_id)
         except Exception as error:  # one bad job must not stop the start-up of the service
             log.exception("recover: job %r", job_id)

@@ -28,7 +28,9 @@ OWNER_KEY = "owner"
 def is_terminal(job: dict[str, Any]) -> bool:
     """True when the job has finished (``done`` or ``error``) or has no lifecycle at all."""
     status = job.get("status")
-    return status is None or status in TERMINAL_STATUSES
+    # Only a string can be terminal; testing a list or dict for membership in a frozenset would
+    # raise TypeError (unhashable) and stop recover() at start-up over one odd job.
+    return status is None or (isinstance(status, str) and status in TERMINAL_STATUSES)
 
 
 def current_owner() -> dict[str, Any]:

@@ -11,6 +11,7 @@ keep their rows apart). Connections are per thread and per process.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -23,6 +24,7 @@ from durable_jobs.errors import (
     DurabilityError,
     InvalidJobError,
     JobNotFoundError,
+    JobStoreError,
     StoreConfigError,
 )
 from durable_jobs.ids import validate_job_id
@@ -46,7 +48,9 @@ class PostgresJobStore:
             raise StoreConfigError(
                 f"table={self.table!r} in the PostgreSQL URL is not a plain lower-case SQL name"
             )
-        self.url = urlunsplit(parts._replace(query="&".join(f"{k}={v[-1]}" for k, v in options.items())))
+        self.url = urlunsplit(
+            parts._replace(query="&".join(f"{k}={v[-1]}" for k, v in options.items()))
+        )
         self.connect_timeout = connect_timeout
         self._local = threading.local()
         self._pid = os.getpid()
@@ -104,13 +108,19 @@ class PostgresJobStore:
 
     def delete_job(self, job_id: str) -> bool:
         name = validate_job_id(job_id)
-        with self._connection() as connection:
-            cursor = connection.execute(f"DELETE FROM {self.table} WHERE id = %s", (name,))
+        try:
+            with self._connection() as connection:
+                cursor = connection.execute(f"DELETE FROM {self.table} WHERE id = %s", (name,))
+        except self._psycopg.Error as error:
+            raise DurabilityError(f"cannot delete job {name!r}: {_describe(error)}") from error
         return cursor.rowcount > 0
 
     def list_jobs(self) -> list[str]:
-        with self._connection() as connection:
-            rows = connection.execute(f"SELECT id FROM {self.table} ORDER BY id").fetchall()
+        try:
+            with self._connection() as connection:
+                rows = connection.execute(f"SELECT id FROM {self.table} ORDER BY id").fetchall()
+        except self._psycopg.Error as error:
+            raise JobStoreError(f"cannot list jobs: {_describe(error)}") from error
         return [row[0] for row in rows]
 
     def recover(self) -> dict[str, Any]:
@@ -118,19 +128,20 @@ class PostgresJobStore:
         failed: list[str] = []
         with self._connection() as connection:
             rows = connection.execute(
-                f"SELECT id, body FROM {self.table} WHERE body ? 'status' "
+                f"SELECT id, body, version FROM {self.table} WHERE body ? 'status' "
                 "AND body->>'status' NOT IN ('done', 'error')"
             ).fetchall()
-        for job_id, job in rows:
+        for job_id, job, version in rows:
             if is_abandoned(job):
                 changes = abandonment_changes(job)
                 with self._connection() as connection:
-                    # Re-check inside the UPDATE: the job may have finished meanwhile.
+                    # Only the version judged abandoned: a job that finished, or that a live
+                    # worker claimed, since the SELECT has a new version and is left alone.
                     cursor = connection.execute(
                         f"UPDATE {self.table} SET body = body || %s::jsonb, "
                         "version = version + 1, updated = %s "
-                        "WHERE id = %s AND body->>'status' NOT IN ('done', 'error')",
-                        (_jsonb_text(changes), time.time(), job_id),
+                        "WHERE id = %s AND version = %s",
+                        (_jsonb_text(changes), time.time(), job_id, version),
                     )
                 if cursor.rowcount:
                     failed.append(job_id)
@@ -182,7 +193,22 @@ def _jsonb_text(value: object) -> str:
             "PostgreSQL jsonb cannot store the NUL character (\\u0000) in a string; "
             "remove it or use the file or SQLite backend"
         )
+    if "\\ud" in body and _has_lone_surrogate(body):
+        # The server would refuse it too, but as a DataError that reads like a failed write.
+        raise InvalidJobError(
+            "PostgreSQL jsonb cannot store a lone surrogate (\\ud800-\\udfff) in a string; "
+            "encode the text as valid Unicode or use the file or SQLite backend"
+        )
     return body
+
+
+def _has_lone_surrogate(body: str) -> bool:
+    """True when a string in the JSON ``body`` holds a surrogate that is not part of a pair."""
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _describe(error: BaseException) -> str:

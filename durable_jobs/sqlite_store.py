@@ -23,8 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from durable_jobs.encoding import encode_job_body
-from durable_jobs.errors import DurabilityError, JobNotFoundError, JobUnreadableError
+from durable_jobs.encoding import RECOVERED_KEY, encode_job_body
+from durable_jobs.errors import (
+    DurabilityError,
+    JobNotFoundError,
+    JobStoreError,
+    JobUnreadableError,
+)
 from durable_jobs.ids import validate_job_id
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
 
@@ -72,7 +77,9 @@ class SqliteJobStore:
         """The job, ``None`` if it does not exist, or an error dict; never raises for state."""
         name = validate_job_id(job_id)
         try:
-            row = self._connection().execute("SELECT body FROM jobs WHERE id = ?", (name,)).fetchone()
+            row = (
+                self._connection().execute("SELECT body FROM jobs WHERE id = ?", (name,)).fetchone()
+            )
             if row is None:
                 return None
             job = json.loads(row[0])
@@ -95,7 +102,12 @@ class SqliteJobStore:
                     job = json.loads(row[0])
                 except ValueError as error:
                     raise JobUnreadableError(f"job {name!r} is not valid JSON: {error}") from None
+                if not isinstance(job, dict):
+                    raise JobUnreadableError(
+                        f"job {name!r} is stored as a {type(job).__name__}, not an object"
+                    )
                 job.update(changes)
+                job.pop(RECOVERED_KEY, None)  # never stored, so never returned as stored
                 connection.execute(
                     "UPDATE jobs SET body = ?, version = version + 1, updated = ? WHERE id = ?",
                     (encode_job_body(job).decode("ascii"), time.time(), name),
@@ -114,7 +126,10 @@ class SqliteJobStore:
         return cursor.rowcount > 0
 
     def list_jobs(self) -> list[str]:
-        rows = self._connection().execute("SELECT id FROM jobs ORDER BY id").fetchall()
+        try:
+            rows = self._connection().execute("SELECT id FROM jobs ORDER BY id").fetchall()
+        except sqlite3.Error as error:
+            raise JobStoreError(f"cannot list jobs in {self.path}: {_describe(error)}") from error
         return [row[0] for row in rows]
 
     def recover(self) -> dict[str, Any]:
@@ -135,8 +150,7 @@ class SqliteJobStore:
                         continue
                     job.update(abandonment_changes(job))
                     tx.execute(
-                        "UPDATE jobs SET body = ?, version = version + 1, updated = ? "
-                        "WHERE id = ?",
+                        "UPDATE jobs SET body = ?, version = version + 1, updated = ? WHERE id = ?",
                         (encode_job_body(job).decode("ascii"), time.time(), job_id),
                     )
                 report["abandoned_jobs_failed"].append(job_id)

@@ -33,6 +33,7 @@ from durable_jobs.errors import StoreConfigError
 
 ENV_URL = "DURABLE_JOBS_URL"
 DEFAULT_URL = "file:data/jobs"
+_PATH_SCHEMES = ("file", "sqlite", "phase470", "naive")
 
 
 @runtime_checkable
@@ -70,7 +71,10 @@ def open_store(url: str | os.PathLike[str] | None = None) -> Any:
         url = os.fspath(url)
     if not isinstance(url, str) or not url.strip():
         raise StoreConfigError(f"store URL must be a non-empty string, got {url!r}")
-    scheme, _, rest = url.partition(":")
+    scheme, colon, rest = url.partition(":")
+    if colon and not rest and scheme.lower() in _PATH_SCHEMES:
+        # Else "file:" would quietly become a directory named "file:" in the working directory.
+        raise StoreConfigError(f"{url!r} has no path: use {scheme}:///absolute/path")
     if not rest or "/" in scheme or len(scheme) < 2:
         return _file_store(Path(url))  # a plain path (a Windows drive letter is not a scheme)
     scheme = scheme.lower()
@@ -78,6 +82,11 @@ def open_store(url: str | os.PathLike[str] | None = None) -> Any:
         from durable_jobs.postgres_store import PostgresJobStore
 
         return PostgresJobStore(url)
+    if scheme not in _PATH_SCHEMES:
+        raise StoreConfigError(
+            f"unknown store URL scheme {scheme!r} in {url!r}: use file:///dir, sqlite:///file.db, "
+            "postgresql://user@host/db, phase470:///dir or naive:///dir"
+        )
     path = _path_of(url, scheme)
     if scheme == "file":
         return _file_store(path)
@@ -89,10 +98,7 @@ def open_store(url: str | os.PathLike[str] | None = None) -> Any:
         from durable_jobs.legacy import NaiveJobStore, Phase470JobStore
 
         return Phase470JobStore(path) if scheme == "phase470" else NaiveJobStore(path)
-    raise StoreConfigError(
-        f"unknown store URL scheme {scheme!r} in {url!r}: use file:///dir, sqlite:///file.db, "
-        "postgresql://user@host/db, phase470:///dir or naive:///dir"
-    )
+    raise AssertionError(scheme)  # every scheme of _PATH_SCHEMES is handled above
 
 
 def _path_of(url: str, scheme: str) -> Path:

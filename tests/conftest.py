@@ -17,7 +17,9 @@ import pytest
 
 from durable_jobs import open_store
 
-POSTGRES_URL = os.environ.get("DURABLE_JOBS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DURABLE_JOBS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 HARDENED_BACKENDS = ("file", "sqlite", "postgres")
 
 
