@@ -1,0 +1,118 @@
+"""Checkers: invariants judged on a saved history alone.
+
+A checker is a function ``check(history) -> CheckResult``. It imports nothing but the history
+model, so a saved run can always be re-judged (``jobharness analyze``). Like Jepsen's, verdicts
+have three values: ``True`` (valid), ``False`` (invalid, with the first offending operations as
+evidence) and ``None`` (not applicable to this history, or the checker itself failed: a crashing
+checker yields *unknown*, never a crash of the run).
+
+>>> result = run_checker("never_raises", history)        # doctest: +SKIP
+>>> result.valid, result.summary                         # doctest: +SKIP
+(False, 'get_job raised 12 times (first: op #88 reader-1 get(j0) -> fail: JSONDecodeError...)')
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.history import History
+
+MAX_EVIDENCE = 5
+
+
+@dataclass
+class CheckResult:
+    """The verdict of one checker on one history."""
+
+    name: str
+    valid: bool | None
+    summary: str
+    counts: dict[str, int] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)  # the first offending operations, described
+    figures: dict[str, Any] = field(default_factory=dict)  # measurements (latency percentiles)
+    crashed: bool = False  # the checker itself failed: the verdict is unknown
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "valid": self.valid,
+            "summary": self.summary,
+            "counts": self.counts,
+            "evidence": self.evidence,
+            "figures": self.figures,
+            "crashed": self.crashed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(
+            data["name"],
+            data.get("valid"),
+            data.get("summary", ""),
+            dict(data.get("counts", {})),
+            list(data.get("evidence", [])),
+            dict(data.get("figures", {})),
+            bool(data.get("crashed")),
+        )
+
+
+Checker = Callable[[History], CheckResult]
+
+
+def registry() -> dict[str, Checker]:
+    """Every checker by name (imported here so each module stays a leaf)."""
+    from harness.checkers import (
+        crash,
+        errors,
+        latency,
+        lifecycle,
+        litter,
+        performance,
+        raises,
+        reads,
+        updates,
+    )
+
+    return {
+        "never_raises": raises.check_never_raises,
+        "no_torn_read": reads.check_no_torn_read,
+        "acknowledged_writes_survive": reads.check_acknowledged_writes_survive,
+        "recovery_to_last_good": reads.check_recovery_to_last_good,
+        "no_lost_update": updates.check_no_lost_update,
+        "terminal_state": lifecycle.check_terminal_state,
+        "clear_errors": errors.check_clear_errors,
+        "no_litter": litter.check_no_litter,
+        "latency": latency.check_latency,
+        "crash_consistency": crash.check_crash_consistency,
+        "performance_budget": performance.check_performance_budget,
+    }
+
+
+def run_checker(name: str, history: History) -> CheckResult:
+    """Run one checker; a checker that crashes yields an *unknown* verdict with the traceback."""
+    try:
+        return registry()[name](history)
+    except Exception as error:
+        last = traceback.format_exception(error)[-3:]
+        return CheckResult(
+            name,
+            None,
+            f"checker crashed: {type(error).__name__}: {error}",
+            evidence=last,
+            crashed=True,
+        )
+
+
+def run_checkers(names: list[str] | tuple[str, ...], history: History) -> list[CheckResult]:
+    return [run_checker(name, history) for name in names]
+
+
+def first_evidence(items: list[str]) -> list[str]:
+    return items[:MAX_EVIDENCE]
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

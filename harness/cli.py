@@ -1,0 +1,231 @@
+"""The ``jobharness`` command line. Exit codes: 0 pass, 1 fail, 2 usage or configuration error.
+
+    jobharness verify [--store SPEC] [--out DIR] [--quick] [--seed N]
+    jobharness run SCENARIO.toml [--store SPEC] [--out DIR] [--seed N]
+    jobharness analyze DIR
+
+``SPEC`` is a built-in store (hardened, sqlite, postgres, phase470, naive), a
+``package.module:factory`` or a ``path/to/file.py:factory``. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, HarnessError
+from harness.progress import make_progress
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors raise instead of exiting, so they get one line and code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise ConfigError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jobharness", description="Fault-injection verification of job stores.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    verify = commands.add_parser(
+        "verify", help="run the default suite (scenarios/*.toml) against a store"
+    )
+    _common_run_options(verify)
+    verify.add_argument("--quick", action="store_true", help="the short suite (about 15 s)")
+    verify.add_argument(
+        "--scenarios", type=Path, help="folder of scenario files (default: scenarios/)"
+    )
+
+    run = commands.add_parser("run", help="run one scenario file against a store")
+    run.add_argument("scenario", type=Path, help="a scenario .toml file")
+    _common_run_options(run)
+
+    analyze = commands.add_parser("analyze", help="re-judge a saved run from its histories")
+    analyze.add_argument("run_dir", type=Path, help="a folder written by verify or run")
+
+    _add_later_commands(commands)
+    return parser
+
+
+def _common_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None, help="store spec (default: hardened)")
+    parser.add_argument(
+        "--out", type=Path, help="report folder (default: reports/<command>-<store>-<time>)"
+    )
+    parser.add_argument(
+        "--seed", type=_parse_seed, help="seed of every random choice (default: random)"
+    )
+
+
+def _add_later_commands(commands: Any) -> None:
+    """Commands of the benchmark and reporting modules, when present."""
+    try:
+        from harness import cli_perf
+    except ImportError:
+        return
+    cli_perf.add_commands(commands)
+
+
+def _parse_seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args, argv)
+    except ConfigError as error:
+        print(f"jobharness: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "jobharness: interrupted; processes stopped and temporary folders removed",
+            file=sys.stderr,
+        )
+        return 130
+    except HarnessError as error:
+        print(f"jobharness: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "verify":
+        return _verify(args, argv)
+    if args.command == "run":
+        return _run(args, argv)
+    if args.command == "analyze":
+        return _analyze(args)
+    from harness import cli_perf
+
+    return cli_perf.dispatch(args)
+
+
+def _verify(args: argparse.Namespace, argv: list[str]) -> int:
+    from harness.scenario import load_suite
+
+    spec = _check_spec(args.store)
+    folder = args.scenarios or default_scenarios_folder()
+    scenarios = load_suite(folder, quick=args.quick)
+    return _execute(scenarios, spec, args, "verify", quick=args.quick)
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from harness.scenario import load_scenario
+
+    spec = _check_spec(args.store)
+    scenario = load_scenario(args.scenario)
+    return _execute([scenario], spec, args, "run", quick=False)
+
+
+def _execute(
+    scenarios: list[Any], spec: str, args: argparse.Namespace, command: str, *, quick: bool
+) -> int:
+    from harness.suite import verify
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
+    out = args.out or default_out_dir(command, spec)
+    if command == "run":
+        replay = f"jobharness run {args.scenario} --store {spec} --seed {seed}"
+    else:
+        replay = f"jobharness verify --store {spec} --seed {seed}" + (" --quick" if quick else "")
+    progress = make_progress(len(scenarios))
+    print(
+        f"jobharness {command}: store {spec}, {len(scenarios)} scenario(s), seed {seed}", flush=True
+    )
+    started = time.monotonic()
+    with progress:
+        report = verify(
+            scenarios, spec, out, seed, quick=quick, command=replay, progress=progress.update
+        )
+    html = _render_html(out)
+    _print_summary(report, out, time.monotonic() - started, html)
+    return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
+
+
+def _render_html(out: Path) -> Path | None:
+    """The self-contained HTML report of this run (plots, timelines, trend)."""
+    from harness.report.html import render_after_verify
+
+    try:
+        return render_after_verify(out)
+    except Exception as error:  # the verdict stands even if a plot fails; say so
+        print(f"jobharness: the HTML report could not be rendered: {error}", file=sys.stderr)
+        return None
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from harness.suite import analyze
+
+    if not args.run_dir.is_dir():
+        raise ConfigError(
+            f"{args.run_dir}: not a folder; give the folder a verify or run command wrote"
+        )
+    report = analyze(args.run_dir)
+    _print_summary(report, args.run_dir, None, _render_html(args.run_dir))
+    return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
+
+
+def _print_summary(
+    report: dict[str, Any], out: Path, took: float | None, html: Path | None = None
+) -> None:
+    marks = {True: "pass", False: "FAIL", None: "n/a "}
+    print()
+    for criterion in report["criteria"]:
+        summary = criterion["summary"]
+        if len(summary) > 110:
+            summary = summary[:107] + "..."
+        print(f"  {marks[criterion['passed']]}  {criterion['id']:<3} {criterion['title']}")
+        if criterion["passed"] is False:
+            print(f"        {summary}")
+    timing = f" in {took:.1f} s" if took is not None else ""
+    print(f"\nverdict: {report['verdict'].upper()}{timing}")
+    if html is not None:
+        print(f"report: {html}")
+    print(f"summary: {out / 'report.md'} (data: {out / 'report.json'})")
+    if report["verdict"] == "fail":
+        print(f"replay: {report['replay']}")
+
+
+def _check_spec(text: str | None) -> str:
+    """Parse the spec and import its module now, so a bad spec is a one-line error (exit 2)."""
+    from harness.spec import parse_store_spec
+
+    spec = parse_store_spec(text)
+    spec.load_factory()
+    return spec.text
+
+
+def default_scenarios_folder() -> Path:
+    configured = os.environ.get("JOBHARNESS_SCENARIOS")
+    if configured:
+        return Path(configured)
+    local = Path("scenarios")
+    if any(local.glob("*.toml")):
+        return local
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def default_out_dir(command: str, spec: str) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(spec.split(":")[0]).stem or spec)[:40]
+    return Path("reports") / f"{command}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

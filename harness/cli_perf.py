@@ -1,0 +1,77 @@
+"""The performance commands of ``jobharness``: bench, report, gate.
+
+    jobharness bench  [--quick] [--out DIR] [--stores LIST]
+    jobharness report [RUN_DIR ...] [--out DIR]
+    jobharness gate   --baseline reports/baseline.json [RESULTS ...] [--threshold 0.10]
+    jobharness gate   --write-baseline RESULTS ... [--baseline reports/baseline.json]
+
+Each command lives in its own module (:mod:`harness.bench`, :mod:`harness.report.html`,
+:mod:`harness.gate`); this one only declares the arguments and dispatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_commands(commands: Any) -> None:
+    bench = commands.add_parser(
+        "bench", help="run the benchmark suite, write bench.json and the report"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="fewer samples and sizes (about a minute)"
+    )
+    bench.add_argument("--out", type=Path, help="results folder (default: reports/bench-<time>)")
+    bench.add_argument(
+        "--stores",
+        default=None,
+        help="comma-separated built-in stores (default: naive,phase470,hardened,sqlite,postgres if reachable)",
+    )
+
+    report = commands.add_parser("report", help="render the HTML and Markdown report of saved runs")
+    report.add_argument(
+        "runs",
+        type=Path,
+        nargs="*",
+        help="verify/run/bench folders (default: the latest ones in reports/)",
+    )
+    report.add_argument(
+        "--out", type=Path, help="where to write report.html and summary.md (default: reports/)"
+    )
+
+    gate = commands.add_parser(
+        "gate", help="compare results with a baseline: exit 1 on a regression"
+    )
+    gate.add_argument(
+        "results", type=Path, nargs="*", help="report.json / bench.json files or their folders"
+    )
+    gate.add_argument("--baseline", type=Path, default=Path("reports/baseline.json"))
+    gate.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="default allowed regression of a median ratio (0.10 = 10%%)",
+    )
+    gate.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="write the results as the new baseline instead",
+    )
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "bench":
+        from harness.bench import run_bench_command
+
+        return run_bench_command(args)
+    if args.command == "report":
+        from harness.report.html import run_report_command
+
+        return run_report_command(args)
+    if args.command == "gate":
+        from harness.gate import run_gate_command
+
+        return run_gate_command(args)
+    raise AssertionError(args.command)

@@ -1,0 +1,316 @@
+"""The code that runs inside each harness process: open the store, do the role's work, record it.
+
+A process is started by the runner with a :class:`ProcessConfig` (plain data, so it crosses the
+process boundary). It opens the store by calling the spec's factory itself, as a separate
+application process would, signals *ready*, waits for *go*, then runs its role until its
+deadline or its operation budget:
+
+========  ================================================================================
+writer    saves tagged jobs (its own jobs, or every job when jobs are shared)
+reader    reads random jobs
+updater   ``update_job(job, {"u<i>": seq})``: each updater owns one field of every job
+worker    runs its jobs through queued -> running (progress) -> done, saving each step
+restart   calls ``recover()`` once, as an application does at start-up
+final     reads every job once, in a quiet store, after the restart
+setup     saves the first version of every job and reports what the store can do
+========  ================================================================================
+
+Every store call is recorded as an invoke and a completion (see :mod:`harness.history`); the
+time spent in the store call alone is what the latency figures measure. Nothing here writes
+with ``write(2)`` or calls ``fsync``: the fault injector counts those system calls, and they must
+be the store's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.history import FAIL, INFO, OK, HistoryLog
+from harness.payload import make_job, summarize_read, write_record
+from harness.spec import capabilities, parse_store_spec
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    """Everything one process needs; built by the runner, pickled to the child."""
+
+    name: str  # e.g. "writer-0", or "writer-0.1" for a second incarnation
+    role: str
+    index: int
+    spec: str
+    root: str
+    history_path: str
+    epoch: float  # the run's time zero on the monotonic clock
+    seed: int
+    jobs: tuple[str, ...] = ()  # the jobs this process writes or runs
+    all_jobs: tuple[str, ...] = ()  # the jobs readers may read
+    payload_bytes: int = 1024
+    shared_jobs: bool = False
+    duration: float = 60.0  # seconds after *go* to keep starting operations
+    deadline: float = 0.0  # set in the process when go arrives: go time + duration
+    max_ops: int | None = None
+    steps: int = 5
+    think: float = 0.0  # seconds between operations
+    fields: tuple[str, ...] = ()  # updater fields readers should report
+    recover_first: bool = False  # a restarted incarnation recovers the store first
+    setup_report: str = ""  # setup: where to write capabilities and file paths
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_process(config: ProcessConfig, ready: Any, go: Any) -> None:
+    """Entry point of a harness process (the runner's ``Process`` target)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    _silence_logging()
+    log = HistoryLog(config.history_path, config.name, config.epoch)
+    rng = random.Random(f"{config.seed}/{config.name}")
+    token = log.invoke("open", None, {"spec": config.spec, "pid": os.getpid()})
+    try:
+        store = parse_store_spec(config.spec).open(Path(config.root))
+    except BaseException as error:  # a factory that fails is reported, not a traceback
+        log.complete(token, FAIL, None, _describe(error))
+        ready.set()
+        raise SystemExit(3) from None
+    log.complete(token, OK, {"capabilities": capabilities(store)})
+    ready.set()
+    if not go.wait(timeout=120):
+        log.event("abandoned", None, {"reason": "no go signal within 120 s"})
+        raise SystemExit(4)
+    config = dataclasses.replace(config, deadline=time.monotonic() + config.duration)
+    role = ROLES[config.role]
+    try:
+        if config.recover_first:
+            recover_store(store, log)  # a restarted application process recovers first
+        role(store, config, log, rng)
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as error:  # closing is not under test; note it and move on
+                log.event("close", None, {"error": _describe(error)})
+        log.close()
+
+
+# ---------------------------------------------------------------- roles
+
+
+def run_writer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    seq = 0
+    while _may_continue(config, seq):
+        seq += 1
+        job_id = (
+            rng.choice(config.jobs)
+            if config.shared_jobs
+            else config.jobs[(seq - 1) % len(config.jobs)]
+        )
+        job = make_job(job_id, config.name, seq, config.payload_bytes, rng)
+        save(store, log, job_id, job)
+
+
+def run_reader(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    count = 0
+    while _may_continue(config, count):
+        count += 1
+        read(store, log, rng.choice(config.all_jobs), config.fields)
+
+
+def run_updater(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    field_name = f"u{config.index}"
+    seq = 0
+    while _may_continue(config, seq):
+        seq += 1
+        job_id = config.jobs[(seq - 1) % len(config.jobs)]
+        changes = {field_name: seq}
+        token = log.invoke("update", job_id, {"changes": changes})
+        started = time.perf_counter()
+        try:
+            store.update_job(job_id, changes)
+        except Exception as error:
+            # An update that raised may or may not have been applied: outcome unknown.
+            elapsed = time.perf_counter() - started
+            log.complete(token, INFO, {"raised": True}, _describe(error), elapsed=elapsed)
+        else:
+            log.complete(token, OK, elapsed=time.perf_counter() - started)
+
+
+def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    """Run each of the process's jobs to the end, saving every step like the seed's worker."""
+    owner = _owner()
+    seq = 0
+    for job_id in config.jobs:
+        if not _may_continue(config, 0):
+            return
+        base = make_job(job_id, config.name, 0, config.payload_bytes, rng)
+        steps = [("queued", 0.0)] + [
+            ("running", step / config.steps) for step in range(config.steps)
+        ]
+        steps.append(("done", 1.0))
+        for status, progress in steps:
+            seq += 1
+            job = dict(base, hx=[config.name, seq], status=status, progress=progress, owner=owner)
+            if status == "done":
+                job["result"] = f"{job_id}.csv"
+            if not save(store, log, job_id, job):
+                break  # the seed's worker would stop on an exception too; the job is left as is
+            if config.think and status != "done":
+                time.sleep(config.think)  # the work of one step
+
+
+def run_restart(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    recover_store(store, log)
+
+
+def run_final(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    for job_id in config.all_jobs:
+        read(store, log, job_id, config.fields, final=True)
+
+
+def run_setup(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    """Save version 0 of each job and report capabilities and the job files' paths."""
+    for job_id in config.jobs:
+        save(store, log, job_id, make_job(job_id, "setup", 0, config.payload_bytes, rng))
+    report = {"capabilities": capabilities(store), "paths": _job_paths(store, config)}
+    with open(config.setup_report, "w", encoding="utf-8") as out:
+        json.dump(report, out)
+
+
+def run_timer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+    from harness.timing import measure_latencies
+
+    measure_latencies(store, config, log, rng)
+
+
+ROLES = {
+    "timer": run_timer,
+    "writer": run_writer,
+    "reader": run_reader,
+    "updater": run_updater,
+    "worker": run_worker,
+    "restart": run_restart,
+    "final": run_final,
+    "setup": run_setup,
+}
+
+
+# ---------------------------------------------------------------- recorded calls
+
+
+def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
+    """Call ``save_job`` and record it; a save that raised is *info* (it may have happened)."""
+    token = log.invoke("save", job_id, write_record(job))
+    started = time.perf_counter()
+    try:
+        store.save_job(job_id, job)
+    except Exception as error:
+        log.complete(
+            token, INFO, {"raised": True}, _describe(error), elapsed=time.perf_counter() - started
+        )
+        return False
+    log.complete(token, OK, elapsed=time.perf_counter() - started)
+    return True
+
+
+def read(
+    store: Any, log: HistoryLog, job_id: str, fields: tuple[str, ...] = (), final: bool = False
+) -> None:
+    """Call ``get_job`` and record a summary of what it returned; raising is a *fail*."""
+    token = log.invoke("get", job_id, {"final": True} if final else None)
+    started = time.perf_counter()
+    try:
+        result = store.get_job(job_id)
+    except Exception as error:
+        elapsed = time.perf_counter() - started
+        log.complete(token, FAIL, {"raised": True}, _describe(error), elapsed=elapsed)
+        return
+    elapsed = time.perf_counter() - started
+    log.complete(token, OK, summarize_read(result, fields), elapsed=elapsed)
+
+
+def recover_store(store: Any, log: HistoryLog) -> None:
+    recover = getattr(store, "recover", None)
+    if not callable(recover):
+        log.event("recover", None, {"absent": True}, kind=FAIL)
+        return
+    token = log.invoke("recover", None, None)
+    started = time.perf_counter()
+    try:
+        report = recover()
+    except Exception as error:
+        log.complete(
+            token, INFO, {"raised": True}, _describe(error), elapsed=time.perf_counter() - started
+        )
+        return
+    log.complete(token, OK, _jsonable(report), elapsed=time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _may_continue(config: ProcessConfig, done: int) -> bool:
+    if config.max_ops is not None and done >= config.max_ops:
+        return False
+    if done and config.think:
+        time.sleep(
+            config.think
+        )  # pacing of the workload (a poller's interval), not a wait for an event
+    return time.monotonic() < config.deadline
+
+
+def _job_paths(store: Any, config: ProcessConfig) -> dict[str, dict[str, str | None]]:
+    """Where each job's files are: ``paths_for`` if the store has it, else the seed's layout."""
+    paths: dict[str, dict[str, str | None]] = {}
+    paths_for = getattr(store, "paths_for", None)
+    for job_id in config.jobs:
+        if callable(paths_for):
+            try:
+                found = paths_for(job_id)
+                paths[job_id] = {key: os.fspath(value) for key, value in dict(found).items()}
+                continue
+            except Exception:
+                pass
+        main = os.path.join(config.root, f"{job_id}.json")
+        if os.path.exists(main):
+            paths[job_id] = {"main": main, "backup": main + ".bak"}
+    return paths
+
+
+def _owner() -> dict[str, Any]:
+    """The owner record of durable_jobs' lifecycle convention (other stores ignore the key)."""
+    try:
+        from durable_jobs.lifecycle import current_owner
+    except ImportError:
+        return {"pid": os.getpid()}
+    return current_owner()
+
+
+def _jsonable(value: object) -> Any:
+    as_dict = getattr(value, "as_dict", None)
+    if callable(as_dict):
+        value = as_dict()
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        text = json.dumps(repr(value))
+    if len(text) > 4000:
+        return {"summary": text[:4000] + "..."}
+    return json.loads(text)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _silence_logging() -> None:
+    """Keep the store's log records off stderr: writing them would be counted as store writes."""
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.lastResort = None

@@ -1,0 +1,266 @@
+"""The CI regression gate: compare results with a committed baseline, exit 1 on a regression.
+
+    jobharness gate --baseline reports/baseline.json reports/verify-hardened-*/ reports/bench-*/
+    jobharness gate --write-baseline reports/verify-*/ reports/bench-*/    # refresh the baseline
+
+Two kinds of regression fail the gate:
+
+* **a criterion** that passed in the baseline for a store fails now (a verify ``report.json``);
+* **a figure** whose ratio to its floor (a ``bench.json``) grew by more than its threshold: 10 %
+  by default, or the figure's own ``threshold`` in the baseline file. Ratios, not microseconds:
+  the floor is measured in the same run on the same disk, so a slower machine or a busy
+  neighbour moves both and the ratio stays put. Every figure is "lower is better".
+
+A figure the results do not contain is listed as *not measured* and does not fail the gate (a
+quick run measures fewer payloads). Improvements are listed too, so a baseline that has become
+too lenient is visible.
+
+Baseline format (``reports/baseline.json``)::
+
+    {"format": 1, "created": "...", "commit": "...", "threshold": 0.10,
+     "criteria": {"hardened": {"C1": true, "C2": true, ...}},
+     "figures": {"save.hardened.1k": {"ratio": 1.08, "threshold": 0.10}, ...}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+
+DEFAULT_THRESHOLD = 0.10
+# Figures that are ratios of a median to a floor's median: stable enough to gate on. Scaling
+# throughput and directory-size figures move with the machine's other load and are not gated
+# unless a baseline entry names them explicitly.
+GATED_OPS = ("save", "get", "update", "get_damaged")
+
+
+@dataclass
+class Results:
+    """What the gate compares: criteria verdicts per store and ratio figures."""
+
+    criteria: dict[str, dict[str, bool | None]]
+    figures: dict[str, float]
+    sources: list[str]
+
+
+@dataclass
+class Change:
+    kind: str  # criterion | figure
+    name: str
+    baseline: Any
+    now: Any
+    limit: Any
+    status: str  # regression | ok | improved | not measured
+
+    @property
+    def is_regression(self) -> bool:
+        return self.status == "regression"
+
+
+def load_results(paths: list[Path]) -> Results:
+    """Read verify reports and bench results from files or folders; ConfigError on bad input."""
+    if not paths:
+        raise ConfigError(
+            "give the results to check: report.json / bench.json files or their folders"
+        )
+    criteria: dict[str, dict[str, bool | None]] = {}
+    figures: dict[str, float] = {}
+    sources: list[str] = []
+    for path in paths:
+        files = _result_files(path)
+        for file in files:
+            data = _read_json(file)
+            sources.append(str(file))
+            if data.get("tool") == "jobharness-bench":
+                for name, figure in (data.get("figures") or {}).items():
+                    ratio = figure.get("ratio") if isinstance(figure, dict) else None
+                    if isinstance(ratio, int | float):
+                        figures[name] = float(ratio)
+            elif data.get("tool") == "jobharness" and "criteria" in data:
+                store = str(data.get("store", "?"))
+                merged = criteria.setdefault(store, {})
+                for criterion in data["criteria"]:
+                    # The same store in several reports: a criterion failed anywhere has failed.
+                    previous = merged.get(criterion["id"])
+                    current = criterion.get("passed")
+                    merged[criterion["id"]] = (
+                        False
+                        if False in (previous, current)
+                        else (current if current is not None else previous)
+                    )
+            else:
+                raise ConfigError(f"{file}: neither a jobharness report.json nor a bench.json")
+    return Results(criteria, figures, sources)
+
+
+def _result_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        found = [p for p in (path / "report.json", path / "bench.json") if p.is_file()]
+        if not found:
+            raise ConfigError(f"{path}: no report.json or bench.json in this folder")
+        return found
+    raise ConfigError(f"{path}: no such file or folder")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as error:
+        raise ConfigError(f"{path}: not valid JSON ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    return data
+
+
+def build_baseline(results: Results, threshold: float) -> dict[str, Any]:
+    """A baseline from results: every criterion verdict, every gated ratio figure."""
+    from harness.suite import current_commit
+
+    figures = {
+        name: {"ratio": round(ratio, 4), "threshold": threshold}
+        for name, ratio in sorted(results.figures.items())
+        if name.split(".")[0] in GATED_OPS
+    }
+    return {
+        "format": 1,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": current_commit(),
+        "threshold": threshold,
+        "sources": results.sources,
+        "criteria": results.criteria,
+        "figures": figures,
+    }
+
+
+def compare(
+    baseline: dict[str, Any], results: Results, threshold: float | None = None
+) -> list[Change]:
+    """Every change between the baseline and the results, regressions first."""
+    default = (
+        threshold if threshold is not None else float(baseline.get("threshold", DEFAULT_THRESHOLD))
+    )
+    changes: list[Change] = []
+    for store, verdicts in (baseline.get("criteria") or {}).items():
+        now = results.criteria.get(store)
+        for criterion, passed in verdicts.items():
+            if now is None or criterion not in now:
+                changes.append(
+                    Change("criterion", f"{store} {criterion}", passed, None, "-", "not measured")
+                )
+                continue
+            current = now[criterion]
+            if passed is True and current is False:
+                status = "regression"
+            elif passed is False and current is True:
+                status = "improved"
+            else:
+                status = "ok"
+            changes.append(
+                Change("criterion", f"{store} {criterion}", passed, current, "-", status)
+            )
+    for name, entry in (baseline.get("figures") or {}).items():
+        base = float(entry["ratio"])
+        limit_fraction = float(entry.get("threshold", default)) if threshold is None else default
+        limit = base * (1 + limit_fraction)
+        current = results.figures.get(name)
+        if current is None:
+            changes.append(Change("figure", name, base, None, round(limit, 4), "not measured"))
+            continue
+        if current > limit:
+            status = "regression"
+        elif current < base * (1 - limit_fraction):
+            status = "improved"
+        else:
+            status = "ok"
+        changes.append(Change("figure", name, base, current, round(limit, 4), status))
+    order = {"regression": 0, "improved": 1, "ok": 2, "not measured": 3}
+    changes.sort(key=lambda change: (order[change.status], change.kind, change.name))
+    return changes
+
+
+def render_table(changes: list[Change]) -> str:
+    """A plain-text table of the changes, regressions first."""
+    rows = [("", "what", "baseline", "now", "change", "limit")]
+    for change in changes:
+        mark = {"regression": "FAIL", "improved": "better", "ok": "ok", "not measured": "-"}[
+            change.status
+        ]
+        rows.append(
+            (
+                mark,
+                change.name,
+                _show(change.baseline),
+                _show(change.now),
+                _delta(change),
+                _show(change.limit),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "pass" if value else "FAIL"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _delta(change: Change) -> str:
+    if change.kind != "figure" or change.now is None or not change.baseline:
+        return ""
+    return f"{(change.now / change.baseline - 1) * 100:+.1f}%"
+
+
+def run_gate_command(args: argparse.Namespace) -> int:
+    if args.threshold is not None and not 0 < args.threshold < 10:
+        raise ConfigError(f"--threshold {args.threshold}: expected a fraction such as 0.10 (10%)")
+    results = load_results(list(args.results))
+    if args.write_baseline:
+        baseline = build_baseline(
+            results, args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
+        )
+        if not baseline["figures"] and not baseline["criteria"]:
+            raise ConfigError(
+                "the results hold no criteria and no ratio figures: nothing to put in a baseline"
+            )
+        args.baseline.parent.mkdir(parents=True, exist_ok=True)
+        args.baseline.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+        print(
+            f"baseline written to {args.baseline}: {len(baseline['figures'])} figures, "
+            f"criteria of {len(baseline['criteria'])} store(s)"
+        )
+        return 0
+    baseline = _read_json(args.baseline) if args.baseline.exists() else None
+    if baseline is None:
+        raise ConfigError(f"{args.baseline}: no baseline; write one with --write-baseline RESULTS")
+    changes = compare(baseline, results, args.threshold)
+    measured = [c for c in changes if c.status != "not measured"]
+    if not measured:
+        raise ConfigError(
+            "nothing in the results matches the baseline (different stores or figures?)"
+        )
+    print(render_table(changes))
+    regressions = [c for c in changes if c.is_regression]
+    print()
+    if regressions:
+        print(f"gate: FAIL: {len(regressions)} regression(s) against {args.baseline}")
+        return 1
+    print(f"gate: pass: {len(measured)} criteria and figures within limits of {args.baseline}")
+    return 0

@@ -1,0 +1,1 @@
+"""Report writers: ``report.json`` (data, written by :mod:`harness.suite`), ``report.md``."""

@@ -1,0 +1,951 @@
+"""``jobharness report``: saved verify and bench runs as one HTML file and a Markdown summary.
+
+    jobharness report                # the latest verify run of each store and the latest
+                                     # bench run among the folders of reports/
+    jobharness report reports/verify-naive-* reports/bench-20261128-193000 --out /tmp/out
+
+``report.html`` is a single self-contained file: every chart is inline SVG drawn by
+:mod:`harness.report.plots` and :mod:`harness.report.timeline`; no script, stylesheet, font or
+image is fetched from anywhere, so it opens offline and straight out of a CI artifact. Top to
+bottom it holds:
+
+1. the **criteria matrix**: one row per store, one column per criterion; each cell links to
+   that criterion's summary and evidence lines for that store (the *evidence* section);
+2. **latency** percentiles per operation and store: the quiet measurement, then each scenario;
+3. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
+   throughput against processes, directory size, the time breakdown of a save, recovery;
+4. a **timeline** of each scenario per store (Jepsen-style: lanes of operations, faults shaded);
+5. the **trend** of every figure across the runs of ``reports/history.jsonl``, this run ringed.
+
+``summary.md`` carries the matrix, the failed criteria with their first evidence line and the
+benchmark targets: what a pull-request comment needs. :func:`render_after_verify` renders the
+report of one verify run into its own folder (``make verify`` calls it). How to read the page:
+``docs/reports.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.history import load_history
+from harness.report import plots
+from harness.report.plots import esc, format_number
+from harness.report.timeline import (
+    DAMAGE_COLOR,
+    KILL_COLOR,
+    LEVEL_COLORS,
+    LEVEL_NAMES,
+    WINDOW_STYLE,
+    build_timeline,
+    problem_reads,
+    render_timeline,
+)
+
+REPORTS_ROOT = Path("reports")
+MARK = {True: "pass", False: "FAIL", None: "n/a"}
+CSS_CLASS = {True: "pass", False: "fail", None: "na"}
+LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenario) shown with it
+    "save": ("floor_write", "naive_save", "save"),
+    "get": ("floor_read", "naive_get", "get"),
+    "update": (),
+    "get_recovering": ("get_recovering",),
+    "recover": (),
+}
+MAX_TREND_POINTS = 60  # the last runs of a figure: a trend, not an archive
+
+
+@dataclass(frozen=True)
+class VerifyRun:
+    """A folder ``jobharness verify`` (or ``run``) wrote, with its ``report.json``."""
+
+    path: Path
+    report: dict[str, Any]
+    label: str  # the store, told apart by start time when one store has several runs here
+
+    @property
+    def slug(self) -> str:
+        return slug(self.label)
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """A folder ``jobharness bench`` wrote, with its ``bench.json``."""
+
+    path: Path
+    bench: dict[str, Any]
+
+
+Run = VerifyRun | BenchRun
+
+
+def slug(text: str) -> str:
+    """``text`` made fit for an HTML id: ``path/my.py:make`` -> ``path-my-py-make``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
+
+
+def tag(name: str, content: str = "", **attributes: object) -> str:
+    """One HTML element: ``class_`` is written ``class``, ``data_x`` ``data-x``; None is skipped."""
+    shown = "".join(
+        f' {key.rstrip("_").replace("_", "-")}="{esc(value)}"'
+        for key, value in attributes.items()
+        if value is not None
+    )
+    return f"<{name}{shown}>{content}</{name}>"
+
+
+def verdict_word(passed: bool | None) -> str:
+    """pass / FAIL / n/a, coloured."""
+    return tag("b", MARK.get(passed, "n/a"), class_=CSS_CLASS.get(passed, "na"))
+
+
+# ---------------------------------------------------------------- finding and loading runs
+
+
+def load_run(path: Path) -> Run:
+    """The run saved in ``path`` (a folder, or its report.json / bench.json)."""
+    folder = path.parent if path.name in ("report.json", "bench.json") and path.is_file() else path
+    if (folder / "report.json").is_file():
+        report = _read_json(folder / "report.json")
+        if not all(isinstance(report.get(key), list) for key in ("criteria", "scenarios")):
+            raise ConfigError(
+                f"{folder / 'report.json'}: not a jobharness verify report: "
+                "no list of criteria or of scenarios"
+            )
+        return VerifyRun(folder, report, str(report.get("store", "?")))
+    if (folder / "bench.json").is_file():
+        bench = _read_json(folder / "bench.json")
+        if bench.get("tool") != "jobharness-bench":
+            raise ConfigError(
+                f"{folder / 'bench.json'}: not a jobharness bench file (tool {bench.get('tool')!r})"
+            )
+        return BenchRun(folder, bench)
+    raise ConfigError(
+        f"{path}: neither report.json nor bench.json here; give folders that `jobharness verify` "
+        "or `jobharness bench` wrote"
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: cannot read it as JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def discover_runs(root: Path = REPORTS_ROOT) -> list[Run]:
+    """The latest verify run of each store and the latest bench run among ``root``'s folders."""
+    latest: dict[str, tuple[str, Run]] = {}
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if not ((folder / "report.json").is_file() or (folder / "bench.json").is_file()):
+            continue
+        try:
+            run = load_run(folder)
+        except ConfigError:
+            continue  # a half-written or foreign folder must not hide the good ones
+        data = run.report if isinstance(run, VerifyRun) else run.bench
+        key = f"verify:{run.label}" if isinstance(run, VerifyRun) else "bench"
+        when = f"{data.get('started', '')}|{folder.stat().st_mtime:020.6f}"
+        if key not in latest or when > latest[key][0]:
+            latest[key] = (when, run)
+    if not latest:
+        raise ConfigError(
+            f"{root}: no verify or bench run found; run `jobharness verify` or `jobharness bench` "
+            "first, or name the run folders"
+        )
+    return sorted((run for _, run in latest.values()), key=_run_order)
+
+
+def _run_order(run: Run) -> tuple[int, str]:
+    return (1, "") if isinstance(run, BenchRun) else (0, run.label)
+
+
+def split_runs(runs: Sequence[Run]) -> tuple[list[VerifyRun], list[BenchRun]]:
+    """Verify and bench runs apart; several runs of one store get labels with their start time."""
+    verify = [run for run in runs if isinstance(run, VerifyRun)]
+    stores = [run.label for run in verify]
+    verify = [
+        run
+        if stores.count(run.label) == 1
+        else VerifyRun(
+            run.path, run.report, f"{run.label} @ {run.report.get('started', run.path.name)}"
+        )
+        for run in verify
+    ]
+    return verify, [run for run in runs if isinstance(run, BenchRun)]
+
+
+# ---------------------------------------------------------------- the command and the hook
+
+
+def run_report_command(args: argparse.Namespace) -> int:
+    """``jobharness report [RUN_DIR ...] [--out DIR]``: write the two files and say where."""
+    runs = [load_run(Path(path)) for path in args.runs] if args.runs else discover_runs()
+    runs = list({_resolved(run.path): run for run in runs}.values())  # a folder named twice
+    html_path, summary_path = write_report(runs, Path(args.out) if args.out else REPORTS_ROOT)
+    print(f"report:  {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
+    print(f"summary: {summary_path}")
+    return 0
+
+
+def render_after_verify(run_dir: Path) -> Path:
+    """Render one verify run (with the trend history) into ``run_dir/report.html``; its path."""
+    path = run_dir / "report.html"
+    path.write_text(render_html([load_run(run_dir)]), encoding="utf-8")
+    return path
+
+
+def write_report(runs: Sequence[Run], out: Path) -> tuple[Path, Path]:
+    """``out/report.html`` and ``out/summary.md`` for ``runs``."""
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, summary_path = out / "report.html", out / "summary.md"
+    html_path.write_text(render_html(runs), encoding="utf-8")
+    summary_path.write_text(render_summary(runs, html_path.name), encoding="utf-8")
+    return html_path, summary_path
+
+
+# ---------------------------------------------------------------- the page
+
+
+def render_html(runs: Sequence[Run], history: list[dict[str, Any]] | None = None) -> str:
+    """The whole page; ``history`` defaults to the lines of the trend file."""
+    from harness.trend import read_history
+
+    verify, bench = split_runs(runs)
+    history = read_history() if history is None else history
+    sections = [
+        ("criteria", "Criteria", _matrix_section(verify)),
+        ("evidence", "Evidence", _evidence_section(verify)),
+        ("latency", "Latency", _latency_section(verify)),
+        ("bench", "Benchmark", "".join(_bench_section(run) for run in bench)),
+        ("timelines", "Timelines", _timelines_section(verify)),
+        ("trends", "Trends", _trends_section(verify, bench, history)),
+    ]
+    sections = [section for section in sections if section[2]]
+    body = "".join(tag("section", tag("h2", title) + html, id=key) for key, title, html in sections)
+    nav = " · ".join(tag("a", title, href=f"#{key}") for key, title, _ in sections)
+    title = "jobharness report: " + " + ".join(
+        ([f"verify {', '.join(run.label for run in verify)}"] if verify else [])
+        + (["benchmark"] if bench else [])
+    )
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    header = (
+        tag("h1", esc(title))
+        + tag("p", f"generated {generated}", class_="meta")
+        + _runs_table(verify, bench)
+        + tag("nav", nav)
+    )
+    head = (
+        '<meta charset="utf-8">'
+        + tag("title", esc(title))
+        + '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        + tag("style", CSS)
+    )
+    # The page says how many charts it drew, so a test can check that the browser shows them all.
+    page = tag("head", head) + tag(
+        "body", tag("header", header) + body, data_plot_count=body.count("<svg ")
+    )
+    return "<!DOCTYPE html>\n" + tag("html", page, lang="en") + "\n"
+
+
+def _runs_table(verify: list[VerifyRun], bench: list[BenchRun]) -> str:
+    rows = [
+        _row(("run", "store", "verdict", "commit", "started", "took", "machine", "folder"), "th")
+    ]
+    for run in verify:
+        data = run.report
+        verdict = verdict_word({"pass": True, "fail": False}.get(str(data.get("verdict"))))
+        rows.append(_row(("verify", esc(run.label), verdict, *_run_facts(data, run.path))))
+    for run in bench:
+        stores = {
+            f.get("store") for f in (run.bench.get("figures") or {}).values() if isinstance(f, dict)
+        }
+        facts = (_targets_verdict(run.bench), *_run_facts(run.bench, run.path))
+        rows.append(_row(("bench", esc(", ".join(sorted(s for s in stores if s))), *facts)))
+    return tag("table", "".join(rows), class_="runs")
+
+
+def _run_facts(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    machine = data.get("machine") if isinstance(data.get("machine"), dict) else {}
+    took = f"{data.get('duration_s', 0):.0f} s" + (" (quick)" if data.get("quick") else "")
+    host, cpus = machine.get("hostname", "?"), machine.get("cpus", "?")
+    where = f"{host} ({cpus} cpus, {machine.get('system', '?')})"
+    return (
+        esc(data.get("commit") or "?"),
+        esc(data.get("started", "?")),
+        took,
+        esc(where),
+        tag("code", esc(path)),
+    )
+
+
+def _row(cells: Sequence[str], cell: str = "td") -> str:
+    return tag("tr", "".join(tag(cell, content) for content in cells))
+
+
+def _targets_verdict(bench: dict[str, Any]) -> str:
+    targets = [t for t in bench.get("targets") or [] if isinstance(t, dict)]
+    missed = sum(1 for t in targets if t.get("passed") is False)
+    if not targets:
+        return "-"
+    if missed:
+        return tag("b", _plural(missed, "target") + " missed", class_="fail")
+    return tag("b", "targets met", class_="pass")
+
+
+def _plural(count: int, one: str, many: str = "") -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
+# ---------------------------------------------------------------- criteria and evidence
+
+
+def criteria_columns(verify: Sequence[VerifyRun]) -> list[tuple[str, str]]:
+    """(id, title) of every criterion in any run, in the order the runs list them."""
+    columns: dict[str, str] = {}
+    for run in verify:
+        for criterion in run.report.get("criteria", []):
+            columns.setdefault(str(criterion.get("id")), str(criterion.get("title", "")))
+    return list(columns.items())
+
+
+def _criteria_of(run: VerifyRun) -> dict[str, dict[str, Any]]:
+    return {str(c.get("id")): c for c in run.report.get("criteria", [])}
+
+
+def _matrix_section(verify: list[VerifyRun]) -> str:
+    if not verify:
+        return ""
+    columns = criteria_columns(verify)
+    head = "".join(tag("th", tag("abbr", esc(cid), title=title)) for cid, title in columns)
+    rows = []
+    for run in verify:
+        criteria = _criteria_of(run)
+        verdict = {"pass": True, "fail": False}.get(str(run.report.get("verdict")))
+        cells = [
+            tag("th", tag("a", esc(run.label), href=f"#ev-{run.slug}"), class_="store"),
+            tag("td", esc(run.report.get("verdict", "?")), class_=f"verdict {CSS_CLASS[verdict]}"),
+        ]
+        for cid, _ in columns:
+            criterion = criteria.get(cid)
+            if criterion is None:
+                cells.append(tag("td", "-", class_="absent"))
+                continue
+            passed = criterion.get("passed")
+            link = tag(
+                "a",
+                MARK[passed],
+                href=f"#ev-{run.slug}-{slug(cid)}",
+                title=criterion.get("summary"),
+            )
+            cells.append(tag("td", link, class_=f"cell {CSS_CLASS[passed]}"))
+        rows.append(tag("tr", "".join(cells), class_="store-row"))
+    legend = "".join(tag("li", tag("b", esc(cid)) + " " + esc(title)) for cid, title in columns)
+    return (
+        tag("p", "Each cell links to that criterion's summary and evidence for that store.")
+        + tag(
+            "table",
+            tag("thead", tag("tr", "<th>store</th><th>verdict</th>" + head))
+            + tag("tbody", "".join(rows)),
+            class_="matrix",
+        )
+        + tag("ul", legend, class_="criteria-legend")
+    )
+
+
+def _evidence_section(verify: list[VerifyRun]) -> str:
+    parts = []
+    for run in verify:
+        scenarios = {str(s.get("name")) for s in run.report.get("scenarios", [])}
+        parts.append(tag("h3", esc(run.label), id=f"ev-{run.slug}"))
+        if run.report.get("verdict") == "fail" and run.report.get("replay"):
+            replay = tag("code", esc(run.report["replay"]))
+            parts.append(tag("p", f"Replay with the same seed: {replay}"))
+        for cid, criterion in _criteria_of(run).items():
+            parts.append(_evidence_block(run, cid, criterion, scenarios))
+    return "".join(parts)
+
+
+def _evidence_block(
+    run: VerifyRun, cid: str, criterion: dict[str, Any], scenarios: set[str]
+) -> str:
+    passed = criterion.get("passed")
+    lines = "".join(
+        tag("li", tag("code", _link_scenario(line, run, scenarios)))
+        for line in criterion.get("evidence") or []
+    )
+    judged = ", ".join(
+        f"{tag('a', esc(name), href=f'#tl-{run.slug}-{slug(name)}')} {MARK.get(verdict, 'n/a')}"
+        for name, verdict in (criterion.get("scenarios") or {}).items()
+    )
+    heading = f"{esc(run.label)} · {esc(cid)} {esc(criterion.get('title', ''))}: {MARK[passed]}"
+    return tag(
+        "div",
+        tag("h4", heading)
+        + tag("p", esc(criterion.get("summary", "")))
+        + (tag("ul", lines) if lines else "")
+        + (tag("p", f"judged in: {judged}", class_="scenarios") if judged else ""),
+        class_=f"evidence {CSS_CLASS[passed]}",
+        id=f"ev-{run.slug}-{slug(cid)}",
+    )
+
+
+def _link_scenario(line: str, run: VerifyRun, scenarios: set[str]) -> str:
+    """An evidence line with its leading ``scenario:`` turned into a link to that timeline."""
+    name, separator, rest = line.partition(": ")
+    if separator and name in scenarios:
+        return f"{tag('a', esc(name), href=f'#tl-{run.slug}-{slug(name)}')}: {esc(rest)}"
+    return esc(line)
+
+
+# ---------------------------------------------------------------- latency
+
+
+def _percentiles(figure: Any) -> plots.Percentiles | None:
+    """A latency summary ({count, p50_ms, ...}) as chart percentiles; None when it is empty."""
+    if not isinstance(figure, dict) or not figure.get("count") or "p50_ms" not in figure:
+        return None
+    p50 = figure["p50_ms"]
+    return plots.Percentiles(
+        p50,
+        figure.get("p99_ms", p50),
+        figure.get("p95_ms"),
+        figure.get("max_ms"),
+        int(figure["count"]),
+    )
+
+
+def latency_rows(run: VerifyRun, op: str) -> dict[str, plots.Percentiles]:
+    """Row label -> percentiles of ``op`` in one run: the quiet measurement, then each scenario."""
+    quiet: dict[str, plots.Percentiles] = {}
+    scenarios: dict[str, plots.Percentiles] = {}
+    for scenario in run.report.get("scenarios", []):
+        for check in scenario.get("checks", []):
+            figures = check.get("figures") or {}
+            if check.get("name") == "performance_budget":
+                for name in LATENCY_OPS.get(op, ()):
+                    if value := _percentiles((figures.get("latency") or {}).get(name)):
+                        quiet[f"quiet: {name}"] = value
+            elif check.get("name") == "latency" and (value := _percentiles(figures.get(op))):
+                scenarios[str(scenario.get("name"))] = value
+    return quiet | scenarios
+
+
+def _latency_section(verify: list[VerifyRun]) -> str:
+    charts = []
+    for op in LATENCY_OPS:
+        per_run = {run.label: latency_rows(run, op) for run in verify}
+        rows = list(dict.fromkeys(row for values in per_run.values() for row in values))
+        rows.sort(key=lambda row: not row.startswith("quiet"))  # stable: quiet rows first
+        series = [
+            plots.RangeSeries(label, values, plots.color_for(label, index))
+            for index, (label, values) in enumerate(per_run.items())
+            if values
+        ]
+        if rows:
+            title = f"{op}: latency percentiles"
+            charts.append(plots.range_chart(f"latency-{op}", title, rows, series, unit="ms"))
+    if not charts:
+        return ""
+    explanation = (
+        "Dot: p50; bar: p50 to p99; tick: p95; ring: the maximum; log scale. <i>quiet</i> rows "
+        "come from the latency scenario, without faults (the floors are the durable replace and "
+        "the plain read this machine cannot beat); the others from each scenario, under its faults."
+    )
+    return tag("p", explanation) + "".join(charts)
+
+
+# ---------------------------------------------------------------- benchmark
+
+
+def _bench_section(run: BenchRun) -> str:
+    data, prefix = run.bench, "bench-" + slug(run.path.name)
+    quick = " (quick)" if data.get("quick") else ""
+    charts = [
+        *_bench_latency(prefix, data.get("figures") or {}),
+        *_bench_scaling(prefix, data.get("scaling") or {}),
+        *_bench_directory(prefix, data.get("directory_size") or {}),
+        *_bench_breakdown(prefix, data.get("breakdown") or {}),
+        *_bench_recover(prefix, data.get("recover") or {}),
+    ]
+    return (
+        tag("h3", esc(run.path.name) + quick)
+        + _targets_table(data.get("targets") or [])
+        + "".join(charts)
+    )
+
+
+def _targets_table(targets: list[Any]) -> str:
+    rows = [_row(("id", "target", "figure", "metric", "limit", "value", "verdict", "margin"), "th")]
+    for target in (t for t in targets if isinstance(t, dict)):
+        rows.append(
+            _row(
+                (
+                    esc(target.get("id", "")),
+                    esc(target.get("title", "")),
+                    tag("code", esc(target.get("figure", ""))),
+                    esc(target.get("metric", "")),
+                    esc(_number(target.get("limit"))),
+                    esc(_number(target.get("value"))),
+                    verdict_word(target.get("passed")),
+                    esc(target.get("margin", "")),
+                )
+            )
+        )
+    return tag("table", "".join(rows), class_="targets") if len(rows) > 1 else ""
+
+
+def _number(value: Any) -> str:
+    return format_number(value) if isinstance(value, int | float) else str(value or "")
+
+
+def _bench_percentiles(figure: Any) -> plots.Percentiles | None:
+    """A bench figure as percentiles in µs; None for a throughput or a figure with no median."""
+    if not isinstance(figure, dict) or figure.get("unit", "us") not in ("us", "µs"):
+        return None
+    p50 = figure.get("p50_us", figure.get("value"))
+    if not isinstance(p50, int | float):
+        return None
+    p99 = figure.get("p99_us")
+    p99 = p99 if isinstance(p99, int | float) else p50  # too few samples for a p99
+    return plots.Percentiles(float(p50), float(p99), count=figure.get("samples"))
+
+
+def _bench_latency(prefix: str, figures: dict[str, Any]) -> list[str]:
+    """Per operation: rows = payloads, series = stores and the floor they are judged against."""
+    by_op: dict[str, dict[str, dict[str, plots.Percentiles]]] = {}
+    for key, figure in figures.items():
+        value = _bench_percentiles(figure)
+        if value is None or not figure.get("store"):
+            continue  # a floor: drawn beside the figures that refer to it
+        op = str(figure.get("op") or key.split(".")[0])
+        payload = str(figure.get("payload") or key.split(".")[-1])
+        stores = by_op.setdefault(op, {"floor": {}})
+        stores.setdefault(str(figure["store"]), {})[payload] = value
+        if floor := _bench_percentiles(figures.get(str(figure.get("floor")))):
+            stores["floor"][payload] = floor
+    charts = []
+    for op, stores in by_op.items():
+        rows = sorted({p for values in stores.values() for p in values}, key=_payload_bytes)
+        series = [
+            plots.RangeSeries(store, values, "#777" if store == "floor" else "")
+            for store, values in stores.items()
+            if values
+        ]
+        title = f"{op}: p50 to p99 per payload"
+        charts.append(
+            plots.range_chart(f"{prefix}-latency-{slug(op)}", title, rows, series, unit="µs")
+        )
+    return charts
+
+
+def _payload_bytes(payload: str) -> float:
+    """``1k`` -> 1024, ``64k`` -> 65536, ``1m`` -> 1048576: payloads sorted by size.
+
+    >>> sorted(["1m", "64k", "1k", "odd"], key=_payload_bytes)
+    ['1k', '64k', '1m', 'odd']
+    """
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)i?b?", payload.lower())
+    if not match:
+        return float("inf")
+    return float(match.group(1)) * 1024 ** " kmg".index(match.group(2) or " ")
+
+
+def _points(rows: Any, x: str, y: str) -> list[dict[str, Any]]:
+    """The rows of a list that carry numbers under both ``x`` and ``y``."""
+    return [
+        row
+        for row in rows or []
+        if isinstance(row, dict)
+        and isinstance(row.get(x), int | float)
+        and isinstance(row.get(y), int | float)
+    ]
+
+
+def _bench_scaling(prefix: str, scaling: dict[str, Any]) -> list[str]:
+    charts = []
+    for mode, per_store in scaling.items():
+        series = []
+        for store, rows in (per_store or {}).items():
+            if points := _points(rows, "processes", "ops_per_s"):
+                notes = [
+                    f"p50 {_number(p.get('p50_us'))} µs" if "p50_us" in p else "" for p in points
+                ]
+                xy = [(float(p["processes"]), float(p["ops_per_s"])) for p in points]
+                series.append(plots.Series(store, xy, notes=notes))
+        if series:
+            title = f"throughput against processes: {mode}"
+            charts.append(
+                plots.line_chart(
+                    f"{prefix}-scaling-{slug(mode)}",
+                    title,
+                    series,
+                    x_label="processes",
+                    y_label="ops/s",
+                )
+            )
+    return charts
+
+
+def _bench_directory(prefix: str, sizes: dict[str, Any]) -> list[str]:
+    charts = []
+    for field_name, op in (("save_p50_us", "save"), ("get_p50_us", "get")):
+        series = [
+            plots.Series(store, [(float(p["jobs"]), float(p[field_name])) for p in points])
+            for store, rows in sizes.items()
+            if (points := _points(rows, "jobs", field_name))
+        ]
+        if series:
+            title = f"{op} p50 against jobs in the directory"
+            charts.append(
+                plots.line_chart(
+                    f"{prefix}-directory-{op}",
+                    title,
+                    series,
+                    x_label="jobs",
+                    y_label="µs",
+                    log_x=True,
+                )
+            )
+    return charts
+
+
+def _bench_breakdown(prefix: str, breakdown: dict[str, Any]) -> list[str]:
+    bars = []
+    for store, parts in breakdown.items():
+        if not isinstance(parts, dict):
+            continue
+        pieces = [
+            (name.removesuffix("_us"), float(value))
+            for name, value in parts.items()
+            if name.endswith("_us") and name != "total_us" and isinstance(value, int | float)
+        ]
+        total, counted = parts.get("total_us"), sum(value for _, value in pieces)
+        if isinstance(total, int | float) and total > counted:
+            pieces.append(("other", float(total) - counted))  # the time no step accounts for
+        if pieces:
+            bars.append((store, pieces))
+    if not bars:
+        return []
+    title = "where the time of one save goes"
+    return [plots.stacked_bar_chart(f"{prefix}-breakdown", title, bars, unit="µs")]
+
+
+def _bench_recover(prefix: str, recover: dict[str, Any]) -> list[str]:
+    bars = [
+        (
+            store,
+            float(r["per_job_us"]),
+            f"{r.get('jobs', '?')} jobs in {_number(r.get('seconds'))} s",
+        )
+        for store, r in recover.items()
+        if isinstance(r, dict) and isinstance(r.get("per_job_us"), int | float)
+    ]
+    if not bars:
+        return []
+    return [plots.bar_chart(f"{prefix}-recover", "recover() per job at start-up", bars, unit="µs")]
+
+
+# ---------------------------------------------------------------- timelines
+
+
+def _timelines_section(verify: list[VerifyRun]) -> str:
+    names = list(
+        dict.fromkeys(str(s.get("name")) for run in verify for s in run.report.get("scenarios", []))
+    )
+    blocks = []
+    for name in names:
+        figures, description = [], ""
+        for run in verify:
+            for scenario in run.report.get("scenarios", []):
+                if str(scenario.get("name")) == name:
+                    description = description or str(scenario.get("description", ""))
+                    figures.append(_timeline_figure(run, scenario))
+        summary = tag("summary", tag("b", esc(name)) + " " + esc(description))
+        blocks.append(
+            tag(
+                "details",
+                summary + "".join(figures),
+                class_="scenario",
+                id=f"sc-{slug(name)}",
+                open="",
+            )
+        )
+    return TIMELINE_LEGEND + "".join(blocks) if blocks else ""
+
+
+def _timeline_figure(run: VerifyRun, scenario: dict[str, Any]) -> str:
+    name = str(scenario.get("name"))
+    anchor = f"tl-{run.slug}-{slug(name)}"
+    head = f"{tag('b', esc(run.label))}: {verdict_word(scenario.get('passed'))}"
+    history = run.path / str(scenario.get("history", ""))
+    if not scenario.get("applicable", True):
+        caption = f"{head}: not applicable: {esc(scenario.get('reason', ''))}"
+        return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
+    if not history.is_file():
+        caption = f"{head}: its history {tag('code', esc(history))} is missing"
+        return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
+    records = load_history(history)
+    timeline = build_timeline(records, problem_reads(records, scenario.get("checkers")))
+    counts = timeline.counts()
+    facts = [
+        f"{sum(counts.values())} ops "
+        f"({counts['ok']} ok, {counts['fail']} fail, {counts['info']} info)"
+    ]
+    if timeline.problems:
+        facts.append(_plural(timeline.problems, "read judged wrong", "reads judged wrong"))
+    for kind in ("kill", "crash", "damage"):
+        if count := sum(1 for marker in timeline.markers if marker.kind == kind):
+            facts.append(_plural(count, kind, kind + "es" if kind == "crash" else ""))
+    items = [
+        tag(
+            "li",
+            f"{esc(check.get('name'))}: {esc(check.get('summary', ''))}"
+            + (f"<br>{tag('code', esc(check['evidence'][0]))}" if check.get("evidence") else ""),
+        )
+        for check in scenario.get("checks", [])
+        if check.get("valid") is False or check.get("crashed")
+    ]
+    items += [tag("li", f"note: {esc(note)}") for note in scenario.get("notes", [])]
+    caption = f"{head} · {esc(', '.join(facts))} · history {tag('code', esc(history))}"
+    caption += tag("ul", "".join(items)) if items else ""
+    svg = render_timeline(anchor, f"{run.label}: {name}", timeline)
+    return tag("figure", svg + tag("figcaption", caption), id=anchor, class_="timeline")
+
+
+def _swatch(color: str, label: str, opacity: float = 1.0) -> str:
+    box = tag("span", "", class_="swatch", style=f"background:{color};opacity:{opacity:.2f}")
+    return box + esc(label)
+
+
+TIMELINE_LEGEND = tag(
+    "p",
+    " ".join(_swatch(color, LEVEL_NAMES[level][1]) for level, color in LEVEL_COLORS.items())
+    + " · "
+    + _swatch(KILL_COLOR, "kill (a line)")
+    + " "
+    + _swatch(DAMAGE_COLOR, "damage (a triangle)")
+    + " · shaded while in force: "
+    + " ".join(
+        _swatch(color, words, min(1.0, opacity * 4))
+        for color, opacity, words in WINDOW_STYLE.values()
+    )
+    + " · black tick: a new incarnation of a killed process · grey dashes: phases."
+    + " Hover for details.",
+    class_="legend",
+)
+
+
+# ---------------------------------------------------------------- trends
+
+
+def trend_series(
+    history: list[dict[str, Any]], figure: str, current: dict[str, Any] | None
+) -> tuple[list[plots.TrendPoint], int | None]:
+    """The last values of ``figure`` in the history, oldest first, and the current run's index."""
+    entries = [
+        entry
+        for entry in history
+        if isinstance(entry.get("figures"), dict)
+        and isinstance(entry["figures"].get(figure), int | float)
+    ]
+    if current is not None and current not in entries:
+        entries.append(current)
+    entries = entries[-MAX_TREND_POINTS:]
+    points = []
+    for entry in entries:
+        host = (entry.get("machine") or {}).get("hostname", "?")
+        mark = " (this report)" if entry is current else ""
+        label = f"{entry.get('commit') or '?'} {entry.get('date', '?')} on {host}{mark}"
+        points.append(plots.TrendPoint(float(entry["figures"][figure]), label))
+    return points, next((i for i, entry in enumerate(entries) if entry is current), None)
+
+
+def _resolved(path: Any) -> str:
+    try:
+        return os.fspath(Path(str(path)).resolve())
+    except OSError:
+        return str(path)
+
+
+def current_entries(
+    verify: list[VerifyRun], bench: list[BenchRun], history: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The history line of each run in the report, found by its folder. A verify run missing
+    from the file gets a line computed from its report.json, so its values are still marked."""
+    from harness.trend import verify_figures
+
+    by_dir = {_resolved(entry.get("dir")): entry for entry in history if entry.get("dir")}
+    found = []
+    for run in [*verify, *bench]:
+        entry = by_dir.get(_resolved(run.path))
+        if entry is None and isinstance(run, VerifyRun):
+            report = run.report
+            entry = {
+                "kind": "verify",
+                "commit": report.get("commit"),
+                "date": report.get("started"),
+                "machine": report.get("machine"),
+                "figures": verify_figures(report),
+                "dir": str(run.path),
+            }
+        if entry is not None:
+            found.append(entry)
+    return found
+
+
+def _trends_section(
+    verify: list[VerifyRun], bench: list[BenchRun], history: list[dict[str, Any]]
+) -> str:
+    groups: dict[str, list[str]] = {}
+    for entry in current_entries(verify, bench, history):
+        for figure in sorted(
+            k for k, v in entry.get("figures", {}).items() if isinstance(v, int | float)
+        ):
+            parts = figure.split(".")
+            group = ".".join(parts[:2]) if parts[0] == "verify" else parts[0]
+            points, index = trend_series(history, figure, entry)
+            chart = plots.trend_chart(f"trend-{slug(figure)}", figure, points, index)
+            groups.setdefault(group, []).append(chart)
+    blocks = "".join(
+        tag(
+            "details",
+            tag("summary", f"{esc(group)} ({_plural(len(charts), 'figure')})")
+            + tag("div", "".join(charts), class_="trends"),
+            class_="trend-group",
+            open="",
+        )
+        for group, charts in groups.items()
+    )
+    if not blocks:
+        return ""
+    explanation = (
+        f"Each figure across the last {MAX_TREND_POINTS} runs of the history file, oldest left; "
+        "the ring is this report's run. Hover a point for its commit, date and machine."
+    )
+    return tag("p", explanation) + blocks
+
+
+# ---------------------------------------------------------------- summary.md
+
+
+def render_summary(runs: Sequence[Run], html_name: str = "report.html") -> str:
+    """The Markdown summary: the matrix, the first evidence of each failure, benchmark targets."""
+    verify, bench = split_runs(runs)
+    lines = [
+        "# jobharness summary",
+        "",
+        f"Plots, timelines and all the evidence: `{html_name}`.",
+        "",
+    ]
+    if verify:
+        lines += _summary_criteria(verify)
+    for run in bench:
+        lines += [f"## Benchmark `{run.path}`", ""]
+        targets = [t for t in run.bench.get("targets") or [] if isinstance(t, dict)]
+        if targets:
+            lines += [
+                "| id | target | value | limit | verdict | margin |",
+                "|---|---|---|---|---|---|",
+            ]
+        for t in targets:
+            cells = (
+                t.get("id", ""),
+                t.get("title", ""),
+                _number(t.get("value")),
+                _number(t.get("limit")),
+            )
+            lines.append(
+                f"| {' | '.join(map(str, cells))} | {MARK.get(t.get('passed'), 'n/a')} "
+                f"| {t.get('margin', '')} |"
+            )
+        lines.append("")
+    lines += ["## Runs", ""]
+    for run, data in [*((r, r.report) for r in verify), *((r, r.bench) for r in bench)]:
+        what = f"verify {run.label}" if isinstance(run, VerifyRun) else "bench"
+        lines.append(
+            f"- {what}: `{run.path}` "
+            f"(commit {data.get('commit') or '?'}, {data.get('started', '?')})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _summary_criteria(verify: list[VerifyRun]) -> list[str]:
+    columns = criteria_columns(verify)
+    lines = [
+        "## Criteria",
+        "",
+        "| store | verdict | " + " | ".join(cid for cid, _ in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for run in verify:
+        criteria = _criteria_of(run)
+        cells = [
+            MARK[criteria[cid].get("passed")] if cid in criteria else "-" for cid, _ in columns
+        ]
+        cells = [f"**{cell}**" if cell == "FAIL" else cell for cell in cells]
+        lines.append(f"| {run.label} | {run.report.get('verdict', '?')} | {' | '.join(cells)} |")
+    lines += ["", *(f"- {cid}: {title}" for cid, title in columns), ""]
+    failures = [
+        (run, c)
+        for run in verify
+        for c in run.report.get("criteria", [])
+        if c.get("passed") is False
+    ]
+    if failures:
+        lines += ["## Failed criteria", ""]
+        for run, criterion in failures:
+            lines.append(f"- **{run.label} {criterion.get('id')}** {criterion.get('summary', '')}")
+            lines += [f"  - `{line}`" for line in (criterion.get("evidence") or [])[:1]]
+        lines.append("")
+    return lines
+
+
+CSS = "".join(
+    (
+        "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;",
+        "margin:0 auto;",
+        "max-width:1180px;padding:0 18px 60px}",
+        "h1{font-size:22px;margin:18px 0 4px}h3{margin:22px 0 8px}",
+        "h4{margin:0 0 4px;font-size:14px}",
+        "h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:34px}",
+        ".meta{color:#666;margin:0 0 8px}nav{margin:10px 0;font-weight:600}",
+        "a{color:#0062a0;text-decoration:none}a:hover{text-decoration:underline}",
+        "table{border-collapse:collapse;margin:8px 0}",
+        "td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}",
+        "table.runs td,table.runs th{font-size:12px}table.runs td:nth-child(5){white-space:nowrap}",
+        ".matrix td.cell,.matrix td.verdict{text-align:center;font-weight:600;min-width:42px}",
+        ".matrix td.cell a{display:block;color:inherit}",
+        "td.pass,.evidence.pass h4,b.pass{color:#11603a}td.pass{background:#e3f5e8}",
+        "td.fail,.evidence.fail h4,b.fail{color:#a50026}td.fail{background:#fde3e1}",
+        "td.na{background:#f3f3f3;color:#777}td.absent{color:#bbb;text-align:center}",
+        ".criteria-legend{columns:2;font-size:12px;color:#444;padding-left:18px}",
+        ".evidence{border-left:4px solid #ccc;padding:6px 10px;margin:8px 0;background:#fafafa}",
+        ".evidence.fail{border-color:#a50026}.evidence.pass{border-color:#2e9d5b}",
+        ".evidence:target,figure.timeline:target{outline:3px solid #0072B2;background:#eef6fc}",
+        ".evidence p{margin:2px 0}.evidence ul,figcaption ul{margin:4px 0;padding-left:18px}",
+        "code{font-size:12px;word-break:break-word}",
+        "svg.plot{display:inline-block;vertical-align:top;max-width:100%;height:auto;",
+        "margin:10px 10px 10px 0;background:#fff}",
+        "figure.timeline{margin:6px 0 16px}figure.timeline svg.plot{display:block}",
+        "figure.timeline figcaption{font-size:12px;color:#444}",
+        "details.scenario{border-top:1px solid #e4e4e4;padding-top:6px}",
+        "details>summary{cursor:pointer;margin:6px 0}",
+        ".trends{display:flex;flex-wrap:wrap;gap:6px}",
+        ".trends svg.plot{margin:0;border:1px solid #eee}",
+        ".legend{font-size:12px}",
+        ".swatch{display:inline-block;width:14px;height:10px;margin:0 4px 0 8px;",
+        "border:1px solid #999}",
+    )
+)

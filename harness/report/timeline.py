@@ -1,0 +1,475 @@
+"""Scenario timelines, drawn as Jepsen draws them: time across, one lane per process, faults shaded.
+
+How to read one: each process of the scenario has a lane (a killed process and the incarnations
+that replaced it share one: ``writer-1``, ``writer-1.1``, ... with a black tick where each new
+incarnation started). An operation is a bar from its invoke to its completion, coloured by how it
+completed: green *ok*, pink *fail* (it certainly did not happen), yellow *info* (unknown: killed
+mid-call, or a write that raised), and dark red for a read the checkers judged wrong (torn,
+stale, lost, a failed recovery). The top lane holds the faults: a red line across every lane
+where a process was killed, an orange triangle where a job file was damaged, shaded windows
+while a disk fault or a slow disk was armed on a process (its own lane shaded too) or while the
+disk was full (every lane shaded). Grey dashed lines mark the phases (main, restart, final).
+
+Tens of thousands of operations do not fit as separate bars in 800 pixels, so each lane is cut
+into time buckets (about 2 px each) and a bucket takes the colour of the *worst* operation in
+progress during it (problem read > info > fail > ok): a single bad read among thousands of good
+ones stays visible. Runs of equal buckets become one bar and each colour is one ``<path>``, so a
+scenario of 10,000 operations costs a few kilobytes of SVG.
+
+>>> from harness.history import Record
+>>> records = [
+...     Record("writer-0", "invoke", "save", "j0", None, 0.00, index=0),
+...     Record("writer-0", "ok", "save", "j0", None, 0.01, index=1),
+...     Record("nemesis", "invoke", "kill", None, {"process": "writer-0"}, 0.02, index=2),
+...     Record("nemesis", "ok", "kill", None, {"process": "writer-0"}, 0.02, index=3),
+... ]
+>>> timeline = build_timeline(records)
+>>> [lane.name for lane in timeline.lanes], [marker.kind for marker in timeline.markers]
+(['writer-0'], ['kill'])
+>>> render_timeline("tl-demo", "demo", timeline).count('class="mark')
+2
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.history import FAIL, INFO, OK, Record, join_operations
+from harness.report.plots import Scale, element, format_number, svg_open, text, tooltip
+
+IDLE, OK_LEVEL, FAIL_LEVEL, INFO_LEVEL, PROBLEM_LEVEL = 0, 1, 2, 3, 4
+LEVEL_OF = {OK: OK_LEVEL, FAIL: FAIL_LEVEL, INFO: INFO_LEVEL}
+LEVEL_COLORS = {
+    OK_LEVEL: "#8fd19e",
+    FAIL_LEVEL: "#f4a3a0",
+    INFO_LEVEL: "#f0d44a",
+    PROBLEM_LEVEL: "#542788",
+}
+LEVEL_NAMES = {  # level: (CSS class of its path, words for the legend and tooltips)
+    OK_LEVEL: ("ok", "ok"),
+    FAIL_LEVEL: ("fail", "fail"),
+    INFO_LEVEL: ("info", "info (outcome unknown)"),
+    PROBLEM_LEVEL: ("problem", "read judged wrong"),
+}
+WINDOW_STYLE = {  # kind: (colour, opacity, in words); it shades its process's lane, or all lanes
+    "diskfault": ("#D55E00", 0.16, "disk errors injected"),
+    "slowdisk": ("#0072B2", 0.14, "slow fsync"),
+    "diskfull": ("#777777", 0.07, "on a small tmpfs"),  # not full yet
+    "fill-disk": ("#CC79A7", 0.22, "disk full"),  # filled to the last byte
+}
+BUCKETS = 400
+MAX_TITLED_PROBLEMS = 25  # problem reads that get their own hover marker: enough to start from
+INCARNATION = re.compile(r"\.\d+$")
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One process (all its incarnations): the worst level in each time bucket, and counts."""
+
+    name: str
+    levels: tuple[int, ...]
+    counts: dict[str, int]
+    restarts: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fault in force from ``start`` to ``end``, on one process (its lane) or on all."""
+
+    kind: str
+    start: float
+    end: float
+    label: str
+    process: str | None = None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """An instant: a kill, a crash, a damage, a phase change, or a read judged wrong."""
+
+    kind: str
+    time: float
+    label: str
+    process: str | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What :func:`render_timeline` draws, built from a history by :func:`build_timeline`."""
+
+    duration: float
+    lanes: list[Lane]
+    windows: list[Window] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    problems: int = 0
+
+    def counts(self) -> Counter[str]:
+        """Completions of every lane together: ok, fail, info."""
+        total: Counter[str] = Counter()
+        for lane in self.lanes:
+            total.update(lane.counts)
+        return total
+
+
+def lane_of(process: str) -> str:
+    """A process's lane: its name without the incarnation suffix (``writer-1.2``: ``writer-1``)."""
+    return INCARNATION.sub("", process)
+
+
+def lane_order(name: str) -> tuple[int, str, int]:
+    """Setup first, then the roles (``reader-2`` before ``reader-10``), restart, final last."""
+    role, _, number = name.rpartition("-")
+    rank = {"setup": 0, "restart": 2, "final": 3}.get(name, 1)
+    return (rank, role or name, int(number) if number.isdigit() else -1)
+
+
+def problem_reads(
+    records: Sequence[Record], checkers: Sequence[str] | None = None
+) -> dict[int, str]:
+    """Reads the register model judges wrong, by invoke index, with the checker's words.
+
+    With ``checkers`` (the scenario's), only the problems one of them counts against the run:
+    the latency scenario, say, reads freshly damaged files on purpose and judges none of it.
+    The report must render even when a checker trips over an odd history: then nothing is
+    highlighted (the checker results in report.json already say what went wrong).
+    """
+    from harness.checkers.reads import DURABILITY, RECOVERY, TORN, judge_reads
+    from harness.history import History
+
+    judged_by = {
+        "never_raises": ("raised",),
+        "no_torn_read": TORN,
+        "acknowledged_writes_survive": DURABILITY,
+        "recovery_to_last_good": RECOVERY,
+    }
+    counted = {p for problems in judged_by.values() for p in problems}
+    if checkers is not None:
+        counted = {p for name in checkers for p in judged_by.get(name, ())}
+    if not counted:
+        return {}
+    try:
+        verdicts = judge_reads(History(list(records)))
+    except Exception:
+        return {}
+    return {
+        v.op.index: f"{v.op.describe()}: {v.problem}: {v.detail}"
+        for v in verdicts
+        if v.problem in counted
+    }
+
+
+def build_timeline(
+    records: Sequence[Record], problems: dict[int, str] | None = None, buckets: int = BUCKETS
+) -> Timeline:
+    """Lanes, fault windows and markers of one scenario's history (see the module docstring)."""
+    problems = problems or {}
+    duration = max((r.time for r in records), default=0.0) or 1e-3
+    width = duration / buckets
+    levels: dict[str, list[int]] = {}
+    counts: dict[str, Counter[str]] = {}
+    restarts: dict[str, list[float]] = {}
+    markers: list[Marker] = []
+    for op in join_operations(records):
+        if op.process == "nemesis":
+            continue
+        lane = lane_of(op.process)
+        cells = levels.setdefault(lane, [IDLE] * buckets)
+        counts.setdefault(lane, Counter())[op.type] += 1
+        level = PROBLEM_LEVEL if op.index in problems else LEVEL_OF.get(op.type, INFO_LEVEL)
+        first = min(int(op.start / width), buckets - 1)
+        last = min(int(op.end / width), buckets - 1)
+        for bucket in range(first, last + 1):
+            if cells[bucket] < level:
+                cells[bucket] = level
+        if op.f == "open" and lane != op.process:
+            restarts.setdefault(lane, []).append(op.start)
+        if level == PROBLEM_LEVEL and len(markers) < MAX_TITLED_PROBLEMS:
+            markers.append(Marker("problem", op.start, problems[op.index], lane))
+    windows, fault_markers = _faults(records, duration)
+    lanes = [
+        Lane(name, tuple(levels[name]), dict(counts[name]), tuple(restarts.get(name, ())))
+        for name in sorted(levels, key=lane_order)
+    ]
+    return Timeline(duration, lanes, windows, fault_markers + markers, len(problems))
+
+
+def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], list[Marker]]:
+    """The nemesis's operations as windows (armed .. released) and instant markers."""
+    windows: list[Window] = []
+    markers: list[Marker] = []
+    opened: dict[tuple[str, str | None], tuple[float, str]] = {}
+    for record in records:
+        if record.process != "nemesis":
+            continue
+        value: dict[str, Any] = record.value if isinstance(record.value, dict) else {}
+        target = value.get("process")
+        target = lane_of(target) if isinstance(target, str) else None
+        if record.type == "invoke":
+            if record.f in ("diskfault", "slowdisk"):
+                opened[(record.f, target)] = (record.time, str(value.get("fault") or record.f))
+            elif record.f in ("diskfull", "fill-disk"):
+                size = f" ({value['size_kb']} KiB tmpfs)" if "size_kb" in value else ""
+                opened[(record.f, None)] = (
+                    record.time,
+                    ("disk full" if record.f == "fill-disk" else "small disk") + size,
+                )
+            elif record.f == "kill":
+                markers.append(
+                    Marker(
+                        "kill", record.time, f"kill {target}: {value.get('how', 'SIGKILL')}", target
+                    )
+                )
+            elif record.f == "damage":
+                markers.append(Marker("damage", record.time, _damage_label(record.job, value)))
+            continue
+        if record.f.endswith("-end") or record.f == "free-disk":
+            kind = "fill-disk" if record.f == "free-disk" else record.f[: -len("-end")]
+            key = (kind, None if kind in ("diskfull", "fill-disk") else target)
+            if key in opened:
+                start, label = opened.pop(key)
+                windows.append(Window(kind, start, record.time, label, key[1]))
+        elif record.f == "crash" and record.type != "invoke":
+            markers.append(
+                Marker("crash", record.time, f"{target} crashed (exit {value.get('exit')})", target)
+            )
+        elif record.f == "phase" and record.type != "invoke":
+            markers.append(Marker("phase", record.time, str(value.get("phase", "phase"))))
+    for (kind, target), (start, label) in opened.items():  # never released: until the end
+        windows.append(Window(kind, start, duration, label, target))
+    return windows, markers
+
+
+def _damage_label(job: str | None, value: dict[str, Any]) -> str:
+    applied = value.get("applied")
+    done = f", applied to {', '.join(applied)}" if isinstance(applied, list) else ""
+    return f"damage {job}: {value.get('how', '?')} of {value.get('file', '?')}{done}"
+
+
+# ---------------------------------------------------------------- drawing
+
+LABEL_WIDTH = 120
+LANE_HEIGHT, LANE_GAP = 12, 4
+LANE_BACKGROUND = "#f3f3f3"
+TOP = 36  # room for the phase labels above the fault lane
+KILL_COLOR, CRASH_COLOR, DAMAGE_COLOR = "#b10026", "#6a3d9a", "#E69F00"
+
+
+def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float = 920) -> str:
+    """The SVG of one timeline: fault lane, process lanes, shading, markers and a time axis."""
+    lanes_top = TOP + LANE_HEIGHT + 8
+    bottom = lanes_top + len(timeline.lanes) * (LANE_HEIGHT + LANE_GAP)
+    height = bottom + 30
+    scale = Scale(0.0, timeline.duration, LABEL_WIDTH, width - 12)
+    row = {
+        lane.name: lanes_top + i * (LANE_HEIGHT + LANE_GAP) for i, lane in enumerate(timeline.lanes)
+    }
+    parts = [svg_open(plot_id, width, height, title), _lane("faults", TOP, scale)]
+    for lane in timeline.lanes:
+        runs = f" ({len(lane.restarts) + 1} runs)" if lane.restarts else ""
+        parts.append(_lane(lane.name + runs, row[lane.name], scale))
+    parts.extend(_windows(timeline, scale, row, bottom))
+    parts.extend(_lane_paths(timeline, scale, row))
+    parts.extend(_restarts(timeline, scale, row))
+    parts.extend(_markers(timeline, scale, row, bottom))
+    parts.append(_time_axis(scale, bottom + 2))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _lane(label: str, y: float, scale: Scale) -> str:
+    """A lane's name and its grey background (idle time stays visible as grey)."""
+    name = text(LABEL_WIDTH - 6, y + LANE_HEIGHT - 2, label, anchor="end", color="#222")
+    width = scale.end - scale.start
+    return name + element(
+        "rect", x=scale.start, y=y, width=width, height=LANE_HEIGHT, fill=LANE_BACKGROUND
+    )
+
+
+def _lane_paths(timeline: Timeline, scale: Scale, row: dict[str, float]) -> list[str]:
+    """One ``<path>`` per level: every run of equal buckets of every lane, as a subpath."""
+    if not timeline.lanes:
+        return []
+    bucket_px = (scale.end - scale.start) / max(len(timeline.lanes[0].levels), 1)
+    shapes: dict[int, list[str]] = {}
+    for lane in timeline.lanes:
+        y = row[lane.name]
+        start = 0
+        for index in range(1, len(lane.levels) + 1):
+            if index < len(lane.levels) and lane.levels[index] == lane.levels[start]:
+                continue
+            level = lane.levels[start]
+            if level != IDLE:
+                x = scale.start + start * bucket_px
+                span = max((index - start) * bucket_px, 1.0)
+                shapes.setdefault(level, []).append(
+                    f"M{x:.1f} {y:.0f}h{span:.1f}v{LANE_HEIGHT}h-{span:.1f}z"
+                )
+            start = index
+    return [
+        element(
+            "path",
+            tooltip(LEVEL_NAMES[level][1]),
+            class_=f"mark ops-{LEVEL_NAMES[level][0]}",
+            fill=LEVEL_COLORS[level],
+            d="".join(shapes[level]),
+        )
+        for level in sorted(shapes)
+    ]
+
+
+def _windows(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: float) -> list[str]:
+    """Shading while a fault is in force: its process's lane, or every lane; a bar on top."""
+    parts = []
+    for window in timeline.windows:
+        color, opacity, words = WINDOW_STYLE.get(window.kind, ("#777777", 0.1, window.kind))
+        x = scale.at(window.start)
+        span = max(scale.at(window.end) - x, 1.0)
+        on = f" on {window.process}" if window.process else ""
+        tip = tooltip(
+            f"{words}{on}: {window.label} "
+            f"({format_number(window.start)} s to {format_number(window.end)} s)"
+        )
+        lane_y = row.get(window.process or "")
+        if window.process and lane_y is not None:  # one process's fault: shade its lane
+            parts.append(
+                element(
+                    "rect",
+                    x=x,
+                    y=lane_y - 2,
+                    width=span,
+                    height=LANE_HEIGHT + 4,
+                    fill=color,
+                    fill_opacity=round(opacity * 1.6, 2),
+                )
+            )
+        else:
+            parts.append(
+                element(
+                    "rect",
+                    x=x,
+                    y=TOP,
+                    width=span,
+                    height=bottom - TOP,
+                    fill=color,
+                    fill_opacity=opacity,
+                )
+            )
+        parts.append(
+            element(
+                "rect",
+                tip,
+                class_="mark fault-window",
+                x=x,
+                y=TOP + 2,
+                width=span,
+                height=LANE_HEIGHT - 4,
+                fill=color,
+                fill_opacity=0.7,
+            )
+        )
+    return parts
+
+
+def _restarts(timeline: Timeline, scale: Scale, row: dict[str, float]) -> list[str]:
+    """A black tick where a new incarnation of a killed process started."""
+    parts = []
+    for lane in timeline.lanes:
+        y = row[lane.name]
+        for at in lane.restarts:
+            x = scale.at(at)
+            tip = tooltip(
+                f"{lane.name}: a new incarnation started at {format_number(at)} s "
+                "(it calls recover() first)"
+            )
+            parts.append(
+                element(
+                    "line",
+                    tip,
+                    x1=x,
+                    y1=y - 2,
+                    x2=x,
+                    y2=y + LANE_HEIGHT + 2,
+                    stroke="#000",
+                    stroke_width=1.5,
+                )
+            )
+    return parts
+
+
+def _markers(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: float) -> list[str]:
+    """Phases (dashed), kills and crashes (a line across every lane), damage, problem reads."""
+    parts = []
+    last_label = -1e9
+    middle = TOP + LANE_HEIGHT / 2
+    for marker in sorted(timeline.markers, key=lambda m: m.time):
+        x = scale.at(marker.time)
+        tip = tooltip(f"{marker.label} at {format_number(marker.time)} s")
+        if marker.kind == "phase":
+            line = element(
+                "line",
+                tip,
+                x1=x,
+                y1=TOP - 12,
+                x2=x,
+                y2=bottom,
+                stroke="#999",
+                stroke_dasharray="3 3",
+            )
+            parts.append(line)
+            if x - last_label > 44 and not marker.label.endswith("-end"):  # labels must not overlap
+                fits = x + 2 + len(marker.label) * 5.5 < scale.end
+                anchor, at = ("start", x + 2) if fits else ("end", x - 2)
+                parts.append(text(at, TOP - 4, marker.label, size=9, color="#777", anchor=anchor))
+                last_label = x
+        elif marker.kind in ("kill", "crash"):
+            color = KILL_COLOR if marker.kind == "kill" else CRASH_COLOR
+            line = element("line", x1=x, y1=TOP, x2=x, y2=bottom, stroke=color, stroke_width=1.2)
+            cross = element(
+                "path",
+                d=f"M{x - 4:.1f} {middle - 4:.1f}l8 8m0 -8l-8 8",
+                stroke=color,
+                stroke_width=2,
+            )
+            parts.append(element("g", tip + line + cross, class_=f"mark fault-{marker.kind}"))
+        elif marker.kind == "damage":
+            parts.append(
+                element(
+                    "path",
+                    tip,
+                    class_="mark fault-damage",
+                    d=f"M{x - 5:.1f} {TOP + 1}h10l-5 {LANE_HEIGHT - 2}z",
+                    fill=DAMAGE_COLOR,
+                    stroke="#8a5a00",
+                    stroke_width=0.6,
+                )
+            )
+        elif marker.kind == "problem" and marker.process in row:
+            y = row[marker.process]
+            parts.append(
+                element(
+                    "path",
+                    tip,
+                    class_="mark problem",
+                    d=f"M{x - 3.5:.1f} {y - 5:.0f}h7l-3.5 5z",
+                    fill=LEVEL_COLORS[PROBLEM_LEVEL],
+                )
+            )
+    return parts
+
+
+def _time_axis(scale: Scale, y: float) -> str:
+    """Seconds since the scenario began, on round ticks."""
+    parts = [element("line", x1=scale.start, y1=y, x2=scale.end, y2=y, stroke="#555")]
+    nice = Scale.fitted([0.0, scale.high], scale.start, scale.end, zero=True)
+    for tick in nice.ticks():
+        if tick > scale.high + 1e-9:
+            continue
+        x = scale.at(tick)
+        parts.append(element("line", x1=x, y1=y, x2=x, y2=y + 4, stroke="#555"))
+        parts.append(text(x, y + 15, f"{format_number(tick)} s", anchor="middle", size=10))
+    parts.append(text(scale.start - 16, y + 15, "time", anchor="end", size=10))
+    return "".join(parts)

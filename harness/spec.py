@@ -1,0 +1,233 @@
+"""Store specs: how the user names the job store under test.
+
+A spec is one of:
+
+* a built-in name: ``hardened`` (the default), ``sqlite``, ``postgres``, ``phase470``, ``naive``;
+* ``package.module:factory``, imported like any module;
+* ``path/to/file.py:factory``, loaded from that file.
+
+``factory(root: pathlib.Path)`` returns an object with ``save_job(job_id, job)`` and
+``get_job(job_id)``, and optionally ``update_job(job_id, changes)``, ``recover()`` and
+``paths_for(job_id) -> {"main": Path, "backup": Path}`` (where the store keeps a job's files, so
+damage can be aimed at them; without it the seed's layout ``root/<id>.json[.bak]`` is assumed).
+Every worker process calls the factory itself, with the same root, as separate application
+processes would, so a spec travels between processes as its text, never as an object.
+
+>>> parse_store_spec("hardened").kind
+'builtin'
+>>> parse_store_spec("my_app.jobs:make_store").target
+'my_app.jobs'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import StoreSpecError
+
+REQUIRED_METHODS = ("save_job", "get_job")
+OPTIONAL_METHODS = ("update_job", "recover", "paths_for", "list_jobs")
+
+
+def hardened_store(root: Path) -> Any:
+    """The hardened file backend of durable_jobs (the embedded default)."""
+    from durable_jobs.file_store import FileJobStore
+
+    return FileJobStore(root)
+
+
+def sqlite_store(root: Path) -> Any:
+    """The SQLite backend of durable_jobs, one database file in ``root``."""
+    from durable_jobs.sqlite_store import SqliteJobStore
+
+    return SqliteJobStore(Path(root) / "jobs.db")
+
+
+def postgres_store(root: Path) -> Any:
+    """The PostgreSQL backend; each run gets its own table, named after its root directory.
+
+    The server comes from ``$JOBHARNESS_POSTGRES_URL`` (default: the local server, database test).
+    """
+    from durable_jobs.postgres_store import PostgresJobStore
+
+    url = os.environ.get("JOBHARNESS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    table = (
+        "jh_"
+        + hashlib.blake2b(os.fspath(Path(root).absolute()).encode(), digest_size=6).hexdigest()
+    )
+    return PostgresJobStore(f"{url}{'&' if '?' in url else '?'}table={table}")
+
+
+def drop_postgres_table(root: Path) -> None:
+    """Remove the table a run of the built-in postgres store created (called after the run)."""
+    store = postgres_store(root)
+    try:
+        store.drop()
+    finally:
+        store.close()
+
+
+def phase470_store(root: Path) -> Any:
+    """The seed's phase 4.7.0 design, kept with its defects."""
+    from durable_jobs.legacy import Phase470JobStore
+
+    return Phase470JobStore(root)
+
+
+def naive_store(root: Path) -> Any:
+    """The pre-fix design: json.dump straight into the job file."""
+    from durable_jobs.legacy import NaiveJobStore
+
+    return NaiveJobStore(root)
+
+
+BUILTIN_STORES: dict[str, Callable[[Path], Any]] = {
+    "hardened": hardened_store,
+    "sqlite": sqlite_store,
+    "postgres": postgres_store,
+    "phase470": phase470_store,
+    "naive": naive_store,
+}
+DEFAULT_STORE = "hardened"
+# Built-in stores that keep state outside their root folder, and how to remove it after a run.
+BUILTIN_CLEANUP: dict[str, Callable[[Path], None]] = {"postgres": drop_postgres_table}
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """A parsed spec: ``kind`` is builtin, module or file; ``target`` what to import."""
+
+    text: str
+    kind: str
+    target: str
+    attribute: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.kind == "builtin"
+
+    def load_factory(self) -> Callable[[Path], Any]:
+        """Import the factory; raise :class:`StoreSpecError` saying why it cannot be loaded."""
+        if self.kind == "builtin":
+            return BUILTIN_STORES[self.target]
+        if self.kind == "file":
+            module = _load_file_module(self.target, self.text)
+        else:
+            module = _import_module(self.target, self.text)
+        factory = getattr(module, self.attribute, None)
+        if factory is None:
+            names = sorted(name for name in vars(module) if not name.startswith("_"))
+            raise StoreSpecError(
+                f"store spec {self.text!r}: {self.target} has no attribute {self.attribute!r}"
+                f" (it defines: {', '.join(names[:12]) or 'nothing public'})"
+            )
+        if not callable(factory):
+            raise StoreSpecError(
+                f"store spec {self.text!r}: {self.attribute} is a {type(factory).__name__}, "
+                "not a callable factory(root) -> store"
+            )
+        return factory
+
+    def cleanup(self, root: Path) -> None:
+        """Remove what a built-in store keeps outside ``root`` (a PostgreSQL table)."""
+        if self.kind == "builtin" and self.target in BUILTIN_CLEANUP:
+            BUILTIN_CLEANUP[self.target](Path(root))
+
+    def open(self, root: Path) -> Any:
+        """Call the factory with ``root`` and check the object it returns."""
+        store = self.load_factory()(Path(root))
+        check_store_object(store, self.text)
+        return store
+
+
+def parse_store_spec(text: str | None) -> StoreSpec:
+    """Parse a ``--store`` value; raise :class:`StoreSpecError` with the accepted forms."""
+    text = (text or DEFAULT_STORE).strip()
+    if text in BUILTIN_STORES:
+        return StoreSpec(text, "builtin", text, "")
+    target, sep, attribute = text.rpartition(":")
+    if not sep or not target or not attribute:
+        raise StoreSpecError(
+            f"store spec {text!r} is not a built-in store ({', '.join(BUILTIN_STORES)}), "
+            "package.module:factory, or path/to/file.py:factory"
+        )
+    if not attribute.isidentifier():
+        raise StoreSpecError(f"store spec {text!r}: {attribute!r} is not a Python name")
+    if target.endswith(".py") or os.sep in target:
+        path = Path(target).expanduser()
+        if not path.is_file():
+            raise StoreSpecError(f"store spec {text!r}: file {target} does not exist")
+        return StoreSpec(text, "file", os.fspath(path.absolute()), attribute)
+    if not all(part.isidentifier() for part in target.split(".")):
+        raise StoreSpecError(f"store spec {text!r}: {target!r} is not a module name")
+    return StoreSpec(text, "module", target, attribute)
+
+
+def check_store_object(store: object, spec_text: str) -> None:
+    """Raise :class:`StoreSpecError` if ``store`` lacks the two required methods."""
+    missing = [name for name in REQUIRED_METHODS if not callable(getattr(store, name, None))]
+    if missing:
+        raise StoreSpecError(
+            f"store spec {spec_text!r}: the factory returned {type(store).__name__}, which has no "
+            f"{' or '.join(name + '()' for name in missing)}; a store needs save_job(job_id, job) and get_job(job_id)"
+        )
+
+
+def capabilities(store: object) -> dict[str, bool]:
+    """Which optional methods the store offers (scenarios needing others are not applicable)."""
+    return {name: callable(getattr(store, name, None)) for name in OPTIONAL_METHODS}
+
+
+def _import_module(name: str, spec_text: str) -> Any:
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`: modules of the working directory
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        raise StoreSpecError(
+            f"store spec {spec_text!r}: cannot import {name!r}: {error} "
+            "(is it installed, or is the working directory the project root?)"
+        ) from None
+    except Exception as error:
+        raise StoreSpecError(
+            f"store spec {spec_text!r}: importing {name!r} failed: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _load_file_module(path: str, spec_text: str) -> Any:
+    module_name = "jobharness_store_" + hashlib.blake2b(path.encode(), digest_size=6).hexdigest()
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise StoreSpecError(f"store spec {spec_text!r}: {path} cannot be loaded as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    # The file's own folder goes on sys.path, so it can import its neighbours.
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        del sys.modules[module_name]
+        raise StoreSpecError(
+            f"store spec {spec_text!r}: syntax error in {path} line {error.lineno}: {error.msg}"
+        ) from None
+    except Exception as error:
+        del sys.modules[module_name]
+        raise StoreSpecError(
+            f"store spec {spec_text!r}: running {path} failed: {type(error).__name__}: {error}"
+        ) from None
+    return module
