@@ -141,6 +141,8 @@ def _execute(
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
     out = args.out or default_out_dir(command, spec)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: that is a file; give a folder for the report")
     if command == "run":
         replay = f"jobharness run {args.scenario} --store {spec} --seed {seed}"
     else:
