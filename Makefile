@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: verify test lint bench report clean system-packages
+.PHONY: verify test lint bench clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,13 +15,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 system-packages:
-	@tools/ensure-system-packages
+	@tools/ensure-system-packages chromium
 
 verify: $(STAMP) system-packages
 	$(BIN)/jobharness verify
 
 test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
+
+bench: $(STAMP) system-packages
+	$(BIN)/jobharness bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,343 @@
+"""The benchmark machinery: bench.json schema, targets on literal figures, the save breakdown.
+
+No timing assertions here: speed targets live in the bench report, not in tests. The tiny run
+measures a handful of samples only to check the shape of what is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.bench import BenchPlan, check_postgres, run_bench, write_results
+from harness.bench_breakdown import HARDENED_STEPS, hardened_save_steps, measure_breakdown
+from harness.bench_latency import Operation, paired_median_ratio, run_rounds, summarize
+from harness.bench_report import format_table, render_markdown, trend_figures
+from harness.bench_scaling import run_window, summarize_window
+from harness.bench_stores import make_bench_job, open_store, parse_store_list
+from harness.bench_targets import TARGETS, evaluate_target, evaluate_targets
+from harness.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURE_ID = re.compile(
+    r"(save|get|update|get_damaged)\.[a-z0-9]+\.(1k|64k|1m)|floor_(write|read)\.(1k|64k|1m)"
+)
+FIGURE_KEYS = {
+    "value",
+    "unit",
+    "p50_us",
+    "p99_us",
+    "samples",
+    "floor",
+    "ratio",
+    "store",
+    "op",
+    "payload",
+}
+TINY = BenchPlan(
+    quick=True,
+    payloads=("1k",),
+    write_rounds={"1k": 6},
+    read_rounds={"1k": 10},
+    max_seconds={"1k": 10.0},
+    warmup=1,
+    damaged_samples={"hardened": {"1k": 5}, "phase470": {"1k": 1}},
+    breakdown_rounds=6,
+    recover_jobs=200,
+    directory_sizes=(1, 30),
+    directory_rounds=5,
+    processes=(1, 2),
+    readers=(1,),
+    window_s=0.1,
+)
+
+
+def figure(p50: float, ratio: float | None = None, p99: float | None = None) -> dict[str, Any]:
+    return {"p50_us": p50, "p99_us": p99 if p99 is not None else p50 * 2, "ratio": ratio}
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+def test_a_target_under_its_limit_is_met_with_the_margin_in_words() -> None:
+    result = evaluate_target(TARGETS[0], {"save.hardened.1k": figure(500.0, ratio=1.08)})
+    assert (result["passed"], result["value"], result["margin"]) == (True, 1.08, "0.07 under")
+
+
+def test_a_missed_target_says_by_how_much() -> None:
+    result = evaluate_target(TARGETS[1], {"get.hardened.1k": figure(50.0, ratio=2.5)})
+    assert result["passed"] is False
+    assert result["margin"] == "0.50 over (25% over the limit)"
+
+
+def test_the_damaged_read_target_is_strict_and_in_microseconds() -> None:
+    t3 = next(t for t in TARGETS if t.id == "T3")
+    at_limit = evaluate_target(t3, {"get_damaged.hardened.1k": figure(900.0, p99=5000.0)})
+    below = evaluate_target(t3, {"get_damaged.hardened.1k": figure(900.0, p99=1200.0)})
+    assert at_limit["passed"] is False and below["passed"] is True
+    assert below["margin"] == "3800 us under"
+
+
+def test_update_is_judged_against_save_through_their_ratios() -> None:
+    t4 = next(t for t in TARGETS if t.id == "T4")
+    figures = {
+        "save.hardened.1k": figure(1000.0, ratio=1.1),
+        "update.hardened.1k": figure(1800.0, ratio=1.76),
+    }
+    result = evaluate_target(t4, figures)
+    assert result["value"] == pytest.approx(1.6)
+    assert result["passed"] is False
+
+
+def test_a_target_whose_store_was_not_measured_is_neither_met_nor_missed() -> None:
+    results = evaluate_targets({}, {"sqlite": "not in --stores"})
+    t5 = next(r for r in results if r["id"] == "T5")
+    assert t5["passed"] is None and t5["value"] is None
+    assert "not in --stores" in t5["margin"]
+    assert [r["id"] for r in results] == ["T1", "T2", "T3", "T4", "T5"]
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def test_the_ratio_is_the_median_of_per_round_quotients() -> None:
+    # A burst slows both samples of round 3: its quotient stays ordinary, the median ignores it.
+    assert paired_median_ratio([11, 22, 300, 12], [10, 20, 250, 10]) == pytest.approx(1.15)
+    assert paired_median_ratio([], []) is None
+
+
+def test_rounds_rotate_the_order_and_a_failing_operation_is_dropped_and_reported() -> None:
+    order: list[str] = []
+
+    def boom() -> None:
+        raise OSError("disk on fire")
+
+    operations = [
+        Operation("a", "save", "s", "1k", None, lambda: order.append("a")),
+        Operation("b", "save", "s", "1k", None, lambda: order.append("b")),
+        Operation("c", "save", "s", "1k", None, boom),
+    ]
+    samples, errors = run_rounds(operations, rounds=4, warmup=0)
+    assert errors == {"c": "OSError: disk on fire"}
+    assert set(samples) == {"a", "b"} and len(samples["a"]) == len(samples["b"]) == 4
+    assert order[:2] == ["a", "b"] and order[2:4] == ["b", "a"]  # round 1 starts one later
+
+
+def test_a_figure_record_has_every_key_and_floors_have_no_ratio() -> None:
+    floor = Operation("floor_write.1k", "floor_write", None, "1k", None, lambda: None)
+    save = Operation("save.hardened.1k", "save", "hardened", "1k", "floor_write.1k", lambda: None)
+    floor_record = summarize(floor, [0.001, 0.002], None)
+    save_record = summarize(save, [0.0011, 0.0022], [0.001, 0.002])
+    assert set(floor_record) == set(save_record) == FIGURE_KEYS
+    assert floor_record["ratio"] is None
+    assert save_record["ratio"] == pytest.approx(1.1)
+    assert save_record["value"] == save_record["p50_us"] == 1100.0
+
+
+# ---------------------------------------------------------------------------- breakdown
+
+
+def test_the_breakdown_copy_leaves_what_the_real_save_leaves(tmp_path: Path) -> None:
+    store = open_store("hardened", tmp_path / "jobs")
+    first, second = make_bench_job("j1", 1024, seed=1), make_bench_job("j1", 1024, seed=2)
+    store.save_job("j1", first)
+    steps = hardened_save_steps(str(store.root.absolute()), "j1", second)
+    assert set(steps) == {*HARDENED_STEPS, "total_us"}
+    assert store.get_job("j1") == second
+    backup = json.loads(store.paths_for("j1")["backup"].read_bytes())
+    assert backup["job"] == first and backup["version"] == 1
+    assert json.loads(store.paths_for("j1")["main"].read_bytes())["version"] == 2
+    assert not list(store.root.glob(".*.tmp"))
+
+
+def test_the_breakdown_copy_of_a_finished_job_also_writes_it_as_the_backup(tmp_path: Path) -> None:
+    store = open_store("hardened", tmp_path / "jobs")
+    store.save_job("j1", make_bench_job("j1", 1024, seed=1))
+    done = make_bench_job("j1", 1024, status="done", seed=2)
+    hardened_save_steps(str(store.root.absolute()), "j1", done)
+    backup = json.loads(store.paths_for("j1")["backup"].read_bytes())
+    assert backup["job"] == done and backup["version"] == 2  # as the store does it
+    assert not list(store.root.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("store_name", ["hardened", "phase470"])
+def test_the_breakdown_steps_add_up_to_about_the_total(tmp_path: Path, store_name: str) -> None:
+    store = open_store(store_name, tmp_path / store_name)
+    steps, real_p50 = measure_breakdown(store_name, store, rounds=15, warmup=2)
+    parts = sum(value for key, value in steps.items() if key != "total_us")
+    assert 0.6 * steps["total_us"] <= parts <= 1.4 * steps["total_us"]
+    assert real_p50 > 0
+
+
+# ---------------------------------------------------------------------------- scaling
+
+
+def test_a_throughput_window_reports_every_process_and_leaves_none_behind(tmp_path: Path) -> None:
+    import multiprocess
+
+    outcomes = run_window("hardened", tmp_path / "jobs", writers=2, readers=1, window_s=0.1)
+    assert sorted(o["role"] for o in outcomes) == ["reader", "writer", "writer"]
+    assert summarize_window(outcomes, window_s=0.1, role="writer")["ops_per_s"] > 0
+    assert multiprocess.active_children() == []
+
+
+# ---------------------------------------------------------------------------- the whole run
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One tiny run (a few samples of everything but postgres), shared by the tests below."""
+    folder = tmp_path_factory.mktemp("tiny")
+    out = folder / "bench"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOBHARNESS_HISTORY", str(folder / "history.jsonl"))
+        bench = run_bench(
+            ["naive", "phase470", "hardened", "sqlite"], TINY, out, skipped={"postgres": "test"}
+        )
+        write_results(bench, out)
+    return bench, out
+
+
+def test_a_tiny_run_writes_bench_json_in_the_documented_format(
+    tiny_run: tuple[dict[str, Any], Path],
+) -> None:
+    bench, out = tiny_run
+    data = json.loads((out / "bench.json").read_text())
+    assert not [key for key in data if key.startswith("_")]
+    assert data["tool"] == "jobharness-bench" and data["format"] == 1 and data["quick"] is True
+    assert {
+        "commit",
+        "started",
+        "duration_s",
+        "machine",
+        "figures",
+        "targets",
+        "scaling",
+        "directory_size",
+        "breakdown",
+        "recover",
+    } <= set(data)
+    latency = {k: v for k, v in data["figures"].items() if v["unit"] == "us"}
+    for figure_id, record in latency.items():
+        assert FIGURE_ID.fullmatch(figure_id), figure_id
+        assert set(record) == FIGURE_KEYS
+        assert record["value"] == record["p50_us"]
+        assert (record["ratio"] is None) == figure_id.startswith("floor_")
+        if record["floor"]:
+            assert record["floor"] in data["figures"]
+    for op in ("save", "get", "update"):
+        assert f"{op}.hardened.1k" in latency and f"{op}.sqlite.1k" in latency
+    assert data["figures"]["get_damaged.hardened.1k"]["floor"] == "floor_read.1k"
+    assert data["figures"]["save.naive.1k"]["floor"] == "floor_write.1k"
+    assert data["figures"]["scaling.distinct.hardened.2"]["unit"] == "ops/s"
+    assert [t["id"] for t in data["targets"]] == ["T1", "T2", "T3", "T4", "T5"]
+    assert {"id", "title", "figure", "metric", "limit", "value", "passed", "margin"} <= set(
+        data["targets"][0]
+    )
+    assert set(data["breakdown"]["hardened"]) == {*HARDENED_STEPS, "total_us"}
+    assert data["recover"]["hardened"]["jobs"] == 200
+    assert set(data["recover"]["sqlite"]) == {"jobs", "seconds", "per_job_us"}
+    assert [e["jobs"] for e in data["directory_size"]["hardened"]] == [1, 30]
+    assert {"jobs", "save_p50_us", "get_p50_us", "save_ratio", "get_ratio"} <= set(
+        data["directory_size"]["sqlite"][0]
+    )
+    assert [e["processes"] for e in data["scaling"]["distinct"]["naive"]] == [1, 2]
+    assert {"processes", "ops_per_s", "p50_us"} <= set(data["scaling"]["same"]["hardened"][0])
+    assert data["scaling"]["readers"]["hardened"][0]["processes"] == 1
+    assert not list(out.glob(".work-*")), "the work folder must be removed"
+    assert not bench["_errors"]
+
+
+def test_a_tiny_run_appends_one_trend_line_and_renders(
+    tiny_run: tuple[dict[str, Any], Path],
+) -> None:
+    bench, out = tiny_run
+    lines = (out.parent / "history.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["kind"] == "bench" and entry["dir"] == str(out)
+    assert "save.hardened.1k.ratio" in entry["figures"]
+    assert entry["figures"] == pytest.approx(
+        trend_figures(json.loads((out / "bench.json").read_text()))
+    )
+    markdown = (out / "bench.md").read_text()
+    assert "## Targets" in markdown and "save.hardened.1k" in markdown
+    assert "skipped postgres: test" in markdown
+    assert "hardened" in format_table(bench)
+
+
+def test_the_markdown_says_by_how_much_a_target_was_missed() -> None:
+    bench = {
+        "targets": evaluate_targets({"save.hardened.1k": figure(900.0, ratio=1.38)}),
+        "figures": {},
+    }
+    assert "**MISSED** | 0.23 over (20% over the limit)" in render_markdown(bench)
+
+
+def test_an_interrupted_run_leaves_no_work_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.bench as bench_module
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_module, "_breakdown_phase", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(["hardened"], TINY, tmp_path / "bench")
+    assert not (tmp_path / "bench").exists()
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+def test_store_lists_are_parsed_in_canonical_order() -> None:
+    assert parse_store_list("sqlite, hardened,hardened") == ["hardened", "sqlite"]
+    assert parse_store_list(None) == ["naive", "phase470", "hardened", "sqlite", "postgres"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("mongodb", "'mongodb' is not a built-in store"), (" , ", "names no store")],
+)
+def test_a_bad_store_list_is_a_config_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_store_list(text)
+
+
+def test_an_unreachable_postgres_is_skipped_by_default_and_an_error_when_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JOBHARNESS_POSTGRES_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert "not reachable" in check_postgres(["hardened", "postgres"], explicit=False)["postgres"]
+    with pytest.raises(ConfigError, match="leave postgres out of --stores"):
+        check_postgres(["postgres"], explicit=True)
+
+
+def test_the_cli_rejects_a_bad_store_list_with_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "bench",
+            "--quick",
+            "--stores",
+            "mongodb",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "mongodb" in result.stderr
+    assert not (tmp_path / "bench.json").exists()
