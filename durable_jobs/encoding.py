@@ -108,6 +108,26 @@ def encode_file(body: bytes, version: int) -> bytes:
 
 def decode_file(data: bytes) -> DecodedJob:
     """Verify and parse a job file; raise :class:`DamagedFileError` naming the damage."""
+    version, body = _verified(data)
+    try:
+        job = json.loads(body)
+    except ValueError as error:  # only reachable if the writer itself was broken
+        raise DamagedFileError(f"checksum matches but the job is not JSON: {error}") from None
+    if not isinstance(job, dict):
+        raise DamagedFileError(f"the stored job is a {type(job).__name__}, not an object")
+    return DecodedJob(job, version)
+
+
+def verify_file(data: bytes) -> int:
+    """Check a job file's header, end and checksum without parsing the job; return its version.
+
+    A save needs only to know that the current file is good (to rotate it into the backup) and
+    its version; parsing the job would cost more than the checksum.
+    """
+    return _verified(data)[0]
+
+
+def _verified(data: bytes) -> tuple[int, bytes]:
     match = _HEADER.match(data)
     if match is None:
         raise DamagedFileError(_describe_unrecognised(data))
@@ -125,13 +145,7 @@ def decode_file(data: bytes) -> DecodedJob:
             f"checksum mismatch (stored {stored:08x}, computed {computed:08x}): "
             "the file was changed after it was written"
         )
-    try:
-        job = json.loads(body)
-    except ValueError as error:  # only reachable if the writer itself was broken
-        raise DamagedFileError(f"checksum matches but the job is not JSON: {error}") from None
-    if not isinstance(job, dict):
-        raise DamagedFileError(f"the stored job is a {type(job).__name__}, not an object")
-    return DecodedJob(job, version)
+    return version, body
 
 
 def peek_version(data: bytes) -> int | None:

@@ -40,9 +40,9 @@ import fcntl
 import logging
 import os
 import secrets
+import threading
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from durable_jobs.encoding import (
     encode_file,
     encode_job_body,
     peek_version,
+    verify_file,
 )
 from durable_jobs.errors import DurabilityError, JobNotFoundError, JobUnreadableError
 from durable_jobs.ids import is_valid_job_id, validate_job_id
@@ -101,12 +102,17 @@ class _FileState:
     """One of a job's two files as read from disk: decoded, or the reason it is not usable."""
 
     decoded: DecodedJob | None
-    problem: str | None  # None when decoded; "missing" when the file does not exist
+    problem: str | None  # None when good; "missing" when the file does not exist
     raw: bytes | None = None
+    version: int | None = None  # set when the file is good (verified, parsed or not)
 
     @property
     def is_missing(self) -> bool:
         return self.problem == "missing"
+
+    @property
+    def is_good(self) -> bool:
+        return self.version is not None
 
 
 _MISSING = _FileState(None, "missing")
@@ -124,6 +130,7 @@ class FileJobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._root = os.fspath(self.root.absolute())
+        self._lock_fds = threading.local()
         try:
             os.makedirs(os.path.join(self._root, LOCK_DIR), exist_ok=True)
         except OSError as error:
@@ -151,7 +158,7 @@ class FileJobStore:
         name = validate_job_id(job_id)
         body = encode_job_body(job)
         with self._locked(name):
-            current = self._read_state(self._main(name))
+            current = self._read_state(self._main(name), parse=False)
             version = self._next_version(name, current)
             both = self._backup_policy(name, job, current)
             self._install(name, encode_file(body, version), current, backup_as_well=both)
@@ -282,7 +289,13 @@ class FileJobStore:
         return report
 
     def close(self) -> None:
-        """Nothing to release: every call opens and closes its own descriptors."""
+        """Close this thread's lock descriptors (other threads' close when they end)."""
+        local = self._lock_fds
+        if getattr(local, "pid", None) == os.getpid():
+            for fd in local.fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        local.pid, local.fds = None, {}
 
     # ---------------------------------------------------------------- writing
 
@@ -315,7 +328,7 @@ class FileJobStore:
                 # Backup first: a crash between the renames leaves the old job file, which is
                 # still good, and a backup that is newer than it, never an older one alone.
                 os.replace(backup_temp, self._backup(name))
-            elif current.decoded is not None:
+            elif current.is_good:
                 # Deleted by someone else since we read it: nothing to keep, carry on.
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(main, self._backup(name))
@@ -335,9 +348,9 @@ class FileJobStore:
         status = job.get("status")
         if isinstance(status, str) and status in TERMINAL_STATUSES:
             return True
-        if current.decoded is not None:
+        if current.is_good:
             return False
-        return self._read_state(self._backup(name)).decoded is None
+        return not self._read_state(self._backup(name), parse=False).is_good
 
     def _write_temp(self, name: str, data: bytes) -> str:
         """Write ``data`` to a new uniquely named temp file beside the job file and fsync it."""
@@ -381,21 +394,22 @@ class FileJobStore:
 
     def _next_version(self, name: str, current: _FileState) -> int:
         """One more than any version this job has had, so the counter only grows."""
-        if current.decoded is not None:
-            return current.decoded.version + 1
+        if current.version is not None:
+            return current.version + 1
         peeked = peek_version(current.raw) if current.raw else None
         if peeked is not None and peeked >= _UNTRUSTED_VERSION:
             # The header is damaged too: one more would need 20 digits, a header no reader
             # accepts, and the save would be acknowledged as a file nobody can read.
             peeked = None
-        backup = self._read_state(self._backup(name))
-        base = backup.decoded.version + 1 if backup.decoded is not None else 0
+        backup = self._read_state(self._backup(name), parse=False)
+        base = backup.version + 1 if backup.version is not None else 0
         # A damaged job file held (at least) the version after its backup; skip past it.
         return max(base, peeked or 0) + 1
 
     # ---------------------------------------------------------------- reading
 
-    def _read_state(self, path: str) -> _FileState:
+    def _read_state(self, path: str, *, parse: bool = True) -> _FileState:
+        """Read and verify one file; ``parse=False`` skips parsing the job (saves need not)."""
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except FileNotFoundError:
@@ -409,9 +423,12 @@ class FileJobStore:
         finally:
             os.close(fd)
         try:
-            return _FileState(decode_file(data), None, data)
+            if not parse:
+                return _FileState(None, None, data, verify_file(data))
+            decoded = decode_file(data)
         except DamagedFileError as damage:
             return _FileState(None, str(damage), data)
+        return _FileState(decoded, None, data, decoded.version)
 
     def _read_fallback(self, name: str, main: _FileState) -> dict[str, Any] | None:
         """The job file is missing or damaged: serve the backup, repairing the job file from it."""
@@ -544,26 +561,54 @@ class FileJobStore:
     def _backup(self, name: str) -> str:
         return f"{self._root}/{name}{BACKUP_SUFFIX}"
 
-    @contextlib.contextmanager
-    def _locked(self, name: str, *, blocking: bool = True) -> Iterator[None]:
+    def _locked(self, name: str, *, blocking: bool = True) -> _StripeLock:
         """Hold the exclusive lock of ``name``'s stripe (raises BlockingIOError if not blocking).
 
-        ``flock`` locks belong to an open file description, so each call opens the lock file
-        afresh: two threads of one process exclude each other like two processes do. The kernel
-        drops the lock when its holder dies, so a killed writer never blocks the others.
+        ``flock`` locks belong to an open file description, so every thread keeps descriptors
+        of its own: two threads of one process exclude each other like two processes do. The
+        kernel drops the lock when its holder dies, so a killed writer never blocks the others.
         """
-        stripe = zlib.crc32(name.encode()) % LOCK_STRIPES
-        path = f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            yield
-        finally:
-            os.close(fd)
+        return _StripeLock(self, zlib.crc32(name.encode()) % LOCK_STRIPES, blocking)
+
+    def _lock_fd(self, stripe: int) -> int:
+        """This thread's descriptor of a stripe's lock file, opened once and kept.
+
+        Kept open because opening and closing it on every save cost more than the lock itself.
+        A forked child shares its parent's open file descriptions, and with them their locks,
+        so a child opens its own.
+        """
+        local = self._lock_fds
+        pid = os.getpid()
+        if getattr(local, "pid", None) != pid:
+            local.pid, local.fds = pid, {}
+        fd = local.fds.get(stripe)
+        if fd is None:
+            path = f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock"
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            try:
+                fd = os.open(path, flags, 0o644)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                fd = os.open(path, flags, 0o644)
+            local.fds[stripe] = fd
+        return fd
+
+
+class _StripeLock:
+    """``with`` block holding one lock stripe (a class: cheaper than a generator on every save)."""
+
+    __slots__ = ("blocking", "fd", "store", "stripe")
+
+    def __init__(self, store: FileJobStore, stripe: int, blocking: bool) -> None:
+        self.store, self.stripe, self.blocking = store, stripe, blocking
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.fd = self.store._lock_fd(self.stripe)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if self.blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def __exit__(self, *exc_info: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 def _read_all(fd: int) -> bytes:

@@ -103,13 +103,24 @@ def test_a_temp_file_whose_writer_holds_the_lock_is_kept(make_store: MakeStore) 
 def test_a_damaged_job_file_is_repaired_from_the_backup(make_store: MakeStore) -> None:
     store = make_store("file")
     store.save_job("a1", {"status": "running", "progress": 0.5, "owner": current_owner()})
-    store.save_job("a1", {"status": "done", "owner": current_owner()})
+    store.save_job("a1", {"status": "running", "progress": 0.9, "owner": current_owner()})
     Damage("bitflip", seed=200).apply(store.paths_for("a1")["main"])
     report = store.recover()
     assert report.repaired_from_backup == ["a1"]
     previous = {"status": "running", "progress": 0.5, "owner": current_owner()}
     assert decode_file(store.paths_for("a1")["main"].read_bytes()).job == previous
     assert store.get_job("a1") == previous  # no _recovered marker: the file is good again
+
+
+def test_a_finished_job_is_repaired_as_finished(make_store: MakeStore) -> None:
+    # Its backup is a copy of the finished version: the version before ("running") would bring
+    # the job back to life, and the UI would poll it forever.
+    store = make_store("file")
+    store.save_job("a1", {"status": "running", "progress": 0.5, "owner": current_owner()})
+    store.save_job("a1", {"status": "done", "rows": 3})
+    Damage("bitflip", seed=200).apply(store.paths_for("a1")["main"])
+    assert store.recover().repaired_from_backup == ["a1"]
+    assert store.get_job("a1") == {"status": "done", "rows": 3}
 
 
 def test_a_missing_job_file_is_restored_from_the_backup(make_store: MakeStore) -> None:
@@ -259,14 +270,12 @@ def test_only_the_abandoned_jobs_of_a_mixed_store_are_failed(store: Any) -> None
     assert failed_ids(store.recover()) == ["dead", "free"]
 
 
-def test_failing_an_abandoned_job_keeps_its_last_version_as_the_backup(
-    make_store: MakeStore,
-) -> None:
+def test_failing_an_abandoned_job_leaves_both_copies_failed(make_store: MakeStore) -> None:
     store = make_store("file")
     store.save_job("a1", {"status": "running", "progress": 0.7})
     store.recover()
     backup = decode_file(store.paths_for("a1")["backup"].read_bytes()).job
-    assert backup == {"status": "running", "progress": 0.7}
+    assert backup["status"] == "error" and backup["progress"] == 0.7
 
 
 def test_a_repaired_job_is_then_failed_if_abandoned(make_store: MakeStore) -> None:
@@ -367,14 +376,15 @@ for version in (1, 2, 3):
 
 @pytest.mark.parametrize(
     ("rename", "expected"),
-    [(4, {"v": 2}), (5, {"v": 2})],
+    [(5, {"v": 2}), (6, {"v": 2})],
     ids=["killed-at-rename-to-backup", "killed-at-rename-into-place"],
 )
 def test_a_writer_killed_at_an_exact_rename_loses_only_the_unacknowledged_save(
     tmp_path: Path, rename: int, expected: dict[str, int]
 ) -> None:
-    # Renames: save 1 has one (temp -> job file), saves 2 and 3 have two (job -> .bak, temp ->
-    # job). Rename 4 is save 3's first, rename 5 its second: SIGKILL at either loses save 3 only.
+    # Renames: every save has two. Save 1 has no older version to keep, so its backup is a second
+    # copy (temp -> .bak, temp -> job); saves 2 and 3 rotate (job -> .bak, temp -> job). Rename 5
+    # is save 3's first, rename 6 its second: SIGKILL at either loses save 3 only.
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace is not installed (tools/ensure-system-packages installs it)")
@@ -390,7 +400,7 @@ def test_a_writer_killed_at_an_exact_rename_loses_only_the_unacknowledged_save(
     assert len(temp_files(store)) == 1
     report = store.recover()
     assert temp_files(store) == []
-    assert report.repaired_from_backup == ([] if rename == 4 else ["a1"])
+    assert report.repaired_from_backup == ([] if rename == 5 else ["a1"])
     assert store.get_job("a1") == expected
 
 
