@@ -157,12 +157,15 @@ def default_threshold(name: str, threshold: float) -> float:
     """The allowed regression of one figure, from the run-to-run noise measured on this machine.
 
     Noise of the ratios over repeated runs of one commit (docs/benchmarks.md): save, update and
-    get at 1 KB within a few per cent for the file stores; PostgreSQL reads ~16 %; 64 KB and
-    1 MB writes ~15 %; a damaged read, dominated by the disk's worst fsync, several fold.
+    get at 1 KB within a few per cent for the file stores; PostgreSQL reads ~16 % and writes
+    ~40 % even with the disk in one state; 64 KB and 1 MB writes ~15 %; a damaged read,
+    dominated by the disk's worst fsync, several fold.
     """
     op, store, payload = [*name.split("."), "", ""][:3]
     if op == "get_damaged":
         return max(threshold, 4.0)
+    if store == "postgres" and op in ("save", "update"):
+        return max(threshold, 1.0)  # a server round trip and its own WAL flush, against a file
     if store == "postgres" or payload != "1k":
         return max(threshold, 0.4)
     if op in ("save", "update") and store in ("sqlite", "naive"):
