@@ -300,7 +300,13 @@ class FileJobStore:
     # ---------------------------------------------------------------- writing
 
     def _install(
-        self, name: str, data: bytes, current: _FileState, *, backup_as_well: bool = False
+        self,
+        name: str,
+        data: bytes,
+        current: _FileState,
+        *,
+        backup_as_well: bool = False,
+        durable_rename: bool = True,
     ) -> None:
         """Make ``data`` the job file of ``name``; the caller holds the job's lock.
 
@@ -318,6 +324,11 @@ class FileJobStore:
         separate file, so damage to one copy never reaches the other): for a finished job, whose
         previous version would bring it back to life as "running", and when no good version is
         left to keep.
+
+        ``durable_rename=False`` skips step 4, for a repair from the backup on the read path: the
+        repaired file's bytes are still fsynced (a later save may rotate it into the backup),
+        but its name need not survive a power cut, because the backup it was copied from does.
+        That keeps one fsync, not two, in the p99 of a read that meets a damaged file.
         """
         main = self._main(name)
         temp = self._write_temp(name, data)
@@ -341,7 +352,8 @@ class FileJobStore:
                 f"cannot save job {name!r}: rename failed: {_os_error(error)}; "
                 "the previous version is intact (possibly only as the backup)"
             ) from error
-        self._fsync_directory("save", name)
+        if durable_rename:
+            self._fsync_directory("save", name)
 
     def _backup_policy(self, name: str, job: dict[str, Any], current: _FileState) -> bool:
         """Should the backup be a copy of the new version rather than the previous one?"""
@@ -486,7 +498,7 @@ class FileJobStore:
                 version = self._next_version(name, current)
                 body = encode_job_body(backup.decoded.job)
                 # Keep the backup as it is: it stays the last good version until the next save.
-                self._install(name, encode_file(body, version), _MISSING)
+                self._install(name, encode_file(body, version), _MISSING, durable_rename=False)
                 log.warning("job %r: job file repaired from its backup", name)
                 return True
         except BlockingIOError:
