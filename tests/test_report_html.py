@@ -29,8 +29,9 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.history import Record
+from harness.report import bench_sections, markup, plots, timeline
 from harness.report import html as report_html
-from harness.report import plots, timeline
+from harness.report import runs as report_runs
 from harness.trend import append_run, read_history
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,8 +241,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def page(workspace: dict[str, Any]) -> str:
-    runs = [report_html.load_run(path) for path in workspace["runs"].values()]
-    runs.append(report_html.load_run(workspace["bench"]))
+    runs = [report_runs.load_run(path) for path in workspace["runs"].values()]
+    runs.append(report_runs.load_run(workspace["bench"]))
     return report_html.render_html(runs, history=read_history(workspace["history"]))
 
 
@@ -398,7 +399,7 @@ def test_a_long_history_stays_small() -> None:
 
 
 def test_the_plot_modules_examples_hold() -> None:
-    for module in (plots, timeline, report_html):
+    for module in (plots, timeline, markup, bench_sections):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0
 
@@ -449,7 +450,7 @@ def test_without_arguments_the_latest_run_of_each_store_is_taken(
     (tmp_path / "reports" / "scratch").mkdir()  # neither kind: ignored when discovering
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("JOBHARNESS_HISTORY", str(tmp_path / "none.jsonl"))
-    found = report_html.discover_runs()
+    found = report_runs.discover_runs()
     assert [run.path.name for run in found] == ["verify-hardened-2", "verify-naive-1", "bench-1"]
     assert report_html.run_report_command(Namespace(runs=[], out=None)) == 0
     assert (tmp_path / "reports" / "report.html").is_file() and (
@@ -464,9 +465,9 @@ def test_a_folder_without_a_run_is_a_one_line_config_error(tmp_path: Path) -> No
     assert "\n" not in str(caught.value)
     (tmp_path / "bench.json").write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read it as JSON"):
-        report_html.load_run(tmp_path)
+        report_runs.load_run(tmp_path)
     with pytest.raises(ConfigError, match="no verify or bench run found"):
-        report_html.discover_runs(tmp_path / "empty")
+        report_runs.discover_runs(tmp_path / "empty")
 
 
 def test_the_cli_reports_a_bad_folder_with_exit_code_2(tmp_path: Path) -> None:

@@ -60,20 +60,16 @@ from typing import Any
 
 from harness.errors import HarnessError, ScenarioError
 from harness.history import OK, HistoryLog
-from harness.nemesis.crashstates import (
+from harness.nemesis.crashstates import CrashState, enumerate_crash_states
+from harness.nemesis.replay import (
     TRACED_SYSCALLS,
     Baseline,
-    CrashState,
     OpenFile,
     OperationTrace,
-    RawCall,
-    TraceModelError,
-    decode_string,
-    enumerate_crash_states,
     is_ephemeral,
     model_trace,
-    parse_strace,
 )
+from harness.nemesis.strace_log import RawCall, TraceModelError, decode_string, parse_strace
 from harness.payload import make_job, summarize_read, write_record
 from harness.scenario import Scenario
 from harness.spec import parse_store_spec

@@ -21,24 +21,45 @@ bottom it holds:
 benchmark targets: what a pull-request comment needs. :func:`render_after_verify` renders the
 report of one verify run into its own folder (``make verify`` calls it). How to read the page:
 ``docs/reports.md``.
+
+The page is put together here, with the verify sections (matrix, evidence, latency, timelines,
+trends) and ``summary.md``; :mod:`harness.report.runs` finds and loads the runs,
+:mod:`harness.report.bench_sections` draws the benchmark and :mod:`harness.report.markup` holds
+the HTML pieces they share.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
 from harness.history import load_history
 from harness.report import plots
-from harness.report.plots import esc, format_number
+from harness.report.bench_sections import bench_section
+from harness.report.markup import (
+    CSS_CLASS,
+    MARK,
+    format_value,
+    slug,
+    table_row,
+    tag,
+    verdict_word,
+)
+from harness.report.plots import esc
+from harness.report.runs import (
+    REPORTS_ROOT,
+    BenchRun,
+    Run,
+    VerifyRun,
+    current_entries,
+    discover_runs,
+    load_run,
+    resolved_path,
+    split_runs,
+)
 from harness.report.timeline import (
     DAMAGE_COLOR,
     KILL_COLOR,
@@ -50,9 +71,6 @@ from harness.report.timeline import (
     render_timeline,
 )
 
-REPORTS_ROOT = Path("reports")
-MARK = {True: "pass", False: "FAIL", None: "n/a"}
-CSS_CLASS = {True: "pass", False: "fail", None: "na"}
 LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenario) shown with it
     "save": ("floor_write", "naive_save", "save"),
     "get": ("floor_read", "naive_get", "get"),
@@ -63,136 +81,13 @@ LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenari
 MAX_TREND_POINTS = 60  # the last runs of a figure: a trend, not an archive
 
 
-@dataclass(frozen=True)
-class VerifyRun:
-    """A folder ``jobharness verify`` (or ``run``) wrote, with its ``report.json``."""
-
-    path: Path
-    report: dict[str, Any]
-    label: str  # the store, told apart by start time when one store has several runs here
-
-    @property
-    def slug(self) -> str:
-        return slug(self.label)
-
-
-@dataclass(frozen=True)
-class BenchRun:
-    """A folder ``jobharness bench`` wrote, with its ``bench.json``."""
-
-    path: Path
-    bench: dict[str, Any]
-
-
-Run = VerifyRun | BenchRun
-
-
-def slug(text: str) -> str:
-    """``text`` made fit for an HTML id: ``path/my.py:make`` -> ``path-my-py-make``."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
-
-
-def tag(name: str, content: str = "", **attributes: object) -> str:
-    """One HTML element: ``class_`` is written ``class``, ``data_x`` ``data-x``; None is skipped."""
-    shown = "".join(
-        f' {key.rstrip("_").replace("_", "-")}="{esc(value)}"'
-        for key, value in attributes.items()
-        if value is not None
-    )
-    return f"<{name}{shown}>{content}</{name}>"
-
-
-def verdict_word(passed: bool | None) -> str:
-    """pass / FAIL / n/a, coloured."""
-    return tag("b", MARK.get(passed, "n/a"), class_=CSS_CLASS.get(passed, "na"))
-
-
-# ---------------------------------------------------------------- finding and loading runs
-
-
-def load_run(path: Path) -> Run:
-    """The run saved in ``path`` (a folder, or its report.json / bench.json)."""
-    folder = path.parent if path.name in ("report.json", "bench.json") and path.is_file() else path
-    if (folder / "report.json").is_file():
-        report = _read_json(folder / "report.json")
-        if not all(isinstance(report.get(key), list) for key in ("criteria", "scenarios")):
-            raise ConfigError(
-                f"{folder / 'report.json'}: not a jobharness verify report: "
-                "no list of criteria or of scenarios"
-            )
-        return VerifyRun(folder, report, str(report.get("store", "?")))
-    if (folder / "bench.json").is_file():
-        bench = _read_json(folder / "bench.json")
-        if bench.get("tool") != "jobharness-bench":
-            raise ConfigError(
-                f"{folder / 'bench.json'}: not a jobharness bench file (tool {bench.get('tool')!r})"
-            )
-        return BenchRun(folder, bench)
-    raise ConfigError(
-        f"{path}: neither report.json nor bench.json here; give folders that `jobharness verify` "
-        "or `jobharness bench` wrote"
-    )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"{path}: cannot read it as JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def discover_runs(root: Path = REPORTS_ROOT) -> list[Run]:
-    """The latest verify run of each store and the latest bench run among ``root``'s folders."""
-    latest: dict[str, tuple[str, Run]] = {}
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        if not ((folder / "report.json").is_file() or (folder / "bench.json").is_file()):
-            continue
-        try:
-            run = load_run(folder)
-        except ConfigError:
-            continue  # a half-written or foreign folder must not hide the good ones
-        data = run.report if isinstance(run, VerifyRun) else run.bench
-        key = f"verify:{run.label}" if isinstance(run, VerifyRun) else "bench"
-        when = f"{data.get('started', '')}|{folder.stat().st_mtime:020.6f}"
-        if key not in latest or when > latest[key][0]:
-            latest[key] = (when, run)
-    if not latest:
-        raise ConfigError(
-            f"{root}: no verify or bench run found; run `jobharness verify` or `jobharness bench` "
-            "first, or name the run folders"
-        )
-    return sorted((run for _, run in latest.values()), key=_run_order)
-
-
-def _run_order(run: Run) -> tuple[int, str]:
-    return (1, "") if isinstance(run, BenchRun) else (0, run.label)
-
-
-def split_runs(runs: Sequence[Run]) -> tuple[list[VerifyRun], list[BenchRun]]:
-    """Verify and bench runs apart; several runs of one store get labels with their start time."""
-    verify = [run for run in runs if isinstance(run, VerifyRun)]
-    stores = [run.label for run in verify]
-    verify = [
-        run
-        if stores.count(run.label) == 1
-        else VerifyRun(
-            run.path, run.report, f"{run.label} @ {run.report.get('started', run.path.name)}"
-        )
-        for run in verify
-    ]
-    return verify, [run for run in runs if isinstance(run, BenchRun)]
-
-
 # ---------------------------------------------------------------- the command and the hook
 
 
 def run_report_command(args: argparse.Namespace) -> int:
     """``jobharness report [RUN_DIR ...] [--out DIR]``: write the two files and say where."""
     runs = [load_run(Path(path)) for path in args.runs] if args.runs else discover_runs()
-    runs = list({_resolved(run.path): run for run in runs}.values())  # a folder named twice
+    runs = list({resolved_path(run.path): run for run in runs}.values())  # a folder named twice
     html_path, summary_path = write_report(runs, Path(args.out) if args.out else REPORTS_ROOT)
     print(f"report:  {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
     print(f"summary: {summary_path}")
@@ -228,7 +123,7 @@ def render_html(runs: Sequence[Run], history: list[dict[str, Any]] | None = None
         ("criteria", "Criteria", _matrix_section(verify)),
         ("evidence", "Evidence", _evidence_section(verify)),
         ("latency", "Latency", _latency_section(verify)),
-        ("bench", "Benchmark", "".join(_bench_section(run) for run in bench)),
+        ("bench", "Benchmark", "".join(bench_section(run) for run in bench)),
         ("timelines", "Timelines", _timelines_section(verify)),
         ("trends", "Trends", _trends_section(verify, bench, history)),
     ]
@@ -261,18 +156,20 @@ def render_html(runs: Sequence[Run], history: list[dict[str, Any]] | None = None
 
 def _runs_table(verify: list[VerifyRun], bench: list[BenchRun]) -> str:
     rows = [
-        _row(("run", "store", "verdict", "commit", "started", "took", "machine", "folder"), "th")
+        table_row(
+            ("run", "store", "verdict", "commit", "started", "took", "machine", "folder"), "th"
+        )
     ]
     for run in verify:
         data = run.report
         verdict = verdict_word({"pass": True, "fail": False}.get(str(data.get("verdict"))))
-        rows.append(_row(("verify", esc(run.label), verdict, *_run_facts(data, run.path))))
+        rows.append(table_row(("verify", esc(run.label), verdict, *_run_facts(data, run.path))))
     for run in bench:
         stores = {
             f.get("store") for f in (run.bench.get("figures") or {}).values() if isinstance(f, dict)
         }
         facts = (_targets_verdict(run.bench), *_run_facts(run.bench, run.path))
-        rows.append(_row(("bench", esc(", ".join(sorted(s for s in stores if s))), *facts)))
+        rows.append(table_row(("bench", esc(", ".join(sorted(s for s in stores if s))), *facts)))
     return tag("table", "".join(rows), class_="runs")
 
 
@@ -288,10 +185,6 @@ def _run_facts(data: dict[str, Any], path: Path) -> tuple[str, ...]:
         esc(where),
         tag("code", esc(path)),
     )
-
-
-def _row(cells: Sequence[str], cell: str = "td") -> str:
-    return tag("tr", "".join(tag(cell, content) for content in cells))
 
 
 def _targets_verdict(bench: dict[str, Any]) -> str:
@@ -466,197 +359,6 @@ def _latency_section(verify: list[VerifyRun]) -> str:
     return tag("p", explanation) + "".join(charts)
 
 
-# ---------------------------------------------------------------- benchmark
-
-
-def _bench_section(run: BenchRun) -> str:
-    data, prefix = run.bench, "bench-" + slug(run.path.name)
-    quick = " (quick)" if data.get("quick") else ""
-    charts = [
-        *_bench_latency(prefix, data.get("figures") or {}),
-        *_bench_scaling(prefix, data.get("scaling") or {}),
-        *_bench_directory(prefix, data.get("directory_size") or {}),
-        *_bench_breakdown(prefix, data.get("breakdown") or {}),
-        *_bench_recover(prefix, data.get("recover") or {}),
-    ]
-    return (
-        tag("h3", esc(run.path.name) + quick)
-        + _targets_table(data.get("targets") or [])
-        + "".join(charts)
-    )
-
-
-def _targets_table(targets: list[Any]) -> str:
-    rows = [_row(("id", "target", "figure", "metric", "limit", "value", "verdict", "margin"), "th")]
-    for target in (t for t in targets if isinstance(t, dict)):
-        rows.append(
-            _row(
-                (
-                    esc(target.get("id", "")),
-                    esc(target.get("title", "")),
-                    tag("code", esc(target.get("figure", ""))),
-                    esc(target.get("metric", "")),
-                    esc(_number(target.get("limit"))),
-                    esc(_number(target.get("value"))),
-                    verdict_word(target.get("passed")),
-                    esc(target.get("margin", "")),
-                )
-            )
-        )
-    return tag("table", "".join(rows), class_="targets") if len(rows) > 1 else ""
-
-
-def _number(value: Any) -> str:
-    return format_number(value) if isinstance(value, int | float) else str(value or "")
-
-
-def _bench_percentiles(figure: Any) -> plots.Percentiles | None:
-    """A bench figure as percentiles in µs; None for a throughput or a figure with no median."""
-    if not isinstance(figure, dict) or figure.get("unit", "us") not in ("us", "µs"):
-        return None
-    p50 = figure.get("p50_us", figure.get("value"))
-    if not isinstance(p50, int | float):
-        return None
-    p99 = figure.get("p99_us")
-    p99 = p99 if isinstance(p99, int | float) else p50  # too few samples for a p99
-    return plots.Percentiles(float(p50), float(p99), count=figure.get("samples"))
-
-
-def _bench_latency(prefix: str, figures: dict[str, Any]) -> list[str]:
-    """Per operation: rows = payloads, series = stores and the floor they are judged against."""
-    by_op: dict[str, dict[str, dict[str, plots.Percentiles]]] = {}
-    for key, figure in figures.items():
-        value = _bench_percentiles(figure)
-        if value is None or not figure.get("store"):
-            continue  # a floor: drawn beside the figures that refer to it
-        op = str(figure.get("op") or key.split(".")[0])
-        payload = str(figure.get("payload") or key.split(".")[-1])
-        stores = by_op.setdefault(op, {"floor": {}})
-        stores.setdefault(str(figure["store"]), {})[payload] = value
-        if floor := _bench_percentiles(figures.get(str(figure.get("floor")))):
-            stores["floor"][payload] = floor
-    charts = []
-    for op, stores in by_op.items():
-        rows = sorted({p for values in stores.values() for p in values}, key=_payload_bytes)
-        series = [
-            plots.RangeSeries(store, values, "#777" if store == "floor" else "")
-            for store, values in stores.items()
-            if values
-        ]
-        title = f"{op}: p50 to p99 per payload"
-        charts.append(
-            plots.range_chart(f"{prefix}-latency-{slug(op)}", title, rows, series, unit="µs")
-        )
-    return charts
-
-
-def _payload_bytes(payload: str) -> float:
-    """``1k`` -> 1024, ``64k`` -> 65536, ``1m`` -> 1048576: payloads sorted by size.
-
-    >>> sorted(["1m", "64k", "1k", "odd"], key=_payload_bytes)
-    ['1k', '64k', '1m', 'odd']
-    """
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)i?b?", payload.lower())
-    if not match:
-        return float("inf")
-    return float(match.group(1)) * 1024 ** " kmg".index(match.group(2) or " ")
-
-
-def _points(rows: Any, x: str, y: str) -> list[dict[str, Any]]:
-    """The rows of a list that carry numbers under both ``x`` and ``y``."""
-    return [
-        row
-        for row in rows or []
-        if isinstance(row, dict)
-        and isinstance(row.get(x), int | float)
-        and isinstance(row.get(y), int | float)
-    ]
-
-
-def _bench_scaling(prefix: str, scaling: dict[str, Any]) -> list[str]:
-    charts = []
-    for mode, per_store in scaling.items():
-        series = []
-        for store, rows in (per_store or {}).items():
-            if points := _points(rows, "processes", "ops_per_s"):
-                notes = [
-                    f"p50 {_number(p.get('p50_us'))} µs" if "p50_us" in p else "" for p in points
-                ]
-                xy = [(float(p["processes"]), float(p["ops_per_s"])) for p in points]
-                series.append(plots.Series(store, xy, notes=notes))
-        if series:
-            title = f"throughput against processes: {mode}"
-            charts.append(
-                plots.line_chart(
-                    f"{prefix}-scaling-{slug(mode)}",
-                    title,
-                    series,
-                    x_label="processes",
-                    y_label="ops/s",
-                )
-            )
-    return charts
-
-
-def _bench_directory(prefix: str, sizes: dict[str, Any]) -> list[str]:
-    charts = []
-    for field_name, op in (("save_p50_us", "save"), ("get_p50_us", "get")):
-        series = [
-            plots.Series(store, [(float(p["jobs"]), float(p[field_name])) for p in points])
-            for store, rows in sizes.items()
-            if (points := _points(rows, "jobs", field_name))
-        ]
-        if series:
-            title = f"{op} p50 against jobs in the directory"
-            charts.append(
-                plots.line_chart(
-                    f"{prefix}-directory-{op}",
-                    title,
-                    series,
-                    x_label="jobs",
-                    y_label="µs",
-                    log_x=True,
-                )
-            )
-    return charts
-
-
-def _bench_breakdown(prefix: str, breakdown: dict[str, Any]) -> list[str]:
-    bars = []
-    for store, parts in breakdown.items():
-        if not isinstance(parts, dict):
-            continue
-        pieces = [
-            (name.removesuffix("_us"), float(value))
-            for name, value in parts.items()
-            if name.endswith("_us") and name != "total_us" and isinstance(value, int | float)
-        ]
-        total, counted = parts.get("total_us"), sum(value for _, value in pieces)
-        if isinstance(total, int | float) and total > counted:
-            pieces.append(("other", float(total) - counted))  # the time no step accounts for
-        if pieces:
-            bars.append((store, pieces))
-    if not bars:
-        return []
-    title = "where the time of one save goes"
-    return [plots.stacked_bar_chart(f"{prefix}-breakdown", title, bars, unit="µs")]
-
-
-def _bench_recover(prefix: str, recover: dict[str, Any]) -> list[str]:
-    bars = [
-        (
-            store,
-            float(r["per_job_us"]),
-            f"{r.get('jobs', '?')} jobs in {_number(r.get('seconds'))} s",
-        )
-        for store, r in recover.items()
-        if isinstance(r, dict) and isinstance(r.get("per_job_us"), int | float)
-    ]
-    if not bars:
-        return []
-    return [plots.bar_chart(f"{prefix}-recover", "recover() per job at start-up", bars, unit="µs")]
-
-
 # ---------------------------------------------------------------- timelines
 
 
@@ -772,39 +474,6 @@ def trend_series(
     return points, next((i for i, entry in enumerate(entries) if entry is current), None)
 
 
-def _resolved(path: Any) -> str:
-    try:
-        return os.fspath(Path(str(path)).resolve())
-    except OSError:
-        return str(path)
-
-
-def current_entries(
-    verify: list[VerifyRun], bench: list[BenchRun], history: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The history line of each run in the report, found by its folder. A verify run missing
-    from the file gets a line computed from its report.json, so its values are still marked."""
-    from harness.trend import verify_figures
-
-    by_dir = {_resolved(entry.get("dir")): entry for entry in history if entry.get("dir")}
-    found = []
-    for run in [*verify, *bench]:
-        entry = by_dir.get(_resolved(run.path))
-        if entry is None and isinstance(run, VerifyRun):
-            report = run.report
-            entry = {
-                "kind": "verify",
-                "commit": report.get("commit"),
-                "date": report.get("started"),
-                "machine": report.get("machine"),
-                "figures": verify_figures(report),
-                "dir": str(run.path),
-            }
-        if entry is not None:
-            found.append(entry)
-    return found
-
-
 def _trends_section(
     verify: list[VerifyRun], bench: list[BenchRun], history: list[dict[str, Any]]
 ) -> str:
@@ -863,8 +532,8 @@ def render_summary(runs: Sequence[Run], html_name: str = "report.html") -> str:
             cells = (
                 t.get("id", ""),
                 t.get("title", ""),
-                _number(t.get("value")),
-                _number(t.get("limit")),
+                format_value(t.get("value")),
+                format_value(t.get("limit")),
             )
             lines.append(
                 f"| {' | '.join(map(str, cells))} | {MARK.get(t.get('passed'), 'n/a')} "

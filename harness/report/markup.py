@@ -1,0 +1,51 @@
+"""HTML building blocks of ``report.html``, shared by the page and its sections.
+
+:func:`tag` writes one HTML element the way :func:`harness.report.plots.element` writes an SVG
+one, and the rest are the small pieces every section repeats::
+
+    >>> tag("td", verdict_word(False), class_="cell", title=None)
+    '<td class="cell"><b class="fail">FAIL</b></td>'
+    >>> slug("path/my.py:make")
+    'path-my-py-make'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from harness.report.plots import esc, format_number
+
+MARK = {True: "pass", False: "FAIL", None: "n/a"}
+CSS_CLASS = {True: "pass", False: "fail", None: "na"}
+
+
+def slug(text: str) -> str:
+    """``text`` made fit for an HTML id: ``path/my.py:make`` -> ``path-my-py-make``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
+
+
+def tag(name: str, content: str = "", **attributes: object) -> str:
+    """One HTML element: ``class_`` is written ``class``, ``data_x`` ``data-x``; None is skipped."""
+    shown = "".join(
+        f' {key.rstrip("_").replace("_", "-")}="{esc(value)}"'
+        for key, value in attributes.items()
+        if value is not None
+    )
+    return f"<{name}{shown}>{content}</{name}>"
+
+
+def verdict_word(passed: bool | None) -> str:
+    """pass / FAIL / n/a, coloured."""
+    return tag("b", MARK.get(passed, "n/a"), class_=CSS_CLASS.get(passed, "na"))
+
+
+def table_row(cells: Sequence[str], cell: str = "td") -> str:
+    """One table row of ``cell`` elements (``td``, or ``th`` for a heading row)."""
+    return tag("tr", "".join(tag(cell, content) for content in cells))
+
+
+def format_value(value: Any) -> str:
+    """A number as :func:`~harness.report.plots.format_number` writes it, else plain text."""
+    return format_number(value) if isinstance(value, int | float) else str(value or "")
