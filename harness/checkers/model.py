@@ -207,9 +207,7 @@ class JobModel:
 
     def _main_intact(self, at: float) -> bool:
         return all(
-            "main" not in damage.files
-            or damage.time >= at
-            or self._healed_after(damage.done, at)
+            "main" not in damage.files or damage.time >= at or self._healed_after(damage.done, at)
             for damage in self.damages
         )
 
