@@ -547,6 +547,29 @@ def test_a_damage_during_a_save_may_be_rotated_into_the_backup() -> None:
     assert check("recovery_to_last_good", h).valid is True
 
 
+def test_a_backup_damaged_just_after_the_job_file_excuses_an_error() -> None:
+    """Regression: two faults a moment apart, the job file then the backup; a read after both
+    finds no intact copy, which the model once missed (it only looked at earlier damage)."""
+    h = history(
+        *versions_0_1_2(),
+        damage("j0", "main", 3.0, 3.01),
+        damage("j0", "backup", 3.02, 3.03),
+        read_error("reader-0", "j0", 3.04, 3.05),
+    )
+    assert check("recovery_to_last_good", h).valid is True
+
+
+def test_a_backup_damaged_after_the_read_does_not_excuse_its_error() -> None:
+    h = history(
+        *versions_0_1_2(),
+        damage("j0", "main", 3.0, 3.01),
+        read_error("reader-0", "j0", 3.04, 3.05),
+        damage("j0", "backup", 3.2, 3.21),
+    )
+    result = check("recovery_to_last_good", h)
+    assert result.valid is False and "backup_not_used" in result.summary
+
+
 # ---------------------------------------------------------------- no_lost_update
 
 

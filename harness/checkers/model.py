@@ -174,22 +174,23 @@ class JobModel:
         best = self._suffix_min[index]
         return best is not None and best.end < before
 
-    def backup_usable(self, damage: Damage) -> bool:
-        """Should an intact backup exist when ``damage`` hit the job file?
+    def backup_usable(self, damage: Damage, read: Operation) -> bool:
+        """Should an intact backup exist for ``read``, after ``damage`` hit the job file?
 
-        Not when the store keeps none, when this damage or an earlier one not yet replaced by a
-        save hit the backup, when the destroyed version was the first (nothing before it), or
-        when an earlier damage hit the job file while a save was rotating it into the backup.
+        Not when the store keeps none; when this damage, or another one the read may have seen
+        (before or after this one) and that no save has since replaced, hit the backup; when the
+        destroyed version was the first (nothing before it); or when a damage hit the job file
+        while a save was rotating it into the backup.
         """
         if not self.has_backup or "backup" in damage.files:
             return False
         if self._save_in_flight(damage.time) or self._save_in_flight(damage.done):
             return False  # the damaged file may be the one a save was rotating into the backup
-        for earlier in self.damages:
-            if earlier.time >= damage.time:
+        for other in self.damages:
+            if other is damage or other.time >= read.end:
                 continue
-            hits_backup = "backup" in earlier.files or self._save_in_flight(earlier.time)
-            if hits_backup and not self._backup_healed(earlier.done, damage.op.start):
+            hits_backup = "backup" in other.files or self._save_in_flight(other.time)
+            if hits_backup and not self._backup_healed(other.done, read.start):
                 return False
         return all(self.predecessors(v) for v in self.candidates(damage.op.start))
 
@@ -321,7 +322,7 @@ class JobModel:
             verdict.problem = "older_than_backup"
             verdict.detail += "; older than the version before the damaged one"
             return
-        if self.backup_usable(damage):
+        if self.backup_usable(damage, verdict.op):
             verdict.problem = "backup_not_used"
             verdict.detail = (
                 f"{verdict.kind} after damage ({damage.how}) to the job file, although the harness "
