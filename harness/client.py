@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.history import FAIL, INFO, OK, HistoryLog
+from harness.outcomes import describe_error
 from harness.payload import make_job, summarize_read, write_record
 from harness.spec import capabilities, parse_store_spec
 
@@ -76,7 +77,7 @@ def run_process(config: ProcessConfig, ready: Any, go: Any) -> None:
     try:
         store = parse_store_spec(config.spec).open(Path(config.root))
     except BaseException as error:  # a factory that fails is reported, not a traceback
-        log.complete(token, FAIL, None, _describe(error))
+        log.complete(token, FAIL, None, describe_error(error))
         ready.set()
         raise SystemExit(3) from None
     log.complete(token, OK, {"capabilities": capabilities(store)})
@@ -96,7 +97,7 @@ def run_process(config: ProcessConfig, ready: Any, go: Any) -> None:
             try:
                 close()
             except Exception as error:  # closing is not under test; note it and move on
-                log.event("close", None, {"error": _describe(error)})
+                log.event("close", None, {"error": describe_error(error)})
         log.close()
 
 
@@ -137,7 +138,7 @@ def run_updater(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.
         except Exception as error:
             # An update that raised may or may not have been applied: outcome unknown.
             elapsed = time.perf_counter() - started
-            log.complete(token, INFO, {"raised": True}, _describe(error), elapsed=elapsed)
+            log.complete(token, INFO, {"raised": True}, describe_error(error), elapsed=elapsed)
         else:
             log.complete(token, OK, elapsed=time.perf_counter() - started)
 
@@ -212,7 +213,11 @@ def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
         store.save_job(job_id, job)
     except Exception as error:
         log.complete(
-            token, INFO, {"raised": True}, _describe(error), elapsed=time.perf_counter() - started
+            token,
+            INFO,
+            {"raised": True},
+            describe_error(error),
+            elapsed=time.perf_counter() - started,
         )
         return False
     log.complete(token, OK, elapsed=time.perf_counter() - started)
@@ -229,7 +234,7 @@ def read(
         result = store.get_job(job_id)
     except Exception as error:
         elapsed = time.perf_counter() - started
-        log.complete(token, FAIL, {"raised": True}, _describe(error), elapsed=elapsed)
+        log.complete(token, FAIL, {"raised": True}, describe_error(error), elapsed=elapsed)
         return
     elapsed = time.perf_counter() - started
     log.complete(token, OK, summarize_read(result, fields), elapsed=elapsed)
@@ -246,7 +251,11 @@ def recover_store(store: Any, log: HistoryLog) -> None:
         report = recover()
     except Exception as error:
         log.complete(
-            token, INFO, {"raised": True}, _describe(error), elapsed=time.perf_counter() - started
+            token,
+            INFO,
+            {"raised": True},
+            describe_error(error),
+            elapsed=time.perf_counter() - started,
         )
         return
     log.complete(token, OK, _jsonable(report), elapsed=time.perf_counter() - started)
@@ -303,11 +312,6 @@ def _jsonable(value: object) -> Any:
     if len(text) > 4000:
         return {"summary": text[:4000] + "..."}
     return json.loads(text)
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _silence_logging() -> None:

@@ -41,6 +41,7 @@ from harness.client import ProcessConfig
 from harness.history import INFO, OK, HistoryLog, ProcessEnd, Record, merge_histories, write_history
 from harness.nemesis import damage, disk
 from harness.nemesis.syscalls import AttachedInjector, Injection, InjectionUnavailable, can_inject
+from harness.outcomes import describe_exit
 from harness.scenario import Fault, Scenario
 from harness.spec import parse_store_spec
 
@@ -398,8 +399,8 @@ class ScenarioRunner:
             )
             return "timed out"
         if process.exitcode != 0:
-            self.ends[config.name] = ProcessEnd(self._now(), _describe_exit(process.exitcode))
-            return _describe_exit(process.exitcode)
+            self.ends[config.name] = ProcessEnd(self._now(), describe_exit(process.exitcode))
+            return describe_exit(process.exitcode)
         return "ok"
 
     def _watch_processes(self, phase_end: float) -> None:
@@ -416,7 +417,7 @@ class ScenarioRunner:
                         reason = f"killed by nemesis: {injector.injection.describe()} (strace)"
                         self._record_kill(running, injector.injection.describe(), calls)
             if reason is None and process.exitcode != 0:
-                reason = f"the process died by itself: {_describe_exit(process.exitcode)}"
+                reason = f"the process died by itself: {describe_exit(process.exitcode)}"
                 assert self.nemesis is not None
                 self.nemesis.event(
                     "crash", None, {"process": running.config.name, "exit": process.exitcode}
@@ -666,17 +667,6 @@ class _Release:
 
     def __call__(self) -> None:
         self.action()
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 def run_scenario(

@@ -14,6 +14,7 @@ checker yields *unknown*, never a crash of the run).
 from __future__ import annotations
 
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,11 @@ def run_checkers(names: list[str] | tuple[str, ...], history: History) -> list[C
 
 def first_evidence(items: list[str]) -> list[str]:
     return items[:MAX_EVIDENCE]
+
+
+def spread(counts: Counter[str]) -> str:
+    """``"3 garbled, 1 foreign"``: how many of each kind of problem, most frequent first."""
+    return ", ".join(f"{count} {kind}" for kind, count in counts.most_common())
 
 
 def plural(count: int, word: str) -> str:

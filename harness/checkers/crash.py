@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from harness.checkers import CheckResult, first_evidence, plural
+from harness.checkers import CheckResult, first_evidence, plural, spread
 from harness.history import History, Operation
 
 
@@ -50,11 +50,11 @@ def check_crash_consistency(history: History) -> CheckResult:
             kinds[kind] += 1
     counts = {"states": len(states), "inconsistent": broken, **dict(kinds)}
     if broken:
-        spread = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+        kinds_text = spread(kinds)
         return CheckResult(
             "crash_consistency",
             False,
-            f"{broken} of {plural(len(states), 'power-loss state')} broke the store ({spread})",
+            f"{broken} of {plural(len(states), 'power-loss state')} broke the store ({kinds_text})",
             counts,
             first_evidence(first_of_kind + others),  # one example of each kind of breakage first
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.checkers import CheckResult, first_evidence, plural
+from harness.checkers import CheckResult, first_evidence, plural, spread
 from harness.checkers.model import ReadVerdict, build_models
 from harness.history import History
 
@@ -49,7 +49,7 @@ def check_no_torn_read(history: History) -> CheckResult:
     counts = Counter(v.problem for v in bad)
     result_counts = {"reads": len(verdicts), **{k: counts.get(k, 0) for k in TORN}}
     if bad:
-        kinds = ", ".join(f"{count} {kind}" for kind, count in counts.most_common())
+        kinds = spread(counts)
         return CheckResult(
             "no_torn_read",
             False,
@@ -77,7 +77,7 @@ def check_acknowledged_writes_survive(history: History) -> CheckResult:
         **{k: counts.get(k, 0) for k in (*DURABILITY, "raised")},
     }
     if bad:
-        kinds = ", ".join(f"{count} {kind}" for kind, count in counts.most_common())
+        kinds = spread(counts)
         final_bad = sum(1 for v in bad if _is_final(v))
         summary = f"{plural(len(bad), 'read')} lost an acknowledged write ({kinds})"
         if final_bad:
@@ -128,7 +128,7 @@ def check_recovery_to_last_good(history: History) -> CheckResult:
             result_counts,
         )
     if bad:
-        kinds = ", ".join(f"{count} {kind}" for kind, count in counts.most_common())
+        kinds = spread(counts)
         return CheckResult(
             "recovery_to_last_good",
             False,

@@ -70,6 +70,7 @@ from harness.nemesis.replay import (
     model_trace,
 )
 from harness.nemesis.strace_log import RawCall, TraceModelError, decode_string, parse_strace
+from harness.outcomes import describe_error, describe_exit
 from harness.payload import make_job, summarize_read, write_record
 from harness.scenario import Scenario
 from harness.spec import parse_store_spec
@@ -527,7 +528,7 @@ def trace_main(argv: list[str]) -> None:
             else:
                 store.update_job(operation["job"], operation["update"])
         except Exception as caught:
-            error = _describe(caught)
+            error = describe_error(caught)
         _marker(work / f".marker-end-{name}")
         _snapshot(root, work / f"{name}-after")
         outcomes[name] = {"returned": error is None, "error": error, "open_files": open_files}
@@ -701,7 +702,7 @@ def _read_results(
     except subprocess.TimeoutExpired:
         os.killpg(batch.process.pid, signal.SIGKILL)
         code = batch.process.wait()
-    _charge(batch, results, f"the checking process died on this state ({_describe_exit(code)})")
+    _charge(batch, results, f"the checking process died on this state ({describe_exit(code)})")
     _stop(batch, selector)
     _start(batch, config, selector, timeout)
 
@@ -747,7 +748,7 @@ def check_state(spec: Any, directory: Path, job: str, untouched: list[str]) -> d
     try:
         store = spec.open(directory)
     except Exception as error:
-        failure = {"kind": "raised", "error": f"opening the store raised {_describe(error)}"}
+        failure = {"kind": "raised", "error": f"opening the store raised {describe_error(error)}"}
         return {
             "read": failure,
             "recover_raised": None,
@@ -760,7 +761,7 @@ def check_state(spec: Any, directory: Path, job: str, untouched: list[str]) -> d
             try:
                 recover()
             except Exception as error:
-                recover_raised = _describe(error)
+                recover_raised = describe_error(error)
         return {
             "read": _read(store, job),
             "recover_raised": recover_raised,
@@ -774,7 +775,7 @@ def _read(store: Any, job: str) -> dict[str, Any]:
     try:
         return summarize_read(store.get_job(job))
     except Exception as error:
-        return {"kind": "raised", "error": _describe(error)}
+        return {"kind": "raised", "error": describe_error(error)}
 
 
 # ---------------------------------------------------------------- helpers
@@ -785,20 +786,6 @@ def _close(store: Any) -> None:
     if callable(close):
         with contextlib.suppress(Exception):  # closing is not under test
             close()
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text}"[:300] if text else type(error).__name__
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 def _silence_logging() -> None:
