@@ -24,12 +24,14 @@ be the store's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,16 +133,9 @@ def run_updater(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.
         seq += 1
         job_id = config.jobs[(seq - 1) % len(config.jobs)]
         changes = {field_name: seq}
-        token = log.invoke("update", job_id, {"changes": changes})
-        started = time.perf_counter()
-        try:
-            store.update_job(job_id, changes)
-        except Exception as error:
-            # An update that raised may or may not have been applied: outcome unknown.
-            elapsed = time.perf_counter() - started
-            log.complete(token, INFO, {"raised": True}, describe_error(error), elapsed=elapsed)
-        else:
-            log.complete(token, OK, elapsed=time.perf_counter() - started)
+        # An update that raised may or may not have been applied: its outcome is unknown (info).
+        call = functools.partial(store.update_job, job_id, changes)
+        recorded(log, "update", job_id, {"changes": changes}, call)
 
 
 def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
@@ -205,39 +200,56 @@ ROLES = {
 # ---------------------------------------------------------------- recorded calls
 
 
-def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
-    """Call ``save_job`` and record it; a save that raised is *info* (it may have happened)."""
-    token = log.invoke("save", job_id, write_record(job))
+def recorded(
+    log: HistoryLog,
+    f: str,
+    job: str | None,
+    value: Any,
+    call: Callable[[], Any],
+    *,
+    raised: str = INFO,
+    summarize: Callable[[Any], Any] = lambda result: None,
+) -> tuple[bool, Any]:
+    """Record ``call`` as an invoke and one completion, timing the call alone.
+
+    ``ok`` with ``summarize(result)`` when it returns; the ``raised`` kind (*info* for a write:
+    it may have happened; *fail* for a read: it had no effect) with the error when it raises.
+    Returns whether it returned, and what.
+    """
+    token = log.invoke(f, job, value)
     started = time.perf_counter()
     try:
-        store.save_job(job_id, job)
+        result = call()
     except Exception as error:
-        log.complete(
-            token,
-            INFO,
-            {"raised": True},
-            describe_error(error),
-            elapsed=time.perf_counter() - started,
-        )
-        return False
-    log.complete(token, OK, elapsed=time.perf_counter() - started)
-    return True
+        elapsed = time.perf_counter() - started
+        log.complete(token, raised, {"raised": True}, describe_error(error), elapsed=elapsed)
+        return False, None
+    elapsed = time.perf_counter() - started  # before summarizing: only the store call counts
+    log.complete(token, OK, summarize(result), elapsed=elapsed)
+    return True, result
+
+
+def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
+    """Call ``save_job`` and record it; a save that raised is *info* (it may have happened)."""
+    returned, _ = recorded(
+        log, "save", job_id, write_record(job), lambda: store.save_job(job_id, job)
+    )
+    return returned
 
 
 def read(
     store: Any, log: HistoryLog, job_id: str, fields: tuple[str, ...] = (), final: bool = False
 ) -> None:
     """Call ``get_job`` and record a summary of what it returned; raising is a *fail*."""
-    token = log.invoke("get", job_id, {"final": True} if final else None)
-    started = time.perf_counter()
-    try:
-        result = store.get_job(job_id)
-    except Exception as error:
-        elapsed = time.perf_counter() - started
-        log.complete(token, FAIL, {"raised": True}, describe_error(error), elapsed=elapsed)
-        return
-    elapsed = time.perf_counter() - started
-    log.complete(token, OK, summarize_read(result, fields), elapsed=elapsed)
+    recorded(
+        log,
+        "get",
+        job_id,
+        {"final": True} if final else None,
+        lambda: store.get_job(job_id),
+        raised=FAIL,
+        summarize=lambda result: summarize_read(result, fields),
+    )
 
 
 def recover_store(store: Any, log: HistoryLog) -> None:
@@ -245,20 +257,7 @@ def recover_store(store: Any, log: HistoryLog) -> None:
     if not callable(recover):
         log.event("recover", None, {"absent": True}, kind=FAIL)
         return
-    token = log.invoke("recover", None, None)
-    started = time.perf_counter()
-    try:
-        report = recover()
-    except Exception as error:
-        log.complete(
-            token,
-            INFO,
-            {"raised": True},
-            describe_error(error),
-            elapsed=time.perf_counter() - started,
-        )
-        return
-    log.complete(token, OK, _jsonable(report), elapsed=time.perf_counter() - started)
+    recorded(log, "recover", None, None, recover, summarize=_jsonable)
 
 
 # ---------------------------------------------------------------- helpers

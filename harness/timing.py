@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.history import FAIL, OK, HistoryLog
+from harness.client import recorded
+from harness.history import FAIL, HistoryLog
 from harness.payload import make_job
 
 RECOVERING_SAMPLES = 10
@@ -125,14 +126,4 @@ def _measure_recovering_reads(
 
 
 def _timed(log: HistoryLog, name: str, job: str, call: Callable[[], object]) -> None:
-    token = log.invoke(name, job)
-    started = time.perf_counter()
-    try:
-        call()
-    except Exception as error:
-        elapsed = time.perf_counter() - started
-        log.complete(
-            token, FAIL, {"raised": True}, f"{type(error).__name__}: {error}", elapsed=elapsed
-        )
-        return
-    log.complete(token, OK, elapsed=time.perf_counter() - started)
+    recorded(log, name, job, None, call, raised=FAIL)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkers import CheckResult
-from harness.history import OK, History
+from harness.history import OK, History, Operation
 from harness.stats import percentile, summarize_ms
 
 ATOMIC_MS, BACKUP_MS, READ_MS, CORRUPTION_MS = 0.5, 1.0, 0.1, 250.0
@@ -38,7 +38,7 @@ def latency_figures(history: History) -> dict[str, dict[str, float]]:
         "get_recovering",
     )
     return {
-        name: summarize_ms([op.latency for op in history.of(name) if op.type == OK])
+        name: summarize_ms([op.latency for op in _measured(history, name)])
         for name in names
     }
 
@@ -83,8 +83,13 @@ def check_performance_budget(history: History) -> CheckResult:
 
 
 def _p(history: History, name: str, p: float) -> float:
-    values = [op.latency * 1000 for op in history.of(name) if op.type == OK]
+    values = [op.latency * 1000 for op in _measured(history, name)]
     return percentile(values, p) if values else float("nan")
+
+
+def _measured(history: History, name: str) -> list[Operation]:
+    """The timer's completed calls of ``name`` (the setup process's first saves are not samples)."""
+    return [op for op in history.of(name) if op.type == OK and op.process.startswith("timer")]
 
 
 def _budget(value: float, limit: float, what: str, floor: float) -> dict[str, Any]:
