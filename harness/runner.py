@@ -96,6 +96,7 @@ class ScenarioRunner:
         self.rng = random.Random(f"{seed}/{scenario.name}/nemesis")
         self.progress = progress or (lambda message: None)
         self.context = multiprocess.get_context("fork")
+        self.go = self.context.Event()  # set once every main-phase process is ready and armed
         self.epoch = time.monotonic()
         self.histories = run_dir / "processes"
         self.root = run_dir / "store"
@@ -370,8 +371,6 @@ class ScenarioRunner:
     def _spawn(
         self, config: ProcessConfig, restart: bool = False, incarnation: int = 0
     ) -> _Running:
-        if not hasattr(self, "go"):
-            self.go = self.context.Event()
         ready = self.context.Event()
         process = self.context.Process(
             target=client.run_process, args=(config, ready, self.go), name=config.name, daemon=True
