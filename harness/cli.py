@@ -1,4 +1,6 @@
-"""The ``jobharness`` command line. Exit codes: 0 pass, 1 fail, 2 usage or configuration error.
+"""The ``jobharness`` command line. Exit codes: 0 pass, 1 a criterion failed, 2 unknown (something
+could not be judged: the store failed its preflight, a scenario could not run or be followed) or a
+usage or configuration error; the last line says which.
 
     jobharness verify [--store SPEC] [--out DIR] [--quick] [--seed N]
     jobharness run SCENARIO.toml [--store SPEC] [--out DIR] [--seed N]
@@ -24,6 +26,8 @@ from harness.errors import ConfigError, HarnessError
 from harness.progress import make_progress
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_UNKNOWN = 2  # as in Jepsen: what the harness could not judge is neither pass nor fail
+EXIT_CODES = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "unknown": EXIT_UNKNOWN}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -143,10 +147,7 @@ def _execute(
     out = args.out or default_out_dir(command, spec)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: that is a file; give a folder for the report")
-    if command == "run":
-        replay = f"jobharness run {args.scenario} --store {spec} --seed {seed}"
-    else:
-        replay = f"jobharness verify --store {spec} --seed {seed}" + (" --quick" if quick else "")
+    replay = replay_command(args, command, spec, seed)
     progress = make_progress(len(scenarios))
     print(
         f"jobharness {command}: store {spec}, {len(scenarios)} scenario(s), seed {seed}", flush=True
@@ -156,9 +157,40 @@ def _execute(
         report = verify(
             scenarios, spec, out, seed, quick=quick, command=replay, progress=progress.update
         )
+    if "preflight" in report and not report["preflight"].get("ok", True):
+        print(
+            f"jobharness: {report['reason']} (exit 2, verdict unknown; "
+            f"report: {out / 'report.json'})",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN
     html = _render_html(out)
     _print_summary(report, out, time.monotonic() - started, html)
-    return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
+    return EXIT_CODES.get(report["verdict"], EXIT_UNKNOWN)
+
+
+def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int) -> str:
+    """The command that runs this run again: every option but ``--out`` (a new folder each time).
+
+    The seed fixes every choice the harness makes (the fault schedule, the payloads, the job ids);
+    it does not fix how the operating system interleaves the processes (see docs/harness.md).
+    """
+    words = ["jobharness", command]
+    if command == "run":
+        words.append(_quote(os.fspath(args.scenario)))
+    words += ["--store", _quote(spec), "--seed", str(seed)]
+    if command == "verify":
+        if getattr(args, "quick", False):
+            words.append("--quick")
+        if getattr(args, "scenarios", None) is not None:
+            words += ["--scenarios", _quote(os.fspath(args.scenarios))]
+    return " ".join(words)
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _render_html(out: Path) -> Path | None:
@@ -181,37 +213,48 @@ def _analyze(args: argparse.Namespace) -> int:
         )
     report = analyze(args.run_dir)
     _print_summary(report, args.run_dir, None, _render_html(args.run_dir))
-    return EXIT_PASS if report["verdict"] == "pass" else EXIT_FAIL
+    return EXIT_CODES.get(report["verdict"], EXIT_UNKNOWN)
 
 
 def _print_summary(
     report: dict[str, Any], out: Path, took: float | None, html: Path | None = None
 ) -> None:
-    marks = {True: "pass", False: "FAIL", None: "n/a "}
+    """The criteria, where the report is, and last the verdict with its exit code and why."""
+    from harness.criteria import status_of
+
+    marks = {"pass": "pass   ", "fail": "FAIL   ", "unknown": "UNKNOWN", "n/a": "n/a    "}
     print()
     for criterion in report["criteria"]:
+        status = status_of(criterion.get("passed"), criterion.get("status"))
         summary = criterion["summary"]
         if len(summary) > 110:
             summary = summary[:107] + "..."
-        print(f"  {marks[criterion['passed']]}  {criterion['id']:<3} {criterion['title']}")
-        if criterion["passed"] is False:
-            print(f"        {summary}")
-    timing = f" in {took:.1f} s" if took is not None else ""
-    print(f"\nverdict: {report['verdict'].upper()}{timing}")
+        print(f"  {marks[status]}  {criterion['id']:<3} {criterion['title']}")
+        if status in ("fail", "unknown"):
+            print(f"           {summary}")
+    print()
     if html is not None:
         print(f"report: {html}")
     print(f"summary: {out / 'report.md'} (data: {out / 'report.json'})")
-    if report["verdict"] == "fail":
+    if report["verdict"] != "pass":
         print(f"replay: {report['replay']}")
+    timing = f" in {took:.1f} s" if took is not None else ""
+    verdict = report["verdict"]
+    code = EXIT_CODES.get(verdict, EXIT_UNKNOWN)
+    why = report.get("reason") or ""
+    print(f"verdict: {verdict.upper()}{timing} (exit {code}{': ' + why if why else ''})")
 
 
 def _check_spec(text: str | None) -> str:
-    """Parse the spec and import its module now, so a bad spec is a one-line error (exit 2)."""
+    """Parse the spec now, so a malformed one is a one-line error (exit 2).
+
+    Importing and opening the store is the preflight's (:mod:`harness.preflight`): in a child
+    process under a time limit, so a store whose import hangs or kills its process cannot take
+    the harness with it.
+    """
     from harness.spec import parse_store_spec
 
-    spec = parse_store_spec(text)
-    spec.load_factory()
-    return spec.text
+    return parse_store_spec(text).text
 
 
 def default_scenarios_folder() -> Path:

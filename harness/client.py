@@ -69,19 +69,34 @@ class ProcessConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def run_process(config: ProcessConfig, ready: Any, go: Any) -> None:
-    """Entry point of a harness process (the runner's ``Process`` target)."""
+# When the store call in flight began (monotonic seconds, 0.0 when idle): a value shared with the
+# runner, which kills a process whose call has been in flight too long (a hung store).
+_busy_since: Any = None
+
+
+def run_process(
+    config: ProcessConfig, ready: Any, go: Any, finished: Any = None, busy_since: Any = None
+) -> None:
+    """Entry point of a harness process (the runner's ``Process`` target).
+
+    ``finished`` is set when the role's work is done: a process that exits without it, with any
+    exit code, died by itself. ``busy_since`` is the shared clock of the call in flight.
+    """
+    global _busy_since
+    _busy_since = busy_since
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
     _silence_logging()
     log = HistoryLog(config.history_path, config.name, config.epoch)
     rng = random.Random(f"{config.seed}/{config.name}")
     token = log.invoke("open", None, {"spec": config.spec, "pid": os.getpid()})
     try:
+        _set_busy(True)
         store = parse_store_spec(config.spec).open(Path(config.root))
     except BaseException as error:  # a factory that fails is reported, not a traceback
         log.complete(token, FAIL, None, describe_error(error))
         ready.set()
         raise SystemExit(3) from None
+    _set_busy(False)
     log.complete(token, OK, {"capabilities": capabilities(store)})
     ready.set()
     if not go.wait(timeout=120):
@@ -93,6 +108,8 @@ def run_process(config: ProcessConfig, ready: Any, go: Any) -> None:
         if config.recover_first:
             recover_store(store, log)  # a restarted application process recovers first
         role(store, config, log, rng)
+        if finished is not None:
+            finished.set()
     finally:
         close = getattr(store, "close", None)
         if callable(close):
@@ -217,14 +234,25 @@ def recorded(
     Returns whether it returned, and what.
     """
     token = log.invoke(f, job, value)
+    _set_busy(True)
     started = time.perf_counter()
     try:
         result = call()
     except Exception as error:
         elapsed = time.perf_counter() - started
+        _set_busy(False)
         log.complete(token, raised, {"raised": True}, describe_error(error), elapsed=elapsed)
         return False, None
+    except BaseException as error:
+        # SystemExit or KeyboardInterrupt out of a store call: in a web server it takes the
+        # worker down. Record it, then let it end this process as it would end theirs.
+        elapsed = time.perf_counter() - started
+        _set_busy(False)
+        result = {"raised": True, "fatal": True}
+        log.complete(token, raised, result, describe_error(error), elapsed=elapsed)
+        raise
     elapsed = time.perf_counter() - started  # before summarizing: only the store call counts
+    _set_busy(False)
     log.complete(token, OK, summarize(result), elapsed=elapsed)
     return True, result
 
@@ -261,6 +289,11 @@ def recover_store(store: Any, log: HistoryLog) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _set_busy(busy: bool) -> None:
+    if _busy_since is not None:
+        _busy_since.value = time.monotonic() if busy else 0.0
 
 
 def _may_continue(config: ProcessConfig, done: int) -> bool:

@@ -1,16 +1,36 @@
-"""The rollout criteria: the seed's seven success criteria and its performance budget.
+"""The rollout criteria: the incident's seven success criteria and its performance budget.
 
-Each criterion is built from checker results across the scenarios that ran those checkers. It
-passes when every relevant result passes, fails when any fails, and is *not applicable* (None)
-when no scenario produced evidence for it, with the reason. The verdict of a run is "pass" when
-no applicable criterion fails.
+Each criterion is built from checker results across the scenarios that ran those checkers. Like
+Jepsen's ``valid?``, a verdict has more than two values, and what the harness did not see is
+never a pass:
+
+========  ===================================================================================
+status    meaning
+========  ===================================================================================
+pass      at least one scenario judged it, none failed it, and none that set out to judge it
+          was unknown
+fail      some scenario judged it and found a violation (the evidence says where); a failure
+          wins over everything else (fail ranks above unknown, which ranks above pass)
+unknown   some scenario set out to judge it and could not: the machine lacked a tool it needs,
+          its setup failed, its history holds no store call, a checker crashed, or the fault
+          model could not follow the store. Also when scenarios set out to judge it and every
+          one found nothing to judge (no damage landed, no worker was killed)
+n/a       no scenario of this run sets out to judge it, or the store lacks what it needs
+          (no ``update_job`` for concurrent updates): said with the reason, never a pass
+========  ===================================================================================
+
+The run's verdict is ``fail`` when any criterion fails, else ``unknown`` when any is unknown (or
+none passed), else ``pass``.
 
 ========  ======================================================  ==============================
-id        the seed's words                                        judged by
+id        the incident's words                                    judged by
 ========  ======================================================  ==============================
-C1        No jobs stuck in "running" status forever               terminal_state (running jobs)
-C2        No 500 errors from /jobs/{job_id} endpoint              never_raises (get_job)
-C3        All jobs reach terminal state (done/error)              terminal_state (every job)
+C1        No jobs stuck in "running" status forever               terminal_state (running jobs);
+                                                                  recover() raised, hung or died
+C2        No 500 errors from /jobs/{job_id}                       never_raises (get_job raised,
+                                                                  hung, or its process died)
+C3        All jobs reach terminal state (done/error)              terminal_state (every job);
+                                                                  recover() raised, hung or died
 C4        UI download button stable and functional                no_torn_read,
                                                                   acknowledged_writes_survive
                                                                   (in scenarios with workers)
@@ -19,9 +39,10 @@ C6        No data loss on concurrent writes                       no_torn_read,
                                                                   acknowledged_writes_survive,
                                                                   no_lost_update,
                                                                   crash_consistency,
-                                                                  never_raises (writes)
+                                                                  never_raises (writes raised,
+                                                                  hung, or their process died)
 C7        Backup recovery works on corruption                     recovery_to_last_good
-C8        (beyond the seed) recovery leaves no temp files         no_litter
+C8        (beyond the incident) recovery leaves no temp files     no_litter
 P1-P3     Performance budget: write, read, read on corruption     performance_budget
 ========  ======================================================  ==============================
 """
@@ -29,30 +50,79 @@ P1-P3     Performance budget: write, read, read on corruption     performance_bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from harness.checkers import CheckResult, plural
 
-Part = Callable[[CheckResult], tuple[bool | None, str]]
+Status = Literal["pass", "fail", "unknown", "n/a"]
+PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "n/a"
+STATUSES: tuple[str, ...] = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
+
+# What one part of a criterion makes of one checker result, with the sentence why: True (judged,
+# held), False (judged, violated), None (it set out to judge and found nothing to judge: no damage
+# landed, no worker was killed), or SILENT (this result does not bear on the criterion here: a
+# scenario with no reads says nothing about C2).
+SILENT = "silent"
+Verdict = bool | None | str
+Part = Callable[[CheckResult], tuple[Verdict, str]]
 
 
-def _whole(result: CheckResult) -> tuple[bool | None, str]:
+def status_of(passed: bool | None, status: str | None = None) -> str:
+    """A saved verdict's status: its ``status`` when present, else from its ``passed`` flag.
+
+    Reports written before verdicts had four values carry only ``passed`` (None was "n/a").
+
+    >>> status_of(True), status_of(False), status_of(None), status_of(None, "unknown")
+    ('pass', 'fail', 'n/a', 'unknown')
+    """
+    if status in STATUSES:
+        return status
+    return {True: PASS, False: FAIL}.get(passed, NOT_APPLICABLE)  # type: ignore[arg-type]
+
+
+def _whole(result: CheckResult) -> tuple[Verdict, str]:
     return result.valid, result.summary
 
 
-def _count_is_zero(*keys: str) -> Part:
-    def part(result: CheckResult) -> tuple[bool | None, str]:
+def _count_is_zero(*keys: str, judged_by: str | None = None) -> Part:
+    """Pass when none of ``keys`` was counted; say nothing when ``judged_by`` counted nothing.
+
+    ``judged_by`` names the count of operations the part is about (``gets``): a history with no
+    reads says nothing about reads, whatever else the checker found.
+    """
+
+    def part(result: CheckResult) -> tuple[Verdict, str]:
         if result.valid is None:
             return None, result.summary
         bad = sum(result.counts.get(key, 0) for key in keys)
-        return bad == 0, result.summary
+        if bad:
+            return False, result.summary
+        if judged_by is not None and not result.counts.get(judged_by, 0):
+            return SILENT, f"no {judged_by} in this history"
+        return True, result.summary
+
+    return part
+
+
+def _fails_if_counted(*keys: str) -> Part:
+    """A part that can only fail: when ``keys`` were counted (e.g. recover() raised).
+
+    Used where a checker sees one way a criterion can be broken but cannot vouch for the whole of
+    it: a recover() that raised fails C1, but a recover() that returned proves no job was left
+    running; that is terminal_state's to say.
+    """
+
+    def part(result: CheckResult) -> tuple[Verdict, str]:
+        if sum(result.counts.get(key, 0) for key in keys):
+            return False, result.summary
+        return SILENT, ""
 
     return part
 
 
 def _budget(name: str) -> Part:
-    def part(result: CheckResult) -> tuple[bool | None, str]:
+    def part(result: CheckResult) -> tuple[Verdict, str]:
         budget = result.figures.get("budgets", {}).get(name)
         if result.valid is None or budget is None:
             return None, result.summary
@@ -70,23 +140,37 @@ class Criterion:
     roles: tuple[str, ...] = ()  # only scenarios running one of these roles count (empty: all)
 
 
+RECOVER_FAILED = ("recover_raised", "recover_hung", "died_in_recover")
+
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "C1",
         'No jobs stuck in "running" status forever',
-        (("terminal_state", _count_is_zero("stuck_running")),),
+        (
+            ("terminal_state", _count_is_zero("stuck_running")),
+            ("never_raises", _fails_if_counted(*RECOVER_FAILED)),
+        ),
         "workers killed mid-job; after the restart no job may still be running",
     ),
     Criterion(
         "C2",
         "No 500 errors from /jobs/{job_id}",
-        (("never_raises", _count_is_zero("get_raised", "hung")),),
-        "get_job never raised or hung, whatever the faults (a raise is what became HTTP 500)",
+        (
+            (
+                "never_raises",
+                _count_is_zero("get_raised", "get_hung", "died_in_get", judged_by="gets"),
+            ),
+        ),
+        "get_job never raised, hung or took its process down, whatever the faults "
+        "(a raise is what became HTTP 500)",
     ),
     Criterion(
         "C3",
         "All jobs reach terminal state (done/error)",
-        (("terminal_state", _whole),),
+        (
+            ("terminal_state", _whole),
+            ("never_raises", _fails_if_counted(*RECOVER_FAILED)),
+        ),
         "after the restart every job is done or error, none queued or running",
     ),
     Criterion(
@@ -110,9 +194,13 @@ CRITERIA: tuple[Criterion, ...] = (
             ("acknowledged_writes_survive", _whole),
             ("no_lost_update", _whole),
             ("crash_consistency", _whole),
-            ("never_raises", _count_is_zero("write_raised_without_fault")),
+            (
+                "never_raises",
+                _fails_if_counted("write_raised_without_fault", "write_hung", "died_in_write"),
+            ),
         ),
-        "no torn or stale read, no acknowledged write or update lost, even after kills and power cuts",
+        "no torn or stale read, no acknowledged write or update lost, no write that raised, hung "
+        "or took its process down, even after kills and power cuts",
     ),
     Criterion(
         "C7",
@@ -122,7 +210,7 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "C8",
-        "Recovery leaves no orphaned temp files (beyond the seed)",
+        "Recovery leaves no orphaned temp files (beyond the incident)",
         (("no_litter", _whole),),
         "after writers are killed mid-write, the restart removes their temp files",
     ),
@@ -151,15 +239,21 @@ CRITERIA: tuple[Criterion, ...] = (
 class CriterionResult:
     id: str
     title: str
-    passed: bool | None
+    status: str  # pass | fail | unknown | n/a
     summary: str
     evidence: list[str]
-    scenarios: dict[str, bool | None]
+    scenarios: dict[str, str]  # scenario name -> its status for this criterion
+
+    @property
+    def passed(self) -> bool | None:
+        """True for pass, False for fail, None otherwise (unknown or n/a: see ``status``)."""
+        return {PASS: True, FAIL: False}.get(self.status)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
+            "status": self.status,
             "passed": self.passed,
             "summary": self.summary,
             "evidence": self.evidence,
@@ -169,7 +263,13 @@ class CriterionResult:
 
 @dataclass
 class ScenarioChecks:
-    """What the criteria need of one scenario: its name, roles and checker results."""
+    """What the criteria need of one scenario: its name, roles and checker results.
+
+    ``status`` is the scenario's own standing before its checks are read: ``n/a`` when the store
+    lacks what it needs (with ``reason``), ``unknown`` when the harness could not judge it (the
+    machine lacks a tool, setup failed, the history is empty, the fault model lost track), else
+    empty. ``applicable=False`` is the older spelling of ``status="n/a"``.
+    """
 
     name: str
     roles: tuple[str, ...]
@@ -177,62 +277,102 @@ class ScenarioChecks:
     checkers: tuple[str, ...] = ()
     applicable: bool = True
     reason: str = ""
+    status: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def standing(self) -> str:
+        if self.status:
+            return self.status
+        return "" if self.applicable else NOT_APPLICABLE
 
 
 def evaluate(criterion: Criterion, scenarios: list[ScenarioChecks]) -> CriterionResult:
-    per_scenario: dict[str, bool | None] = {}
+    """One criterion over every scenario: see the module docstring for how statuses combine."""
+    per_scenario: dict[str, str] = {}
     failures: list[str] = []
+    unknowns: list[str] = []
+    empty: list[str] = []  # scenarios whose checkers found nothing to judge
+    not_applicable: list[str] = []
     passes: list[str] = []
     evidence: list[str] = []
-    reasons: list[str] = []
     for scenario in scenarios:
-        if not scenario.applicable:
-            if set(scenario.checkers) & _checkers_of(criterion):
-                reasons.append(f"{scenario.name}: {scenario.reason}")
-            continue
         if criterion.roles and not set(criterion.roles) & set(scenario.roles):
             continue
-        verdicts = []
+        listed = set(scenario.checkers or scenario.results) & _checkers_of(criterion)
+        if not listed:
+            continue
+        standing = scenario.standing
+        if standing == NOT_APPLICABLE:
+            not_applicable.append(f"{scenario.name}: {scenario.reason}")
+            per_scenario[scenario.name] = NOT_APPLICABLE
+            continue
+        verdicts: list[Verdict] = []
+        crashed: list[str] = []
+        nothing: list[str] = []
         for checker, part in criterion.parts:
             result = scenario.results.get(checker)
             if result is None:
                 continue
-            passed, text = part(result)
             if result.crashed:
-                passed, text = False, result.summary  # an unknown verdict must not pass a gate
-            verdicts.append(passed)
-            if passed is False:
+                crashed.append(result.summary)  # a checker that crashed judged nothing
+                continue
+            verdict, text = part(result)
+            if verdict == SILENT:
+                continue
+            verdicts.append(verdict)
+            if verdict is False:
                 failures.append(f"{scenario.name}: {text}")
                 evidence.extend(f"{scenario.name}: {line}" for line in result.evidence[:2])
-            elif passed:
-                passes.append(scenario.name)
-        if any(v is False for v in verdicts):
-            per_scenario[scenario.name] = False
-        elif any(v is True for v in verdicts):
-            per_scenario[scenario.name] = True
+            elif verdict is None:
+                nothing.append(text)
+        if not (verdicts or crashed or not scenario.results):
+            continue  # its checks ran and none bears on this criterion here
+        if False in verdicts:
+            per_scenario[scenario.name] = FAIL
+        elif standing == UNKNOWN or crashed:
+            unknowns.append(f"{scenario.name}: {scenario.reason if standing else crashed[0]}")
+            per_scenario[scenario.name] = UNKNOWN
+        elif True in verdicts:
+            passes.append(scenario.name)
+            per_scenario[scenario.name] = PASS
+        elif verdicts:
+            # Its checkers found nothing to judge here (no damage landed, no worker was killed, no
+            # error message to read): not a pass, but no doubt either when another scenario did.
+            empty.append(f"{scenario.name}: {nothing[0]}")
+            per_scenario[scenario.name] = NOT_APPLICABLE
     if failures:
         return CriterionResult(
-            criterion.id,
-            criterion.title,
-            False,
-            "; ".join(failures[:4]),
-            evidence[:5],
-            per_scenario,
+            criterion.id, criterion.title, FAIL, "; ".join(failures[:4]), evidence[:5], per_scenario
         )
-    if passes:
-        names = sorted(set(passes))
+    passed_in = ", ".join(sorted(set(passes)))
+    if unknowns:
+        summary = f"unknown: not judged in {plural(len(unknowns), 'scenario')} ("
+        summary += "; ".join(unknowns[:3]) + ")"
+        summary += f"; passed in {passed_in}" if passes else ""
+        return CriterionResult(criterion.id, criterion.title, UNKNOWN, summary, [], per_scenario)
+    if passes:  # scenarios that found nothing to judge here stay listed as such per scenario
         return CriterionResult(
             criterion.id,
             criterion.title,
-            True,
-            f"passed in {plural(len(names), 'scenario')} ({', '.join(names)}): "
+            PASS,
+            f"passed in {plural(len(set(passes)), 'scenario')} ({passed_in}): "
             f"{criterion.explanation}",
             [],
             per_scenario,
         )
-    why = "; ".join(reasons[:3]) or "no scenario in this run exercised it"
+    if empty:
+        return CriterionResult(
+            criterion.id,
+            criterion.title,
+            UNKNOWN,
+            f"unknown: no scenario found anything to judge ({'; '.join(empty[:3])})",
+            [],
+            per_scenario,
+        )
+    why = "; ".join(not_applicable[:3]) or "no scenario in this run sets out to judge it"
     return CriterionResult(
-        criterion.id, criterion.title, None, f"not applicable: {why}", [], per_scenario
+        criterion.id, criterion.title, NOT_APPLICABLE, f"not applicable: {why}", [], per_scenario
     )
 
 
@@ -241,7 +381,21 @@ def evaluate_all(scenarios: list[ScenarioChecks]) -> list[CriterionResult]:
 
 
 def verdict_of(results: list[CriterionResult]) -> str:
-    return "fail" if any(result.passed is False for result in results) else "pass"
+    """``fail`` if any criterion failed; ``unknown`` if any is unknown or none passed; ``pass``."""
+    statuses = [result.status for result in results]
+    if FAIL in statuses:
+        return FAIL
+    if UNKNOWN in statuses or PASS not in statuses:
+        return UNKNOWN
+    return PASS
+
+
+def unknown_results(reason: str) -> list[CriterionResult]:
+    """Every criterion unknown for one reason: a run that could not start (the preflight failed)."""
+    return [
+        CriterionResult(criterion.id, criterion.title, UNKNOWN, f"unknown: {reason}", [], {})
+        for criterion in CRITERIA
+    ]
 
 
 def _checkers_of(criterion: Criterion) -> set[str]:

@@ -5,7 +5,10 @@
 
 Two kinds of regression fail the gate:
 
-* **a criterion** that passed in the baseline for a store fails now (a verify ``report.json``);
+* **a criterion** that passed in the baseline for a store does not pass now (a verify
+  ``report.json``): it failed, or it stopped being judged (*unknown*, *n/a*, or missing from a
+  report of that store). A gate that let "pass -> not judged" through would let a store that no
+  longer opens, or a scenario that no longer runs, slip by as green;
 * **a figure** whose ratio to its floor (a ``bench.json``) grew by more than its threshold: 10 %
   by default, or the figure's own ``threshold`` in the baseline file. Ratios, not microseconds:
   the floor is measured in the same run on the same disk, so a slower machine or a busy
@@ -18,7 +21,7 @@ too lenient is visible.
 Baseline format (``reports/baseline.json``)::
 
     {"format": 1, "created": "...", "commit": "...", "threshold": 0.10,
-     "criteria": {"hardened": {"C1": true, "C2": true, ...}},
+     "criteria": {"hardened": {"C1": "pass", "C2": "pass", ...}},
      "figures": {"save.hardened.1k": {"ratio": 1.08, "threshold": 0.10}, ...}}
 """
 
@@ -31,9 +34,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.criteria import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, status_of
 from harness.errors import ConfigError
 
 DEFAULT_THRESHOLD = 0.10
+RANK = (FAIL, UNKNOWN, PASS, NOT_APPLICABLE)  # which status wins when reports of a store merge
 # Figures that are ratios of a median to a floor's median: stable enough to gate on. Scaling
 # throughput and directory-size figures move with the machine's other load and are not gated
 # unless a baseline entry names them explicitly.
@@ -48,7 +53,7 @@ COMPARABLE_FLOOR_FACTOR = 1.5
 class Results:
     """What the gate compares: criteria verdicts per store and ratio figures."""
 
-    criteria: dict[str, dict[str, bool | None]]
+    criteria: dict[str, dict[str, str]]  # store -> criterion -> pass | fail | unknown | n/a
     figures: dict[str, float]
     sources: list[str]
     floors: dict[str, float]  # floor figures' p50 in microseconds, e.g. floor_write.1k
@@ -74,7 +79,7 @@ def load_results(paths: list[Path]) -> Results:
         raise ConfigError(
             "give the results to check: report.json / bench.json files or their folders"
         )
-    criteria: dict[str, dict[str, bool | None]] = {}
+    criteria: dict[str, dict[str, str]] = {}
     figures: dict[str, float] = {}
     floors: dict[str, float] = {}
     sources: list[str] = []
@@ -96,14 +101,11 @@ def load_results(paths: list[Path]) -> Results:
                 store = str(data.get("store", "?"))
                 merged = criteria.setdefault(store, {})
                 for criterion in data["criteria"]:
-                    # The same store in several reports: a criterion failed anywhere has failed.
-                    previous = merged.get(criterion["id"])
-                    current = criterion.get("passed")
-                    merged[criterion["id"]] = (
-                        False
-                        if False in (previous, current)
-                        else (current if current is not None else previous)
-                    )
+                    # The same store in several reports: failed anywhere is failed, then unknown
+                    # anywhere is unknown, then passed anywhere is passed.
+                    current = status_of(criterion.get("passed"), criterion.get("status"))
+                    previous = merged.get(criterion["id"], NOT_APPLICABLE)
+                    merged[criterion["id"]] = min(previous, current, key=RANK.index)
             else:
                 raise ConfigError(f"{file}: neither a jobharness report.json nor a bench.json")
     return Results(criteria, figures, sources, floors)
@@ -143,7 +145,7 @@ def build_baseline(results: Results, threshold: float) -> dict[str, Any]:
     }
     return {
         "floors": {name: round(value, 1) for name, value in sorted(results.floors.items())},
-        "format": 1,
+        "format": 2,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": current_commit(),
         "threshold": threshold,
@@ -205,22 +207,21 @@ def compare(
     changes: list[Change] = []
     for store, verdicts in (baseline.get("criteria") or {}).items():
         now = results.criteria.get(store)
-        for criterion, passed in verdicts.items():
-            if now is None or criterion not in now:
-                changes.append(
-                    Change("criterion", f"{store} {criterion}", passed, None, "-", "not measured")
-                )
+        for criterion, saved in verdicts.items():
+            before = _saved_status(saved)
+            name = f"{store} {criterion}"
+            if now is None:  # no report of this store among the results (a bench-only gate)
+                changes.append(Change("criterion", name, before, None, "-", "not measured"))
                 continue
-            current = now[criterion]
-            if passed is True and current is False:
+            # A criterion missing from a report of this store stopped being judged.
+            current = now.get(criterion, NOT_APPLICABLE)
+            if before == PASS and current != PASS:
                 status = "regression"
-            elif passed is False and current is True:
+            elif before != PASS and current == PASS:
                 status = "improved"
             else:
                 status = "ok"
-            changes.append(
-                Change("criterion", f"{store} {criterion}", passed, current, "-", status)
-            )
+            changes.append(Change("criterion", name, before, current, "-", status))
     for name, entry in (baseline.get("figures") or {}).items():
         base = float(entry["ratio"])
         limit_fraction = float(entry.get("threshold", default)) if threshold is None else default
@@ -276,11 +277,20 @@ def render_table(changes: list[Change]) -> str:
     )
 
 
+def _saved_status(saved: Any) -> str:
+    """A baseline's criterion: a status word, or the older ``true``/``false``/``null``."""
+    if isinstance(saved, str):
+        return status_of(None, saved)
+    return status_of(saved if isinstance(saved, bool) else None)
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "pass" if value else "FAIL"
+    if value in (FAIL, UNKNOWN):
+        return str(value).upper()
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)

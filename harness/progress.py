@@ -4,6 +4,10 @@ Plain lines keep CI logs readable::
 
     [ 3/14] same-job-writers: running
     [ 3/14] same-job-writers: pass (3.9 s)
+    [ 4/14] kill-random: waiting 3 s for reader-1: get(j2)
+
+A store call that does not return is named every second from the second second on, so a hung
+store never looks like a frozen screen.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import sys
 import time
 from types import TracebackType
 from typing import Any
+
+VERDICT_STYLES = {"pass": "green", "FAIL": "bold red", "UNKNOWN": "bold yellow", "n/a": "yellow"}
 
 
 class PlainProgress:
@@ -34,11 +40,11 @@ class PlainProgress:
 
     def update(self, scenario: str, index: int, total: int, message: str) -> None:
         self.started.setdefault(scenario, time.monotonic())
-        if message in ("pass", "FAIL", "n/a"):
+        if message in VERDICT_STYLES:
             took = time.monotonic() - self.started[scenario]
             print(f"[{index:>2}/{total}] {scenario}: {message} ({took:.1f} s)", flush=True)
-        elif message == "running":
-            print(f"[{index:>2}/{total}] {scenario}: running", flush=True)
+        elif message == "running" or message.startswith("waiting"):
+            print(f"[{index:>2}/{total}] {scenario}: {message}", flush=True)
 
 
 class RichProgress:
@@ -75,9 +81,9 @@ class RichProgress:
 
     def update(self, scenario: str, index: int, total: int, message: str) -> None:
         self.started.setdefault(scenario, time.monotonic())
-        if message in ("pass", "FAIL", "n/a"):
+        if message in VERDICT_STYLES:
             took = time.monotonic() - self.started[scenario]
-            style = {"pass": "green", "FAIL": "bold red", "n/a": "yellow"}[message]
+            style = VERDICT_STYLES[message]
             self.progress.console.print(
                 f"[{index:>2}/{total}] {scenario}: [{style}]{message}[/] ({took:.1f} s)"
             )

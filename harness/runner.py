@@ -38,7 +38,17 @@ import multiprocess
 
 from harness import client
 from harness.client import ProcessConfig
-from harness.history import INFO, OK, HistoryLog, ProcessEnd, Record, merge_histories, write_history
+from harness.history import (
+    INFO,
+    INVOKE,
+    OK,
+    HistoryLog,
+    ProcessEnd,
+    Record,
+    merge_histories,
+    read_records,
+    write_history,
+)
 from harness.nemesis import damage, disk
 from harness.nemesis.syscalls import AttachedInjector, Injection, InjectionUnavailable, can_inject
 from harness.outcomes import describe_exit
@@ -46,7 +56,8 @@ from harness.scenario import Fault, Scenario
 from harness.spec import parse_store_spec
 
 START_TIMEOUT = 60.0  # seconds for a process to open the store and say it is ready
-OP_TIMEOUT = 15.0  # seconds an operation may overrun the phase before its process counts as hung
+OP_TIMEOUT = 15.0  # seconds one store call may take (or overrun the phase) before it counts as hung
+PATIENCE = 2.0  # seconds a call may take before the progress line names it
 SIDE_PHASE_TIMEOUT = 60.0  # setup, restart and final processes
 LATENCY_TIMEOUT = 120.0
 
@@ -65,6 +76,7 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
     setup: dict[str, Any] = field(default_factory=dict)
     duration: float = 0.0
+    unknown: bool = False  # the harness could not run or follow it: ``reason`` says why
 
 
 @dataclass
@@ -72,9 +84,12 @@ class _Running:
     config: ProcessConfig
     process: Any
     ready: Any
+    finished: Any  # set by the process when its role returned: an exit without it is a death
+    busy_since: Any  # monotonic time the store call in flight began, 0.0 when idle
     group_restart: bool = False
     incarnation: int = 0
     kill_reason: str | None = None
+    told: int = 0  # whole seconds of the call in flight already named on the progress line
     injectors: list[tuple[AttachedInjector, Fault]] = field(default_factory=list)
 
 
@@ -116,8 +131,10 @@ class ScenarioRunner:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.histories.mkdir(exist_ok=True)
         reason = self._preflight()
-        if reason:
-            return RunOutcome(self.scenario, self.run_dir, [], applicable=False, reason=reason)
+        if reason:  # the machine cannot run it: the harness did not see, so not a pass
+            return RunOutcome(
+                self.scenario, self.run_dir, [], applicable=False, reason=reason, unknown=True
+            )
         self.nemesis = HistoryLog(self.histories / "nemesis.jsonl", "nemesis", self.epoch)
         started = time.monotonic()
         try:
@@ -150,6 +167,12 @@ class ScenarioRunner:
             return self._finish(started)
         finally:
             self._cleanup()
+
+    def _unknown(self, reason: str) -> None:
+        """The scenario cannot be judged (its setup failed): say so in the history and the notes."""
+        assert self.nemesis is not None
+        self.notes.append(reason)
+        self.nemesis.event("unknown", None, {"reason": reason})
 
     def _preflight(self) -> str | None:
         scenario = self.scenario
@@ -214,8 +237,9 @@ class ScenarioRunner:
         try:
             self.setup = json.loads(report.read_text())
         except (OSError, ValueError):
-            self.notes.append(
-                f"setup did not complete ({ended}); the store could not be opened or written"
+            self._unknown(
+                f"setup did not complete ({ended}): the store could not be opened or its first "
+                "versions could not be saved, so nothing after it could be judged"
             )
             return False
         assert self.nemesis is not None
@@ -369,63 +393,113 @@ class ScenarioRunner:
         )
 
     def _spawn(
-        self, config: ProcessConfig, restart: bool = False, incarnation: int = 0
+        self, config: ProcessConfig, restart: bool = False, incarnation: int = 0, go: Any = None
     ) -> _Running:
         ready = self.context.Event()
+        finished = self.context.Event()
+        busy_since = self.context.Value("d", 0.0, lock=False)
         process = self.context.Process(
-            target=client.run_process, args=(config, ready, self.go), name=config.name, daemon=True
+            target=client.run_process,
+            args=(config, ready, self.go if go is None else go, finished, busy_since),
+            name=config.name,
+            daemon=True,
         )
         process.start()
-        running = _Running(config, process, ready, restart, incarnation)
+        running = _Running(config, process, ready, finished, busy_since, restart, incarnation)
         self.running.append(running)
         return running
 
     def _run_to_end(self, config: ProcessConfig, timeout: float) -> str:
-        """Run one side process (setup, restart, final) to its end; kill it if it hangs."""
+        """Run one side process (setup, restart, final) to its end; kill it if a call hangs."""
         go = self.context.Event()
         go.set()
-        ready = self.context.Event()
-        process = self.context.Process(
-            target=client.run_process, args=(config, ready, go), daemon=True
-        )
-        process.start()
-        process.join(timeout)
-        if process.is_alive():
-            os.kill(process.pid, signal.SIGKILL)
-            process.join()
-            self.ends[config.name] = ProcessEnd(
-                self._now(), f"timed out after {timeout:.0f} s (hung store?)"
+        running = self._spawn(config, go=go)
+        self.running.remove(running)  # not a main-phase process: no respawn, no nemesis target
+        deadline = time.monotonic() + timeout
+        while running.process.is_alive():
+            running.process.join(0.05)
+            hung = self._hung_call(running)
+            if hung or time.monotonic() > deadline:
+                self._kill(running, hung or f"timed out after {timeout:.0f} s (hung store?)")
+        ended = self._process_ended(running)
+        return "ok" if ended == "exited" else ended
+
+    def _hung_call(self, running: _Running) -> str | None:
+        """Why ``running`` counts as hung (a store call in flight too long), or None.
+
+        Also tells the progress line which call it is waiting for, so a hang never looks like a
+        frozen screen.
+        """
+        since = running.busy_since.value
+        if not since:
+            return None
+        waited = time.monotonic() - since
+        if waited >= PATIENCE and int(waited) > running.told:
+            running.told = int(waited)
+            call = self._call_in_flight(running)
+            self.progress(f"waiting {running.told} s for {running.config.name}: {call}")
+        if waited < OP_TIMEOUT:
+            return None
+        call = self._call_in_flight(running)
+        return f"timed out: {call} did not return within {OP_TIMEOUT:.0f} s (hung store?)"
+
+    def _call_in_flight(self, running: _Running) -> str:
+        last = _last_invoke(Path(running.config.history_path))
+        if last is None:
+            return "a store call"
+        return f"{last.f}({last.job})" if last.job else f"{last.f}()"
+
+    def _process_ended(self, running: _Running) -> str:
+        """Record how a finished process ended; a process that died by itself is a crash event.
+
+        A death is an exit the harness did not cause that came before the process's work was
+        done: any signal or exit code, 0 included (``os._exit(0)``, ``sys.exit()`` in a store
+        call). The operation in flight, if any, is kept as evidence: a death during a read
+        hurts C2, during a write C6, during ``recover()`` C1 and C3.
+        """
+        process = running.process
+        process.join()
+        reason = running.kill_reason
+        if reason is None and process.exitcode == -signal.SIGKILL:
+            for injector, fault in running.injectors:
+                if fault.kind == "kill":
+                    calls = injector.injected_calls()
+                    reason = f"killed by nemesis: {injector.injection.describe()} (strace)"
+                    self._record_kill(running, injector.injection.describe(), calls)
+        if reason is None and (process.exitcode != 0 or not running.finished.is_set()):
+            reason = f"the process died by itself: {describe_exit(process.exitcode)}"
+            if process.exitcode == 0:
+                reason += " before its work was done"
+            last = _last_invoke(Path(running.config.history_path))
+            assert self.nemesis is not None
+            self.nemesis.event(
+                "crash",
+                None,
+                {
+                    "process": running.config.name,
+                    "role": running.config.role,
+                    "exit": process.exitcode,
+                    "in_flight": {"f": last.f, "job": last.job} if last else None,
+                },
             )
-            return "timed out"
-        if process.exitcode != 0:
-            self.ends[config.name] = ProcessEnd(self._now(), describe_exit(process.exitcode))
-            return describe_exit(process.exitcode)
-        return "ok"
+        for injector, _ in running.injectors:
+            injector.detach()
+        running.injectors.clear()
+        self.ends[running.config.name] = ProcessEnd(self._now(), reason or "exited")
+        return reason or "exited"
 
     def _watch_processes(self, phase_end: float) -> None:
         for running in list(self.running):
             process = running.process
-            if process.is_alive() or running.config.name in self.ends:
+            if running.config.name in self.ends:
                 continue
-            process.join()
-            reason = running.kill_reason
-            if reason is None and process.exitcode == -signal.SIGKILL:
-                for injector, fault in running.injectors:
-                    if fault.kind == "kill":
-                        calls = injector.injected_calls()
-                        reason = f"killed by nemesis: {injector.injection.describe()} (strace)"
-                        self._record_kill(running, injector.injection.describe(), calls)
-            if reason is None and process.exitcode != 0:
-                reason = f"the process died by itself: {describe_exit(process.exitcode)}"
-                assert self.nemesis is not None
-                self.nemesis.event(
-                    "crash", None, {"process": running.config.name, "exit": process.exitcode}
-                )
-            for injector, _ in running.injectors:
-                injector.detach()
-            running.injectors.clear()
-            self.ends[running.config.name] = ProcessEnd(self._now(), reason or "exited")
-            killed = running.kill_reason or (reason or "").startswith("killed by nemesis")
+            if process.is_alive():
+                hung = self._hung_call(running)
+                if not hung:
+                    continue
+                self._kill(running, hung)  # joins it: its end is recorded below, not respawned
+            reason = self._process_ended(running)
+            killed = reason.startswith("killed by nemesis")  # not a hung one: that is a finding
             if killed and running.group_restart and time.monotonic() < phase_end - 0.1:
                 self._respawn(running, phase_end - time.monotonic())
 
@@ -654,6 +728,17 @@ class ScenarioRunner:
 
     def _now(self) -> float:
         return time.monotonic() - self.epoch
+
+
+def _last_invoke(path: Path) -> Record | None:
+    """The operation a process had in flight: its last record, when that is an invoke."""
+    try:
+        records = read_records(path)
+    except OSError:
+        return None
+    if records and records[-1].type == INVOKE:
+        return records[-1]
+    return None
 
 
 class _Release:

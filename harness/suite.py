@@ -24,18 +24,38 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers import CheckResult, run_checkers
-from harness.criteria import ScenarioChecks, evaluate_all, verdict_of
+from harness.criteria import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    UNKNOWN,
+    CriterionResult,
+    ScenarioChecks,
+    evaluate_all,
+    unknown_results,
+    verdict_of,
+)
 from harness.errors import ConfigError
 from harness.history import History, load_history
+from harness.preflight import run_preflight
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario
 
 QUICK_FACTOR = 0.35
 
 
+# Operations that are store calls: a history with none of them judged no store at all.
+STORE_CALLS = ("save", "get", "update", "recover", "crash_state", "get_recovering")
+
+
 @dataclass
 class ScenarioReport:
-    """One scenario's part of a report."""
+    """One scenario's part of a report.
+
+    ``standing`` is what the runner said before any checker ran: ``n/a`` (the store lacks what the
+    scenario needs), ``unknown`` (the harness could not run or follow it) or empty; ``status``
+    adds what the checks found (see :func:`scenario_status`).
+    """
 
     name: str
     description: str
@@ -48,8 +68,10 @@ class ScenarioReport:
     duration: float
     history: str  # path relative to the run folder
     checks: list[CheckResult]
+    standing: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        status, why = self.status_and_reason
         return {
             "name": self.name,
             "description": self.description,
@@ -57,22 +79,69 @@ class ScenarioReport:
             "roles": list(self.roles),
             "checkers": list(self.checkers),
             "applicable": self.applicable,
-            "reason": self.reason,
+            "standing": self.standing,
+            "reason": why,
             "notes": self.notes,
             "duration_s": round(self.duration, 3),
             "history": self.history,
             "checks": [check.as_dict() for check in self.checks],
-            "passed": self.passed,
+            "status": status,
+            "passed": {PASS: True, FAIL: False}.get(status),
         }
 
     @property
+    def status_and_reason(self) -> tuple[str, str]:
+        return scenario_status(self.standing, self.applicable, self.reason, self.checks)
+
+    @property
+    def status(self) -> str:
+        return self.status_and_reason[0]
+
+    @property
     def passed(self) -> bool | None:
-        if not self.applicable:
-            return None
-        verdicts = [c.valid if not c.crashed else False for c in self.checks]
-        if any(v is False for v in verdicts):
-            return False
-        return True if any(v is True for v in verdicts) else None
+        return {PASS: True, FAIL: False}.get(self.status)
+
+
+def scenario_status(
+    standing: str, applicable: bool, reason: str, checks: list[CheckResult]
+) -> tuple[str, str]:
+    """A scenario's verdict and why: fail ranks above unknown, which ranks above pass.
+
+    >>> scenario_status("", True, "", [CheckResult("no_litter", True, "clean")])
+    ('pass', '')
+    >>> scenario_status("unknown", True, "setup did not complete", [])
+    ('unknown', 'setup did not complete')
+    """
+    if not applicable or standing == NOT_APPLICABLE:
+        return NOT_APPLICABLE, reason
+    if any(check.valid is False and not check.crashed for check in checks):
+        return FAIL, reason
+    if standing == UNKNOWN:
+        return UNKNOWN, reason
+    crashed = [check for check in checks if check.crashed]
+    if crashed:
+        return UNKNOWN, f"checker {crashed[0].name} crashed: {crashed[0].summary}"
+    if any(check.valid is True for check in checks):
+        return PASS, reason
+    return UNKNOWN, reason or "no checker found anything to judge in this history"
+
+
+def standing_of(outcome: RunOutcome) -> tuple[str, str]:
+    """What the run itself says of the scenario, before checks: n/a, unknown, or nothing."""
+    if not outcome.applicable:
+        return (UNKNOWN if outcome.unknown else NOT_APPLICABLE), outcome.reason
+    if outcome.unknown:
+        return UNKNOWN, outcome.reason
+    lost = [
+        record
+        for record in outcome.records
+        if record.f == "unknown" and isinstance(record.value, dict)
+    ]
+    if lost:
+        return UNKNOWN, str(lost[0].value.get("reason", "the fault model lost track of the store"))
+    if not any(record.f in STORE_CALLS for record in outcome.records):
+        return UNKNOWN, "the history holds no store call: nothing was judged"
+    return "", outcome.reason
 
 
 Progress = Callable[[str, int, int, str], None]  # (scenario, index, total, message)
@@ -88,10 +157,28 @@ def verify(
     command: str = "",
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenarios`` against ``spec``; write report.json and report.md in ``out_dir``."""
+    """Run ``scenarios`` against ``spec``; write report.json and report.md in ``out_dir``.
+
+    The store's preflight (:mod:`harness.preflight`) comes first: a store that cannot be opened,
+    written and read back runs no scenario, and the report says *unknown* with the reason.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     began = datetime.now(UTC)
+    if progress:
+        progress("preflight", 0, len(scenarios), "opening the store")
+    checked = run_preflight(spec)
+    if not checked.ok:
+        document = build_report([], spec, seed, quick, command, began, time.monotonic() - started)
+        reason = f"the store failed the preflight, no scenario ran: {checked.reason}"
+        document.update(
+            verdict=UNKNOWN,
+            reason=reason,
+            preflight=checked.as_dict(),
+            criteria=[c.as_dict() for c in unknown_results(reason)],
+        )
+        write_reports(out_dir, document)
+        return document
     reports: list[ScenarioReport] = []
     for index, scenario in enumerate(scenarios, 1):
         if quick:
@@ -106,8 +193,9 @@ def verify(
         report = judge_outcome(scenario, outcome, out_dir)
         _save_scenario_meta(run_dir, report)
         reports.append(report)
-        tell(_status_word(report.passed))
+        tell(_status_word(report.status))
     document = build_report(reports, spec, seed, quick, command, began, time.monotonic() - started)
+    document["preflight"] = checked.as_dict()
     write_reports(out_dir, document)
     from harness.trend import append_run, verify_figures
 
@@ -125,8 +213,9 @@ def verify(
 
 def judge_outcome(scenario: Scenario, outcome: RunOutcome, out_dir: Path) -> ScenarioReport:
     checks: list[CheckResult] = []
-    if outcome.applicable:
+    if outcome.applicable and outcome.records:
         checks = run_checkers(scenario.checkers, History(outcome.records))
+    standing, reason = standing_of(outcome)
     return ScenarioReport(
         name=scenario.name,
         description=scenario.description,
@@ -134,11 +223,12 @@ def judge_outcome(scenario: Scenario, outcome: RunOutcome, out_dir: Path) -> Sce
         roles=tuple(sorted(scenario.roles())),
         checkers=scenario.checkers,
         applicable=outcome.applicable,
-        reason=outcome.reason,
+        reason=reason,
         notes=outcome.notes,
         duration=outcome.duration,
         history=os.fspath((outcome.run_dir / "history.jsonl").relative_to(out_dir)),
         checks=checks,
+        standing=standing,
     )
 
 
@@ -176,6 +266,7 @@ def analyze(run_dir: Path) -> dict[str, Any]:
                 entry.get("duration_s", 0.0),
                 entry["history"],
                 checks,
+                entry.get("standing", ""),
             )
         )
     began = (
@@ -206,19 +297,26 @@ def build_report(
 ) -> dict[str, Any]:
     checks = [
         ScenarioChecks(
-            r.name, r.roles, {c.name: c for c in r.checks}, r.checkers, r.applicable, r.reason
+            r.name,
+            r.roles,
+            {c.name: c for c in r.checks},
+            r.checkers,
+            r.applicable,
+            r.status_and_reason[1],
+            r.standing,
         )
         for r in reports
     ]
     criteria = evaluate_all(checks)
     verdict = verdict_of(criteria)
-    replay = f"jobharness verify --store {spec} --seed {seed}" + (" --quick" if quick else "")
-    if command and not command.startswith("jobharness verify"):
-        replay = command
+    replay = command or (
+        f"jobharness verify --store {spec} --seed {seed}" + (" --quick" if quick else "")
+    )
     return {
         "tool": "jobharness",
-        "format": 1,
+        "format": 2,
         "verdict": verdict,
+        "reason": verdict_reason(verdict, criteria),
         "store": spec,
         "seed": seed,
         "quick": quick,
@@ -231,6 +329,20 @@ def build_report(
         "criteria": [c.as_dict() for c in criteria],
         "scenarios": [r.as_dict() for r in reports],
     }
+
+
+def verdict_reason(verdict: str, criteria: list[CriterionResult]) -> str:
+    """One sentence saying why the run got its verdict (the CLI's last line repeats it)."""
+    named = {
+        status: [c.id for c in criteria if c.status == status] for status in (FAIL, UNKNOWN, PASS)
+    }
+    if verdict == FAIL:
+        return f"{', '.join(named[FAIL])} failed"
+    if verdict == UNKNOWN and named[UNKNOWN]:
+        return f"{', '.join(named[UNKNOWN])} could not be judged"
+    if verdict == UNKNOWN:
+        return "no criterion was judged"
+    return f"{', '.join(named[PASS])} passed"
 
 
 def write_reports(out_dir: Path, document: dict[str, Any]) -> None:
@@ -269,5 +381,5 @@ def _save_scenario_meta(run_dir: Path, report: ScenarioReport) -> None:
     (run_dir / "scenario.json").write_text(json.dumps(report.as_dict(), indent=2, default=str))
 
 
-def _status_word(passed: bool | None) -> str:
-    return {True: "pass", False: "FAIL", None: "n/a"}[passed]
+def _status_word(status: str) -> str:
+    return {FAIL: "FAIL", UNKNOWN: "UNKNOWN"}.get(status, status)

@@ -25,6 +25,7 @@ import pytest
 
 from harness import runner
 from harness.checkers import CheckResult, run_checker
+from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.history import History
 from harness.scenario import parse_scenario
 
@@ -135,6 +136,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             {"kind": "kill", "target": "worker-0", "at": "syscall", "syscall": "write", "nth": 3}
         ],
     },
+    "writers-only": {
+        "description": "two writers save their own jobs, nobody reads until the final phase",
+        "checkers": ["never_raises", "no_torn_read", "acknowledged_writes_survive"],
+        "workload": {"jobs": 4, "payload_bytes": 512, "duration": 0.6},
+        "processes": [{"role": "writer", "count": 2, "think_ms": 1}],
+    },
     "latency": {
         "kind": "latency",
         "description": "the quiet, interleaved measurement of the performance budget",
@@ -146,34 +153,47 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Defect:
-    """A broken store, the scenario that exposes it, the checker that must catch it, and a word
-    its verdict must contain (so it is caught for the right reason)."""
+    """A broken store, the scenario that exposes it, the checker that must catch it, a word its
+    verdict must contain (so it is caught for the right reason), and the criteria that must fail
+    (the criterion that names the defect class: a checker that fails under no criterion fails no
+    run)."""
 
     store: str
     scenario: str
     checker: str
     says: str
+    criteria: tuple[str, ...]
 
     def __str__(self) -> str:
         return f"{self.store}-{self.checker}"
 
 
 DEFECTS = (
-    Defect("raises_on_damage", "damage-main", "never_raises", "get_job raised"),
-    Defect("raises_on_write", "writers", "never_raises", "with no disk fault injected"),
-    Defect("garbles", "damage-main", "no_torn_read", "garbled"),
-    Defect("torn_writes", "writers", "no_torn_read", "returned content no writer wrote"),
-    Defect("stale_cache", "writers", "acknowledged_writes_survive", "stale"),
-    Defect("forgets_writes", "writers", "acknowledged_writes_survive", "stale"),
-    Defect("unlocked_updates", "updates", "no_lost_update", "missed an acknowledged update"),
-    Defect("old_backup", "damage-main", "recovery_to_last_good", "older_than_backup"),
-    Defect("no_backup_fallback", "damage-main", "recovery_to_last_good", "backup_not_used"),
-    Defect("no_recover", "worker-kill", "terminal_state", "the store has no recover()"),
-    Defect("no_recover", "worker-kill", "no_litter", ".tmp"),
-    Defect("leaves_litter", "worker-kill", "no_litter", "recover() left them"),
-    Defect("vague_errors", "damage-both", "clear_errors", "does not name a cause"),
-    Defect("kills_itself", "writers", "never_raises", "died by itself"),
-    Defect("slow_reads", "latency", "performance_budget", "get p50"),
+    Defect("raises_on_damage", "damage-main", "never_raises", "get_job raised", ("C2",)),
+    Defect("raises_on_write", "writers", "never_raises", "with no disk fault injected", ("C6",)),
+    Defect("garbles", "damage-main", "no_torn_read", "garbled", ("C6",)),
+    Defect("torn_writes", "writers", "no_torn_read", "returned content no writer wrote", ("C6",)),
+    Defect("stale_cache", "writers", "acknowledged_writes_survive", "stale", ("C6",)),
+    Defect("forgets_writes", "writers", "acknowledged_writes_survive", "stale", ("C6",)),
+    Defect(
+        "unlocked_updates", "updates", "no_lost_update", "missed an acknowledged update", ("C6",)
+    ),
+    Defect("old_backup", "damage-main", "recovery_to_last_good", "older_than_backup", ("C7",)),
+    Defect(
+        "no_backup_fallback", "damage-main", "recovery_to_last_good", "backup_not_used", ("C7",)
+    ),
+    Defect(
+        "no_recover", "worker-kill", "terminal_state", "the store has no recover()", ("C1", "C3")
+    ),
+    Defect("no_recover", "worker-kill", "no_litter", ".tmp", ("C8",)),
+    Defect("leaves_litter", "worker-kill", "no_litter", "recover() left them", ("C8",)),
+    Defect("vague_errors", "damage-both", "clear_errors", "does not name a cause", ("C5",)),
+    Defect("kills_itself", "writers", "never_raises", "died by itself during a write", ("C6",)),
+    Defect("exits_quietly", "writers", "never_raises", "died by itself during a write", ("C6",)),
+    Defect("exits_in_read", "damage-both", "never_raises", "get_job raised", ("C2",)),
+    Defect("recover_raises", "worker-kill", "never_raises", "recover() raised", ("C1", "C3")),
+    Defect("factory_fails", "writers-only", "never_raises", "died by itself", ("C6",)),
+    Defect("slow_reads", "latency", "performance_budget", "get p50", ("P2",)),
 )
 
 
@@ -208,6 +228,17 @@ class Runs:
         assert not result.crashed, f"{checker} crashed on {store}/{scenario}: {result.evidence}"
         return result
 
+    def criteria(
+        self, store: str, scenario: str, op_timeout: float | None = None
+    ) -> dict[str, CriterionResult]:
+        """Every criterion over this one scenario, as a verify report would judge it."""
+        history = self.history(store, scenario, op_timeout)
+        parsed = parse_scenario(dict(SCENARIOS[scenario], name=scenario), scenario)
+        checkers = tuple(SCENARIOS[scenario]["checkers"])
+        results = {name: run_checker(name, history) for name in checkers}
+        checks = ScenarioChecks(scenario, tuple(parsed.roles()), results, checkers)
+        return {result.id: result for result in evaluate_all([checks])}
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
@@ -225,8 +256,17 @@ def test_the_checker_catches_the_broken_store_and_passes_the_correct_one(
     broken = runs.verdict(defect.store, defect.scenario, defect.checker)
     assert broken.valid is False, f"{defect.store} was not caught: {describe(broken)}"
     assert defect.says in describe(broken), describe(broken)
+    criteria = runs.criteria(defect.store, defect.scenario)
+    for criterion in defect.criteria:
+        assert criteria[criterion].status == "fail", (
+            f"{defect.store}: {criterion} is {criteria[criterion].status}, not fail: "
+            f"{criteria[criterion].summary}"
+        )
     correct = runs.verdict("hardened", defect.scenario, defect.checker)
     assert correct.valid is True, f"false alarm on hardened: {describe(correct)}"
+    for criterion in defect.criteria:
+        status = runs.criteria("hardened", defect.scenario)[criterion].status
+        assert status in ("pass", "n/a"), f"hardened: {criterion} is {status}"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -244,7 +284,7 @@ def test_a_correct_store_passes_every_checker_of_the_scenario(
 
 def test_every_broken_store_of_the_corpus_is_proved() -> None:
     files = {path.stem for path in BROKEN_STORES.glob("*.py")} - {"base"}
-    assert files == {defect.store for defect in DEFECTS} | {"hangs"}
+    assert files == {defect.store for defect in DEFECTS} | {"hangs", "recover_hangs"}
 
 
 def test_a_store_that_hangs_is_killed_and_reported_as_hung(runs: Runs) -> None:
@@ -252,9 +292,18 @@ def test_a_store_that_hangs_is_killed_and_reported_as_hung(runs: Runs) -> None:
     history = runs.history("hangs", "writers", op_timeout=HUNG_OP_TIMEOUT)
     result = run_checker("never_raises", history)
     assert result.valid is False
-    assert result.counts["hung"] >= 1
-    assert "timed out" in describe(result)
+    assert result.counts["get_hung"] >= 1
+    assert "did not return within" in describe(result)
+    assert runs.criteria("hangs", "writers", HUNG_OP_TIMEOUT)["C2"].status == "fail"
     assert runs.verdict("hardened", "writers", "never_raises").valid is True
+
+
+def test_a_recovery_that_hangs_fails_c1_and_c3(runs: Runs) -> None:
+    """The restart process is killed once ``recover()`` has been in flight ``OP_TIMEOUT``."""
+    criteria = runs.criteria("recover_hangs", "worker-kill", HUNG_OP_TIMEOUT)
+    assert criteria["C1"].status == "fail", criteria["C1"].summary
+    assert criteria["C3"].status == "fail", criteria["C3"].summary
+    assert "recover() call hung" in criteria["C1"].summary
 
 
 @pytest.mark.slow

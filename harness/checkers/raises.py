@@ -48,43 +48,82 @@ def under_disk_fault(
     return any(start <= op.end and op.start <= end for start, end in spans)
 
 
+READ_ROLES = ("reader", "final")
+RECOVER_ROLES = ("restart",)
+WRITES = ("save", "update")
+
+
+def death_kind(crash: dict[str, object]) -> str:
+    """Which criterion's operation a process died in: ``get``, ``write`` or ``recover``.
+
+    The operation in flight decides; a process that died between operations (or while opening
+    the store) is judged by its role: a reader's death is a failed read, a restart's a failed
+    recovery, anyone else's a failed write.
+
+    >>> death_kind({"role": "reader", "in_flight": {"f": "get", "job": "j0"}})
+    'get'
+    >>> death_kind({"role": "worker", "in_flight": None})
+    'write'
+    """
+    in_flight = crash.get("in_flight")
+    f = in_flight.get("f") if isinstance(in_flight, dict) else None
+    if f == "get" or (f not in WRITES and f != "recover" and crash.get("role") in READ_ROLES):
+        return "get"
+    if f == "recover" or (f not in WRITES and crash.get("role") in RECOVER_ROLES):
+        return "recover"
+    return "write"
+
+
 def check_never_raises(history: History) -> CheckResult:
     windows, full = fault_windows(history)
     get_raised: list[Operation] = []
     write_raised: list[Operation] = []
     excused = 0
-    hung: list[Operation] = []
+    hung: dict[str, list[Operation]] = {"get": [], "write": [], "recover": []}
+    died: dict[str, list[str]] = {"get": [], "write": [], "recover": []}
+    recover_raised: list[Operation] = []
     other: list[str] = []
     for op in history.operations:
         if op.error and op.error.startswith("timed out"):
-            hung.append(op)
+            kind = "get" if op.f == "get" else "recover" if op.f == "recover" else "write"
+            hung[kind].append(op)
             continue
         raised = isinstance(op.result, dict) and op.result.get("raised")
         if op.f == "get" and op.type == "fail":
             get_raised.append(op)
-        elif op.f in ("save", "update") and raised:
-            if under_disk_fault(op, windows, full):
+        elif op.f in WRITES and raised:
+            if under_disk_fault(op, windows, full) and not op.result.get("fatal"):
                 excused += 1
             else:
                 write_raised.append(op)
         elif op.f == "recover" and raised:
-            other.append(f"recover() raised: {op.describe()}")
+            recover_raised.append(op)
         elif op.f == "open" and op.type == "fail":
             other.append(f"the store could not be opened: {op.describe()}")
-        elif op.f == "crash":
-            other.append(
-                f"{op.value.get('process')} died by itself (exit {op.value.get('exit')}): "
-                "the store crashed its own process"
-            )
+        elif op.f == "crash" and isinstance(op.value, dict):
+            died[death_kind(op.value)].append(_describe_death(op))
+    gets = sum(1 for op in history.operations if op.f == "get")
+    writes = sum(1 for op in history.operations if op.f in WRITES)
     counts = {
+        "gets": gets,
+        "writes": writes,
         "get_raised": len(get_raised),
         "write_raised_without_fault": len(write_raised),
         "write_raised_under_fault": excused,
-        "hung": len(hung),
+        "get_hung": len(hung["get"]),
+        "write_hung": len(hung["write"]),
+        "recover_hung": len(hung["recover"]),
+        "hung": sum(len(ops) for ops in hung.values()),
+        "died_in_get": len(died["get"]),
+        "died_in_write": len(died["write"]),
+        "died_in_recover": len(died["recover"]),
+        "recover_raised": len(recover_raised),
         "other": len(other),
     }
     evidence = [op.describe() for op in get_raised[:3]] + [op.describe() for op in write_raised[:3]]
-    evidence += [op.describe() for op in hung[:2]] + other[:2]
+    evidence += [op.describe() for ops in hung.values() for op in ops[:2]]
+    evidence += [line for lines in died.values() for line in lines[:2]]
+    evidence += [f"recover() raised: {op.describe()}" for op in recover_raised[:2]] + other[:2]
     problems = []
     if get_raised:
         problems.append(f"get_job raised {plural(len(get_raised), 'time')}")
@@ -92,15 +131,38 @@ def check_never_raises(history: History) -> CheckResult:
         problems.append(
             f"a write raised {plural(len(write_raised), 'time')} with no disk fault injected"
         )
-    if hung:
-        problems.append(f"{plural(len(hung), 'call')} hung and timed out")
+    for kind, ops in hung.items():
+        if ops:
+            what = {"get": "get_job", "write": "write", "recover": "recover()"}[kind]
+            problems.append(f"{plural(len(ops), what + ' call')} hung and timed out")
+    for kind, lines in died.items():
+        if lines:
+            what = {"get": "a read", "write": "a write", "recover": "recover()"}[kind]
+            problems.append(
+                f"{len(lines)} {'process' if len(lines) == 1 else 'processes'} died by itself during {what}"
+            )
+    if recover_raised:
+        problems.append(f"recover() raised {plural(len(recover_raised), 'time')}")
     problems.extend(other[:1])
     if problems:
         return CheckResult(
             "never_raises", False, "; ".join(problems), counts, first_evidence(evidence)
         )
-    reads = sum(1 for op in history.operations if op.f == "get")
-    summary = f"{plural(reads, 'read')}, none raised"
+    summary = f"{plural(gets, 'read')}, none raised"
     if excused:
         summary += f"; {plural(excused, 'write')} raised under injected disk faults, as they should"
     return CheckResult("never_raises", True, summary, counts)
+
+
+def _describe_death(op: Operation) -> str:
+    value = op.value
+    in_flight = value.get("in_flight")
+    doing = (
+        f"in {in_flight.get('f')}({in_flight.get('job') or ''})"
+        if isinstance(in_flight, dict)
+        else "between store calls"
+    )
+    return (
+        f"{value.get('process')} ({value.get('role', '?')}) died by itself {doing}: "
+        f"exit {value.get('exit')} (the store ended its own process)"
+    )

@@ -44,6 +44,7 @@ from harness.report.markup import (
     MARK,
     format_value,
     slug,
+    status_key,
     table_row,
     tag,
     verdict_word,
@@ -162,7 +163,7 @@ def _runs_table(verify: list[VerifyRun], bench: list[BenchRun]) -> str:
     ]
     for run in verify:
         data = run.report
-        verdict = verdict_word({"pass": True, "fail": False}.get(str(data.get("verdict"))))
+        verdict = verdict_word(str(data.get("verdict", "n/a")))
         rows.append(table_row(("verify", esc(run.label), verdict, *_run_facts(data, run.path))))
     for run in bench:
         stores = {
@@ -225,7 +226,7 @@ def _matrix_section(verify: list[VerifyRun]) -> str:
     rows = []
     for run in verify:
         criteria = _criteria_of(run)
-        verdict = {"pass": True, "fail": False}.get(str(run.report.get("verdict")))
+        verdict = str(run.report.get("verdict", "n/a"))
         cells = [
             tag("th", tag("a", esc(run.label), href=f"#ev-{run.slug}"), class_="store"),
             tag("td", esc(run.report.get("verdict", "?")), class_=f"verdict {CSS_CLASS[verdict]}"),
@@ -235,7 +236,7 @@ def _matrix_section(verify: list[VerifyRun]) -> str:
             if criterion is None:
                 cells.append(tag("td", "-", class_="absent"))
                 continue
-            passed = criterion.get("passed")
+            passed = status_key(criterion)
             link = tag(
                 "a",
                 MARK[passed],
@@ -262,7 +263,7 @@ def _evidence_section(verify: list[VerifyRun]) -> str:
     for run in verify:
         scenarios = {str(s.get("name")) for s in run.report.get("scenarios", [])}
         parts.append(tag("h3", esc(run.label), id=f"ev-{run.slug}"))
-        if run.report.get("verdict") == "fail" and run.report.get("replay"):
+        if run.report.get("verdict") != "pass" and run.report.get("replay"):
             replay = tag("code", esc(run.report["replay"]))
             parts.append(tag("p", f"Replay with the same seed: {replay}"))
         for cid, criterion in _criteria_of(run).items():
@@ -273,7 +274,7 @@ def _evidence_section(verify: list[VerifyRun]) -> str:
 def _evidence_block(
     run: VerifyRun, cid: str, criterion: dict[str, Any], scenarios: set[str]
 ) -> str:
-    passed = criterion.get("passed")
+    passed = status_key(criterion)
     lines = "".join(
         tag("li", tag("code", _link_scenario(line, run, scenarios)))
         for line in criterion.get("evidence") or []
@@ -390,7 +391,7 @@ def _timelines_section(verify: list[VerifyRun]) -> str:
 def _timeline_figure(run: VerifyRun, scenario: dict[str, Any]) -> str:
     name = str(scenario.get("name"))
     anchor = f"tl-{run.slug}-{slug(name)}"
-    head = f"{tag('b', esc(run.label))}: {verdict_word(scenario.get('passed'))}"
+    head = f"{tag('b', esc(run.label))}: {verdict_word(status_key(scenario))}"
     history = run.path / str(scenario.get("history", ""))
     if not scenario.get("applicable", True):
         caption = f"{head}: not applicable: {esc(scenario.get('reason', ''))}"
@@ -560,10 +561,8 @@ def _summary_criteria(verify: list[VerifyRun]) -> list[str]:
     ]
     for run in verify:
         criteria = _criteria_of(run)
-        cells = [
-            MARK[criteria[cid].get("passed")] if cid in criteria else "-" for cid, _ in columns
-        ]
-        cells = [f"**{cell}**" if cell == "FAIL" else cell for cell in cells]
+        cells = [MARK[status_key(criteria[cid])] if cid in criteria else "-" for cid, _ in columns]
+        cells = [f"**{cell}**" if cell in ("FAIL", "UNKNOWN") else cell for cell in cells]
         lines.append(f"| {run.label} | {run.report.get('verdict', '?')} | {' | '.join(cells)} |")
     lines += ["", *(f"- {cid}: {title}" for cid, title in columns), ""]
     failures = [
@@ -598,6 +597,7 @@ CSS = "".join(
         ".matrix td.cell a{display:block;color:inherit}",
         "td.pass,.evidence.pass h4,b.pass{color:#11603a}td.pass{background:#e3f5e8}",
         "td.fail,.evidence.fail h4,b.fail{color:#a50026}td.fail{background:#fde3e1}",
+        "td.unknown,.evidence.unknown h4,b.unknown{color:#7a4b00}td.unknown{background:#fff1c9}",
         "td.na{background:#f3f3f3;color:#777}td.absent{color:#bbb;text-align:center}",
         ".criteria-legend{columns:2;font-size:12px;color:#444;padding-left:18px}",
         ".evidence{border-left:4px solid #ccc;padding:6px 10px;margin:8px 0;background:#fafafa}",

@@ -1,22 +1,33 @@
 """The Markdown report: the verdict first, then the criteria, then each scenario's evidence.
 
-How to read it: the table of criteria says, for each of the seed's success criteria and budgets,
-pass / FAIL / n/a with one line of why. Under a failed criterion come the first offending
+How to read it: the first line is the verdict (PASS, FAIL or UNKNOWN) and the next says why.
+The table of criteria says, for each of the incident's success criteria and budgets, pass /
+FAIL / UNKNOWN / n/a with one line of why. Under a failed criterion come the first offending
 operations, each naming its op number in the scenario's ``history.jsonl``, so the evidence is one
-``grep`` away. The last line of a failed report is the command that replays the run.
+``grep`` away; under an unknown one, what could not be judged. The last section of a report that
+did not pass is the command that replays the run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MARK = {True: "pass", False: "**FAIL**", None: "n/a"}
+MARK = {"pass": "pass", "fail": "**FAIL**", "unknown": "**UNKNOWN**", "n/a": "n/a"}
+CHECK_MARK = {True: "pass", False: "**FAIL**", None: "n/a"}
+
+
+def _status(entry: dict[str, Any]) -> str:
+    status = entry.get("status")
+    if status in MARK:
+        return str(status)
+    return {True: "pass", False: "fail"}.get(entry.get("passed"), "n/a")
 
 
 def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# jobharness report: store `{report['store']}`: {report['verdict'].upper()}",
         "",
+        *([f"**{report['reason']}**", ""] if report.get("reason") else []),
         f"- seed: {report['seed']}{' (quick run)' if report.get('quick') else ''}",
         f"- started: {report.get('started', '?')}, took {report.get('duration_s', 0):.1f} s",
         f"- machine: {report.get('machine', {}).get('hostname', '?')} "
@@ -30,9 +41,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     for criterion in report["criteria"]:
         why = criterion["summary"].replace("|", "\\|")
         lines.append(
-            f"| {criterion['id']} | {criterion['title']} | {MARK[criterion['passed']]} | {why} |"
+            f"| {criterion['id']} | {criterion['title']} | {MARK[_status(criterion)]} | {why} |"
         )
-    failed = [c for c in report["criteria"] if c["passed"] is False]
+    failed = [c for c in report["criteria"] if _status(c) == "fail"]
     if failed:
         lines += ["", "### Evidence for the failed criteria", ""]
         for criterion in failed:
@@ -44,27 +55,29 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Scenarios", "", "| scenario | verdict | took | checks |", "|---|---|---|---|"]
     for scenario in report["scenarios"]:
         checks = ", ".join(
-            f"{c['name']}: {MARK[c['valid']] if not c.get('crashed') else 'crashed'}"
+            f"{c['name']}: {CHECK_MARK[c['valid']] if not c.get('crashed') else 'crashed'}"
             for c in scenario["checks"]
         )
-        if not scenario["applicable"]:
-            checks = f"not applicable: {scenario['reason']}"
+        status = _status(scenario)
+        if status in ("n/a", "unknown") and scenario.get("reason"):
+            checks = f"{'not applicable' if status == 'n/a' else 'unknown'}: {scenario['reason']}"
         lines.append(
-            f"| {scenario['name']} | {MARK[scenario['passed']]} | {scenario['duration_s']:.1f} s | {checks} |"
+            f"| {scenario['name']} | {MARK[status]} | {scenario['duration_s']:.1f} s | {checks} |"
         )
     for scenario in report["scenarios"]:
         lines += ["", f"### {scenario['name']}", "", scenario.get("description") or "", ""]
         if not scenario["applicable"]:
-            lines.append(f"Not applicable: {scenario['reason']}")
+            word = "Unknown" if _status(scenario) == "unknown" else "Not applicable"
+            lines.append(f"{word}: {scenario['reason']}")
             continue
         lines.append(f"History: `{scenario['history']}`")
         for note in scenario.get("notes", []):
             lines.append(f"- note: {note}")
         lines.append("")
         for check in scenario["checks"]:
-            lines.append(f"- **{check['name']}**: {MARK[check['valid']]}: {check['summary']}")
+            lines.append(f"- **{check['name']}**: {CHECK_MARK[check['valid']]}: {check['summary']}")
             for item in check.get("evidence", [])[:3]:
                 lines.append(f"  - `{item}`")
-    if report["verdict"] == "fail":
+    if report["verdict"] != "pass" and report.get("replay"):
         lines += ["", "## Replay", "", f"    {report['replay']}", ""]
     return "\n".join(lines) + "\n"

@@ -17,8 +17,33 @@ from typing import Any
 
 from harness.report.plots import esc, format_number
 
-MARK = {True: "pass", False: "FAIL", None: "n/a"}
-CSS_CLASS = {True: "pass", False: "fail", None: "na"}
+# Keyed by a status word, or by the older ``passed`` flag (None was "n/a" before "unknown").
+MARK: dict[Any, str] = {
+    True: "pass",
+    False: "FAIL",
+    None: "n/a",
+    "pass": "pass",
+    "fail": "FAIL",
+    "unknown": "UNKNOWN",
+    "n/a": "n/a",
+}
+CSS_CLASS: dict[Any, str] = {
+    True: "pass",
+    False: "fail",
+    None: "na",
+    "pass": "pass",
+    "fail": "fail",
+    "unknown": "unknown",
+    "n/a": "na",
+}
+
+
+def status_key(entry: dict[str, Any]) -> str:
+    """The status of a saved criterion or scenario: pass, fail, unknown or n/a."""
+    status = entry.get("status")
+    if status in ("pass", "fail", "unknown", "n/a"):
+        return str(status)
+    return {True: "pass", False: "fail"}.get(entry.get("passed"), "n/a")
 
 
 def slug(text: str) -> str:
@@ -36,8 +61,8 @@ def tag(name: str, content: str = "", **attributes: object) -> str:
     return f"<{name}{shown}>{content}</{name}>"
 
 
-def verdict_word(passed: bool | None) -> str:
-    """pass / FAIL / n/a, coloured."""
+def verdict_word(passed: bool | str | None) -> str:
+    """pass / FAIL / UNKNOWN / n/a, coloured (a status word or the older ``passed`` flag)."""
     return tag("b", MARK.get(passed, "n/a"), class_=CSS_CLASS.get(passed, "na"))
 
 

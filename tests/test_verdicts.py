@@ -1,0 +1,406 @@
+"""Verdicts nobody can fool: what the harness did not see is never a pass.
+
+Three layers, each proved both ways:
+
+* the criteria's four statuses (pass / fail / unknown / n/a) from literal checker results;
+* the gate, which treats a criterion that stopped being judged as a regression;
+* the command line, run as a user runs it, on stores that cannot be opened, have the wrong
+  shape or hang: each gets exit 2 within 30 s, one line naming the cause, and a report.json
+  whose verdict is *unknown*.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.checkers import CheckResult
+from harness.checkers.raises import death_kind
+from harness.cli import main
+from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all, verdict_of
+from harness.gate import Results, compare
+from harness.preflight import run_preflight
+from harness.suite import scenario_status
+
+C1, C2, C6 = (next(c for c in CRITERIA if c.id == cid) for cid in ("C1", "C2", "C6"))
+
+
+def ok(name: str, **counts: int) -> CheckResult:
+    return CheckResult(name, True, f"{name} held", dict(counts))
+
+
+def bad(name: str, **counts: int) -> CheckResult:
+    return CheckResult(name, False, f"{name} violated", dict(counts), [f"op #1 ({name})"])
+
+
+def nothing(name: str) -> CheckResult:
+    return CheckResult(name, None, "nothing to judge here")
+
+
+def scenario(
+    name: str,
+    *results: CheckResult,
+    roles: tuple[str, ...] = ("writer", "reader"),
+    status: str = "",
+    reason: str = "",
+) -> ScenarioChecks:
+    checks = {result.name: result for result in results}
+    return ScenarioChecks(name, roles, checks, tuple(checks), True, reason, status)
+
+
+# ---------------------------------------------------------------- criteria
+
+
+def test_a_criterion_passes_when_judged_and_never_failed() -> None:
+    verdict = evaluate(C6, [scenario("a", ok("no_torn_read")), scenario("b", ok("no_torn_read"))])
+    assert verdict.status == "pass" and verdict.passed is True
+
+
+def test_a_failure_anywhere_fails_the_criterion_even_beside_an_unknown() -> None:
+    verdict = evaluate(
+        C6,
+        [
+            scenario("a", bad("no_torn_read")),
+            scenario("b", status="unknown", reason="setup did not complete"),
+        ],
+    )
+    assert verdict.status == "fail"
+    assert verdict.evidence == ["a: op #1 (no_torn_read)"]
+
+
+def test_an_unknown_scenario_makes_a_passed_criterion_unknown() -> None:
+    verdict = evaluate(
+        C6,
+        [
+            scenario("a", ok("no_torn_read")),
+            scenario("b", ok("crash_consistency"), status="unknown", reason="mmap write"),
+        ],
+    )
+    assert verdict.status == "unknown"
+    assert "mmap write" in verdict.summary and "passed in a" in verdict.summary
+
+
+def test_a_scenario_the_machine_could_not_run_is_unknown_not_not_applicable() -> None:
+    blind = ScenarioChecks(
+        "kill", ("writer",), {}, ("no_torn_read",), False, "needs strace", "unknown"
+    )
+    verdict = evaluate(C6, [scenario("a", ok("no_torn_read")), blind])
+    assert verdict.status == "unknown"
+
+
+def test_a_scenario_the_store_cannot_take_is_not_applicable() -> None:
+    lacking = ScenarioChecks(
+        "updates", ("updater",), {}, ("no_lost_update",), False, "no update_job"
+    )
+    verdict = evaluate(C6, [lacking])
+    assert verdict.status == "n/a"
+    assert "no update_job" in verdict.summary
+
+
+def test_nothing_to_judge_in_one_scenario_does_not_undo_a_pass_in_another() -> None:
+    verdict = evaluate(
+        C6, [scenario("a", ok("no_torn_read")), scenario("b", nothing("no_torn_read"))]
+    )
+    assert verdict.status == "pass"
+    assert verdict.scenarios == {"a": "pass", "b": "n/a"}
+
+
+def test_nothing_to_judge_anywhere_is_unknown() -> None:
+    verdict = evaluate(C6, [scenario("a", nothing("no_torn_read"))])
+    assert verdict.status == "unknown"
+
+
+def test_no_scenario_setting_out_to_judge_it_is_not_applicable() -> None:
+    verdict = evaluate(C1, [scenario("a", ok("no_torn_read"))])
+    assert verdict.status == "n/a"
+
+
+def test_a_history_without_reads_says_nothing_about_c2() -> None:
+    silent = ok("never_raises", gets=0, writes=40)
+    assert evaluate(C2, [scenario("a", silent)]).status == "n/a"
+    assert evaluate(C2, [scenario("a", ok("never_raises", gets=3))]).status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("count", "criteria"),
+    [
+        ("died_in_get", {"C2"}),
+        ("get_hung", {"C2"}),
+        ("died_in_write", {"C6"}),
+        ("write_hung", {"C6"}),
+        ("write_raised_without_fault", {"C6"}),
+        ("recover_raised", {"C1", "C3"}),
+        ("recover_hung", {"C1", "C3"}),
+        ("died_in_recover", {"C1", "C3"}),
+    ],
+)
+def test_each_death_hang_or_raise_fails_the_criterion_of_its_operation(
+    count: str, criteria: set[str]
+) -> None:
+    result = bad("never_raises", gets=5, writes=5, **{count: 1})
+    roles = ("writer", "reader", "worker")
+    failed = {
+        r.id for r in evaluate_all([scenario("a", result, roles=roles)]) if r.status == "fail"
+    }
+    assert failed == criteria
+
+
+def test_a_recovery_that_returned_does_not_pass_c1_by_itself() -> None:
+    """never_raises can fail C1 (recover raised) but cannot vouch for it: terminal_state does."""
+    verdict = evaluate(C1, [scenario("a", ok("never_raises", gets=5))])
+    assert verdict.status == "n/a"
+
+
+def test_the_run_verdict_ranks_fail_above_unknown_above_pass() -> None:
+    passing = scenario("a", ok("no_torn_read"), ok("never_raises", gets=2))
+    unknown = scenario("b", ok("no_torn_read"), status="unknown", reason="lost track")
+    failing = scenario("c", bad("no_torn_read"))
+    assert verdict_of(evaluate_all([passing])) == "pass"
+    assert verdict_of(evaluate_all([passing, unknown])) == "unknown"
+    assert verdict_of(evaluate_all([passing, unknown, failing])) == "fail"
+    assert verdict_of(evaluate_all([])) == "unknown"  # nothing judged is not a pass
+
+
+def test_a_scenario_is_unknown_when_its_setup_failed_or_a_checker_crashed() -> None:
+    crashed = CheckResult("no_torn_read", None, "checker crashed: KeyError", crashed=True)
+    assert scenario_status("", True, "", [ok("never_raises"), crashed])[0] == "unknown"
+    assert scenario_status("unknown", True, "setup did not complete", [ok("x")]) == (
+        "unknown",
+        "setup did not complete",
+    )
+    assert scenario_status("unknown", True, "setup", [bad("never_raises")])[0] == "fail"
+    assert scenario_status("", True, "", [nothing("no_torn_read")])[0] == "unknown"
+    assert scenario_status("", False, "no update_job", [])[0] == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("crash", "kind"),
+    [
+        ({"role": "reader", "in_flight": {"f": "get", "job": "j0"}}, "get"),
+        ({"role": "final", "in_flight": None}, "get"),
+        ({"role": "writer", "in_flight": {"f": "save", "job": "j0"}}, "write"),
+        ({"role": "worker", "in_flight": None}, "write"),
+        ({"role": "reader", "in_flight": {"f": "open", "job": None}}, "get"),
+        ({"role": "restart", "in_flight": {"f": "recover", "job": None}}, "recover"),
+        ({"role": "writer", "in_flight": {"f": "recover", "job": None}}, "recover"),
+    ],
+)
+def test_a_death_is_charged_to_the_operation_in_flight_or_the_role(
+    crash: dict[str, object], kind: str
+) -> None:
+    assert death_kind(crash) == kind
+
+
+# ---------------------------------------------------------------- gate
+
+
+def results_with(store: str, **statuses: str) -> Results:
+    return Results({store: dict(statuses)}, {}, ["report.json"], {})
+
+
+@pytest.mark.parametrize("now", ["fail", "unknown", "n/a"])
+def test_the_gate_fails_a_criterion_that_passed_and_is_no_longer_judged(now: str) -> None:
+    baseline = {"criteria": {"mine": {"C1": True, "C2": "pass"}}, "figures": {}}
+    changes = compare(baseline, results_with("mine", C1=now, C2="pass"))
+    regressions = [change.name for change in changes if change.is_regression]
+    assert regressions == ["mine C1"]
+
+
+def test_the_gate_fails_a_criterion_missing_from_a_report_of_that_store() -> None:
+    baseline = {"criteria": {"mine": {"C1": "pass", "C9": "pass"}}, "figures": {}}
+    changes = compare(baseline, results_with("mine", C1="pass"))
+    assert [change.name for change in changes if change.is_regression] == ["mine C9"]
+
+
+def test_the_gate_lists_a_store_without_a_report_as_not_measured() -> None:
+    baseline = {"criteria": {"mine": {"C1": "pass"}}, "figures": {}}
+    changes = compare(baseline, results_with("other", C1="pass"))
+    assert [change.status for change in changes] == ["not measured"]
+
+
+def test_the_gate_passes_unchanged_verdicts_and_lists_improvements() -> None:
+    baseline = {"criteria": {"mine": {"C1": "pass", "C2": False}}, "figures": {}}
+    changes = {
+        c.name: c.status for c in compare(baseline, results_with("mine", C1="pass", C2="pass"))
+    }
+    assert changes == {"mine C1": "ok", "mine C2": "improved"}
+
+
+# ---------------------------------------------------------------- preflight and the CLI
+
+RAISES = """
+def make_store(root):
+    raise RuntimeError("cannot connect to the job database")
+"""
+WRONG_SHAPE = """
+class Store:
+    def __init__(self, root):
+        self.jobs = {}
+    def save_job(self, job_id, job):
+        self.jobs[job_id] = job
+    def load_job(self, job_id):
+        return self.jobs.get(job_id)
+def make_store(root):
+    return Store(root)
+"""
+TWO_ARGUMENTS = """
+def make_store(root, url):
+    return None
+"""
+MISSING_PACKAGE = """
+import a_package_that_is_not_installed
+def make_store(root):
+    return None
+"""
+HANGS = """
+import threading
+class Store:
+    def __init__(self, root):
+        self.jobs = {}
+    def save_job(self, job_id, job):
+        self.jobs[job_id] = dict(job)
+    def get_job(self, job_id):
+        threading.Event().wait()
+def make_store(root):
+    return Store(root)
+"""
+LOSES_FIELDS = """
+class Store:
+    def __init__(self, root):
+        self.jobs = {}
+    def save_job(self, job_id, job):
+        self.jobs[job_id] = {"status": job["status"]}
+    def get_job(self, job_id):
+        return self.jobs.get(job_id)
+def make_store(root):
+    return Store(root)
+"""
+EXITS = """
+import os
+class Store:
+    def __init__(self, root):
+        pass
+    def save_job(self, job_id, job):
+        os._exit(0)
+    def get_job(self, job_id):
+        return None
+def make_store(root):
+    return Store(root)
+"""
+RECOVER_RAISES = """
+class Store:
+    def __init__(self, root):
+        self.jobs = {}
+    def save_job(self, job_id, job):
+        self.jobs[job_id] = dict(job)
+    def get_job(self, job_id):
+        return self.jobs.get(job_id)
+    def recover(self):
+        raise OSError("recovery log is read-only")
+def make_store(root):
+    return Store(root)
+"""
+
+PREFLIGHT_FAILURES = {
+    "raises": (RAISES, "open: RuntimeError: cannot connect to the job database (at "),
+    "wrong_shape": (WRONG_SHAPE, "open: store spec"),
+    "two_arguments": (TWO_ARGUMENTS, "signature: make_store(root, url) cannot be called"),
+    "missing_package": (MISSING_PACKAGE, "No module named 'a_package_that_is_not_installed'"),
+    "hangs": (HANGS, "read: get_job('jobharness-preflight-probe') did not return within 10 s"),
+    "loses_fields": (LOSES_FIELDS, "read: get_job('jobharness-preflight-probe') returned"),
+    "exits": (EXITS, "save: the process died (exit code 0) during save_job"),
+    "recover_raises": (RECOVER_RAISES, "recover: OSError: recovery log is read-only"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PREFLIGHT_FAILURES))
+def test_the_preflight_names_what_is_wrong_with_the_store(tmp_path: Path, case: str) -> None:
+    source, says = PREFLIGHT_FAILURES[case]
+    (tmp_path / "store.py").write_text(source)
+    result = run_preflight(f"{tmp_path / 'store.py'}:make_store")
+    assert not result.ok
+    assert says in result.reason, result.reason
+    assert result.took < 12
+
+
+@pytest.mark.parametrize("store", ["hardened", "sqlite", "naive", "phase470"])
+def test_the_preflight_passes_the_built_in_stores(store: str) -> None:
+    result = run_preflight(store)
+    assert result.ok, result.reason
+    assert result.capabilities["recover"] is (store in ("hardened", "sqlite"))
+
+
+@pytest.mark.parametrize("case", ["raises", "wrong_shape", "hangs"])
+def test_a_store_that_cannot_be_verified_exits_2_within_30_s_with_an_unknown_report(
+    tmp_path: Path, case: str
+) -> None:
+    """As a user runs it: a real process, the installed entry point, no scenario run."""
+    (tmp_path / "store.py").write_text(PREFLIGHT_FAILURES[case][0])
+    out = tmp_path / "report"
+    started = time.monotonic()
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "verify",
+            "--quick",
+            "--store",
+            f"{tmp_path / 'store.py'}:make_store",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    took = time.monotonic() - started
+    assert finished.returncode == 2, finished.stdout + finished.stderr
+    assert took < 30
+    assert "Traceback" not in finished.stderr
+    assert len(finished.stderr.strip().splitlines()) == 1
+    assert PREFLIGHT_FAILURES[case][1] in finished.stderr
+    assert "verdict unknown" in finished.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "unknown"
+    assert PREFLIGHT_FAILURES[case][1] in report["reason"]
+    assert {c["status"] for c in report["criteria"]} == {"unknown"}
+    assert report["scenarios"] == []
+    assert "UNKNOWN" in (out / "report.md").read_text().splitlines()[0]
+
+
+def test_the_replay_line_carries_every_option_of_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "my scenarios"
+    folder.mkdir()
+    (folder / "one.toml").write_text(
+        'name = "one"\ndescription = "two writers"\ncheckers = ["never_raises", "no_torn_read"]\n'
+        '[workload]\njobs = 2\nduration = 0.3\n[[processes]]\nrole = "writer"\ncount = 1\n'
+        '[[processes]]\nrole = "reader"\ncount = 1\n'
+    )
+    code = main(
+        [
+            "verify",
+            "--quick",
+            "--seed",
+            "7",
+            "--scenarios",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["replay"] == (
+        f"jobharness verify --store hardened --seed 7 --quick --scenarios '{folder}'"
+    )
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("verdict: ")
+    assert f"(exit {code}" in last
