@@ -130,19 +130,21 @@ CRITERIA: tuple[Criterion, ...] = (
         "P1",
         "Write budget: atomic write +0.5 ms, backup +1 ms",
         (("performance_budget", _budget("write")),),
-        "save_job p50 against naive + max(0.5 ms, the durable floor's own cost) + 1 ms",
+        "save_job p50 against naive + max(0.5 ms, the floor write's extra cost on the store's medium)"
+        " + 1 ms",
     ),
     Criterion(
         "P2",
         "Read budget: safe read +0 ms on success",
         (("performance_budget", _budget("read")),),
-        "get_job p50 within 0.1 ms of a plain read + json.loads",
+        "get_job p50 within 0.1 ms of the floor read of the store's medium (file, or a database row)",
     ),
     Criterion(
         "P3",
         "Corruption budget: safe read at most +250 ms",
         (("performance_budget", _budget("corruption")),),
-        "get_job p99 on a damaged job file within 250 ms of a plain read",
+        "get_job p99 on a job file damaged every way (bit flip, garbage, empty, truncated, deleted)"
+        " within 250 ms of the floor read",
     ),
 )
 
