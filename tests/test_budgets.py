@@ -300,3 +300,24 @@ def test_a_floor_that_cannot_be_measured_makes_the_budget_unknown_not_pass(
     assert check.valid is None
     assert "medium 'tape'" in check.summary, check.summary
     assert all(criteria[budget].passed is not True for budget in ("P1", "P2", "P3"))
+
+
+def test_the_report_says_which_floor_the_budgets_were_judged_against(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user runs it: ``jobharness run scenarios/latency.toml --store postgres``."""
+    from harness.cli import main
+
+    monkeypatch.setenv("JOBHARNESS_POSTGRES_URL", postgres_url)
+    scenario = Path(__file__).parent.parent / "scenarios" / "latency.toml"
+    out = tmp_path / "report"
+    main(
+        ["run", os.fspath(scenario), "--store", "postgres", "--out", os.fspath(out), "--seed", "7"]
+    )
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (check,) = [c for s in report["scenarios"] for c in s["checks"]]
+    assert check["figures"]["floor"]["medium"] == POSTGRESQL
+    assert check["figures"]["budgets"]["read"]["floor"] == POSTGRESQL
+    assert "floor: postgresql (declared by the store" in (out / "report.md").read_text("utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "judged against these floors" in html and "<b>postgresql</b>" in html
