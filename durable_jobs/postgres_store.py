@@ -147,6 +147,15 @@ class PostgresJobStore:
                     failed.append(job_id)
         return {"abandoned_jobs_failed": failed}
 
+    def latency_floor(self) -> dict[str, str]:
+        """The medium a performance budget must judge this store against (see jobharness).
+
+        A PostgreSQL store pays a round trip to its server and the server's commit on every
+        call: its floor is a one-row write and read over a connection like this one, to the
+        same server, not a local file read no PostgreSQL store can match.
+        """
+        return {"medium": "postgresql", "url": self.url}
+
     def drop(self) -> None:
         """Drop the table (tests and benchmarks clean up with this)."""
         with self._connection() as connection:

@@ -9,7 +9,9 @@ A spec is one of:
 ``factory(root: pathlib.Path)`` returns an object with ``save_job(job_id, job)`` and
 ``get_job(job_id)``, and optionally ``update_job(job_id, changes)``, ``recover()`` and
 ``paths_for(job_id) -> {"main": Path, "backup": Path}`` (where the store keeps a job's files, so
-damage can be aimed at them; without it the seed's layout ``root/<id>.json[.bak]`` is assumed).
+damage can be aimed at them; without it the seed's layout ``root/<id>.json[.bak]`` is assumed),
+and ``latency_floor() -> {"medium": ...}`` (the medium the performance budget's floors are
+measured on; a local file when absent, see :mod:`harness.floors`).
 Every worker process calls the factory itself, with the same root, as separate application
 processes would, so a spec travels between processes as its text, never as an object.
 

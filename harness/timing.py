@@ -1,20 +1,25 @@
-"""Latency measured against floors taken in the same run, on the same filesystem.
+"""Latency measured against floors taken in the same run, on the store's own medium.
 
 Absolute times on a shared machine move from run to run, so the store is never timed alone. One
 process measures, in interleaved rounds so that a burst of noise hits every figure alike:
 
 ==============  ======================================================================
-floor_write     the least any durable atomic write costs: unique temp file, write, fsync,
-                rename, fsync of the directory
-floor_read      the least any read costs: open, read, ``json.loads``
+floor_write     the least any durable write costs on the store's medium (see
+                :mod:`harness.floors`: a durable file replace by default, a committed
+                one-row upsert for PostgreSQL)
+floor_read      the least any read costs there (a plain file read + ``json.loads``; a
+                one-row ``SELECT`` by key)
 naive_save      the seed's pre-fix design (``json.dump`` into the file, no fsync)
 naive_get       its read (``json.load``)
 save, get       the store under test
-get_recovering  the store's ``get_job`` right after its job file was damaged (truncated)
+get_recovering  the store's ``get_job`` right after its job file was damaged, each sample
+                by one of the damage kinds in turn (bit flip, garbage, empty, truncate,
+                delete; see :mod:`harness.nemesis.damage`)
 ==============  ======================================================================
 
-Each is recorded as an operation with the time inside the call (``elapsed``), so the
-``performance_budget`` checker can judge the seed's budget from the history alone.
+Each is recorded as an operation with the time inside the call (``elapsed``); which floor was
+measured is recorded first, as a ``floor`` event. The ``performance_budget`` checker judges the
+seed's budget from the history alone.
 """
 
 from __future__ import annotations
@@ -22,17 +27,27 @@ from __future__ import annotations
 import json
 import os
 import random
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.client import recorded
-from harness.history import FAIL, HistoryLog
+from harness.floors import FloorError, floor_durable_replace, floor_for, floor_plain_read
+from harness.history import FAIL, OK, HistoryLog
+from harness.nemesis.damage import damage_file
 from harness.payload import make_job
 
-RECOVERING_SAMPLES = 10
+# Every kind of damage the nemesis does to a job file; a store's slow path may hide behind any.
+DAMAGE_KINDS = ("bitflip", "garbage", "empty", "truncate", "delete")
+RECOVERING_SAMPLES = 50  # 10 per kind: a retry on one kind alone is 20% of the p99's samples
+
+__all__ = [
+    "DAMAGE_KINDS",
+    "floor_durable_replace",
+    "floor_plain_read",
+    "measure_latencies",
+]
 
 
 def measure_latencies(store: Any, config: Any, log: HistoryLog, rng: random.Random) -> None:
@@ -40,90 +55,102 @@ def measure_latencies(store: Any, config: Any, log: HistoryLog, rng: random.Rand
     from durable_jobs.legacy import NaiveJobStore
 
     root = Path(config.root)
-    floor_dir = root.parent / "floor"
-    naive_dir = root.parent / "naive"
-    floor_dir.mkdir(exist_ok=True)
-    naive = NaiveJobStore(naive_dir)
+    naive = NaiveJobStore(root.parent / "naive")
     samples = int(config.extra.get("samples", 200))
-    size = config.payload_bytes
-    job = make_job("t0", "timer", 0, size, rng)
-    body = json.dumps(job).encode()
-    floor_file = os.fspath(floor_dir / "t0.json")
-    floor_durable_replace(floor_dir, floor_file, body)  # so the first floor read has a file
-    store.save_job("t0", job)
-    naive.save_job("t0", job)
-    measurements: list[tuple[str, Callable[[], object]]] = [
-        ("floor_write", lambda: floor_durable_replace(floor_dir, floor_file, body)),
-        ("save", lambda: store.save_job("t0", job)),
-        ("naive_save", lambda: naive.save_job("t0", job)),
-        ("floor_read", lambda: floor_plain_read(floor_file)),
-        ("get", lambda: store.get_job("t0")),
-        ("naive_get", lambda: naive.get_job("t0")),
-    ]
-    for _ in range(3):  # warm caches and code paths before anything is recorded
-        for _, call in measurements:
-            call()
-    for round_number in range(samples):
-        if time.monotonic() > config.deadline:
-            break
-        shift = round_number % len(measurements)  # rotate the order: no figure always goes first
-        for name, call in measurements[shift:] + measurements[:shift]:
-            _timed(log, name, "t0", call)
-    _measure_recovering_reads(store, config, log, rng, job)
-
-
-def floor_durable_replace(folder: Path, path: str, body: bytes) -> None:
-    """The minimal durable atomic replace; any crash-safe file store pays at least this."""
-    temp = f"{path}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    job = make_job("t0", "timer", 0, config.payload_bytes, rng)
     try:
-        os.write(fd, body)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
-    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        floor = floor_for(store, root.parent / "floor", json.dumps(job).encode())
+    except FloorError as error:
+        # Judging the store against another medium's floor would be a guess: say so instead.
+        log.event("unknown", None, {"reason": f"the latency floor cannot be measured: {error}"})
+        return
+    log.event("floor", None, floor.describe(), kind=OK)
     try:
-        os.fsync(directory)
+        store.save_job("t0", job)
+        naive.save_job("t0", job)
+        measurements: list[tuple[str, Callable[[], object]]] = [
+            ("floor_write", floor.write),
+            ("save", lambda: store.save_job("t0", job)),
+            ("naive_save", lambda: naive.save_job("t0", job)),
+            ("floor_read", floor.read),
+            ("get", lambda: store.get_job("t0")),
+            ("naive_get", lambda: naive.get_job("t0")),
+        ]
+        for _ in range(3):  # warm caches and code paths before anything is recorded
+            for _, call in measurements:
+                call()
+        for _ in range(samples):
+            if time.monotonic() > config.deadline:
+                break
+            # A new seeded order each round: no figure always goes first, and none always
+            # follows the same one (a database read right after a file write is slower than
+            # one right after another round trip, which once put the floor above the store).
+            for name, call in rng.sample(measurements, len(measurements)):
+                _timed(log, name, "t0", None, call)
     finally:
-        os.close(directory)
-
-
-def floor_plain_read(path: str) -> object:
-    """The minimal read of a JSON job file."""
-    with open(path, "rb") as source:
-        return json.loads(source.read())
+        floor.close()
+    _measure_recovering_reads(store, config, log, rng, floor.medium)
 
 
 def _measure_recovering_reads(
-    store: Any, config: Any, log: HistoryLog, rng: random.Random, job: dict[str, Any]
+    store: Any, config: Any, log: HistoryLog, rng: random.Random, medium: str
 ) -> None:
-    paths_for = getattr(store, "paths_for", None)
-    main = None
-    if callable(paths_for):
-        try:
-            main = os.fspath(paths_for("t0")["main"])
-        except Exception:
-            main = None
-    if main is None and os.path.exists(os.path.join(config.root, "t0.json")):
-        main = os.path.join(config.root, "t0.json")
+    """Save a fresh version, damage the job file one way, time one ``get_job``; repeat.
+
+    The kinds take turns, so every kind gets the same share of the samples and a store that
+    is slow on one of them only (a retry loop behind a checksum mismatch) lands in the p99.
+    """
+    main = _job_file(store, config.root)
     if main is None:
         log.event(
             "get_recovering",
             "t0",
-            {"skipped": "the store does not say where its job files are"},
+            {"skipped": _no_job_file(medium)},
             kind=FAIL,
         )
         return
     count = int(config.extra.get("recovering_samples", RECOVERING_SAMPLES))
+    timed: set[str] = set()
     for sequence in range(1, count + 1):
         if time.monotonic() > config.deadline:
             break
+        how = DAMAGE_KINDS[(sequence - 1) % len(DAMAGE_KINDS)]
         store.save_job("t0", make_job("t0", "timer", sequence, config.payload_bytes, rng))
-        size = os.path.getsize(main)
-        os.truncate(main, max(1, size // 2))  # a torn job file: the main copy is unusable
-        _timed(log, "get_recovering", "t0", lambda: store.get_job("t0"))
+        try:
+            damage = damage_file(main, how, rng)
+        except FileNotFoundError:
+            reason = f"no job file at {main} to damage after a save (paths_for names it)"
+            log.event("get_recovering", "t0", {"skipped": reason, "how": how}, kind=FAIL)
+            break
+        _timed(log, "get_recovering", "t0", damage, lambda: store.get_job("t0"))  # damage: how
+        timed.add(how)
+    missing = [how for how in DAMAGE_KINDS[:count] if how not in timed]
+    if missing:
+        # A budget judged on some kinds only could pass a store slow on the others.
+        log.event(
+            "unknown",
+            None,
+            {"reason": f"get_job on a damaged job file was not timed for {', '.join(missing)}"},
+        )
 
 
-def _timed(log: HistoryLog, name: str, job: str, call: Callable[[], object]) -> None:
-    recorded(log, name, job, None, call, raised=FAIL)
+def _no_job_file(medium: str) -> str:
+    if medium == "file":
+        return "the store does not say where its job files are (give it paths_for)"
+    return f"the store keeps its jobs in {medium}, not in job files the harness can damage"
+
+
+def _job_file(store: Any, root: str) -> str | None:
+    """Where the store keeps job ``t0``: its ``paths_for``, else the seed's layout, else None."""
+    paths_for = getattr(store, "paths_for", None)
+    if callable(paths_for):
+        try:
+            return os.fspath(paths_for("t0")["main"])
+        except Exception:
+            pass
+    default = os.path.join(root, "t0.json")
+    return default if os.path.exists(default) else None
+
+
+def _timed(log: HistoryLog, name: str, job: str, value: Any, call: Callable[[], object]) -> None:
+    recorded(log, name, job, value, call, raised=FAIL)

@@ -331,6 +331,10 @@ def latency_rows(run: VerifyRun, op: str) -> dict[str, plots.Percentiles]:
                 for name in LATENCY_OPS.get(op, ()):
                     if value := _percentiles((figures.get("latency") or {}).get(name)):
                         quiet[f"quiet: {name}"] = value
+                if op == "get_recovering":  # P3 judges the kinds together; show each apart
+                    for kind, figure in (figures.get("recovering_by_damage") or {}).items():
+                        if value := _percentiles(figure):
+                            quiet[f"quiet: get_recovering ({kind})"] = value
             elif check.get("name") == "latency" and (value := _percentiles(figures.get(op))):
                 scenarios[str(scenario.get("name"))] = value
     return quiet | scenarios
@@ -354,10 +358,36 @@ def _latency_section(verify: list[VerifyRun]) -> str:
         return ""
     explanation = (
         "Dot: p50; bar: p50 to p99; tick: p95; ring: the maximum; log scale. <i>quiet</i> rows "
-        "come from the latency scenario, without faults (the floors are the durable replace and "
-        "the plain read this machine cannot beat); the others from each scenario, under its faults."
+        "come from the latency scenario, without faults (the floors are the least a write and a "
+        "read cost on the store's own medium, measured in the same rounds); the others from each "
+        "scenario, under its faults."
     )
-    return tag("p", explanation) + "".join(charts)
+    return tag("p", explanation) + _floors_list(verify) + "".join(charts)
+
+
+def _floors_list(verify: list[VerifyRun]) -> str:
+    """Which floor each run's budgets were judged against (a file, a database round trip)."""
+    items = []
+    for run in verify:
+        for scenario in run.report.get("scenarios", []):
+            for check in scenario.get("checks", []):
+                floor = (check.get("figures") or {}).get("floor")
+                if check.get("name") != "performance_budget" or not isinstance(floor, dict):
+                    continue
+                who = "declared by the store" if floor.get("declared_by") == "store" else "default"
+                items.append(
+                    tag(
+                        "li",
+                        f"{tag('b', esc(run.label))}: floor {tag('b', esc(floor.get('medium')))}"
+                        f" ({esc(who)}); write: {esc(floor.get('write'))}; "
+                        f"read: {esc(floor.get('read'))}",
+                    )
+                )
+    if not items:
+        return ""
+    return tag("p", "The budgets P1-P3 were judged against these floors:") + tag(
+        "ul", "".join(items)
+    )
 
 
 # ---------------------------------------------------------------- timelines
