@@ -9,8 +9,11 @@ no applicable criterion fails.
 id        the seed's words                                        judged by
 ========  ======================================================  ==============================
 C1        No jobs stuck in "running" status forever               terminal_state (running jobs)
-C2        No 500 errors from /jobs/{job_id} endpoint              never_raises (get_job)
-C3        All jobs reach terminal state (done/error)              terminal_state (every job)
+C2        No 500 errors from /jobs/{job_id} endpoint              never_raises (get_job),
+                                                                  no_descriptor_leak
+C3        All jobs reach terminal state (done/error)              terminal_state (every job),
+                                                                  recovery_spares_live_jobs
+                                                                  (live jobs failed)
 C4        UI download button stable and functional                no_torn_read,
                                                                   acknowledged_writes_survive
                                                                   (in scenarios with workers)
@@ -19,7 +22,10 @@ C6        No data loss on concurrent writes                       no_torn_read,
                                                                   acknowledged_writes_survive,
                                                                   no_lost_update,
                                                                   crash_consistency,
-                                                                  never_raises (writes)
+                                                                  never_raises (writes),
+                                                                  recovery_spares_live_jobs
+                                                                  (live jobs rolled back),
+                                                                  no_descriptor_leak
 C7        Backup recovery works on corruption                     recovery_to_last_good
 C8        (beyond the seed) recovery leaves no temp files         no_litter
 P1-P3     Performance budget: write, read, read on corruption     performance_budget
@@ -80,13 +86,19 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "C2",
         "No 500 errors from /jobs/{job_id}",
-        (("never_raises", _count_is_zero("get_raised", "hung")),),
+        (
+            ("never_raises", _count_is_zero("get_raised", "hung")),
+            ("no_descriptor_leak", _whole),  # at the limit get_job fails with EMFILE
+        ),
         "get_job never raised or hung, whatever the faults (a raise is what became HTTP 500)",
     ),
     Criterion(
         "C3",
         "All jobs reach terminal state (done/error)",
-        (("terminal_state", _whole),),
+        (
+            ("terminal_state", _whole),
+            ("recovery_spares_live_jobs", _count_is_zero("failed_live")),
+        ),
         "after the restart every job is done or error, none queued or running",
     ),
     Criterion(
@@ -111,6 +123,8 @@ CRITERIA: tuple[Criterion, ...] = (
             ("no_lost_update", _whole),
             ("crash_consistency", _whole),
             ("never_raises", _count_is_zero("write_raised_without_fault")),
+            ("recovery_spares_live_jobs", _count_is_zero("rolled_back_live")),
+            ("no_descriptor_leak", _whole),  # at the limit save_job fails with EMFILE
         ),
         "no torn or stale read, no acknowledged write or update lost, even after kills and power cuts",
     ),
