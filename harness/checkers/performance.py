@@ -37,7 +37,10 @@ def latency_figures(history: History) -> dict[str, dict[str, float]]:
         "get",
         "get_recovering",
     )
-    return {name: summarize_ms([op.latency for op in _measured(history, name)]) for name in names}
+    return {
+        name: summarize_ms([op.latency for op in _measured(history, name)])
+        for name in names
+    }
 
 
 def check_performance_budget(history: History) -> CheckResult:
