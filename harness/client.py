@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import descriptors
 from harness.history import FAIL, INFO, OK, HistoryLog
 from harness.outcomes import describe_error
-from harness.payload import make_job, summarize_read, write_record
+from harness.payload import choose_size, make_job, summarize_read, write_record
 from harness.spec import capabilities, parse_store_spec
 
 
@@ -57,6 +58,7 @@ class ProcessConfig:
     jobs: tuple[str, ...] = ()  # the jobs this process writes or runs
     all_jobs: tuple[str, ...] = ()  # the jobs readers may read
     payload_bytes: int = 1024
+    payload_sizes: tuple[int, ...] = ()  # a mix to draw each job's size from (empty: payload_bytes)
     shared_jobs: bool = False
     duration: float = 60.0  # seconds after *go* to keep starting operations
     deadline: float = 0.0  # set in the process when go arrives: go time + duration
@@ -88,6 +90,7 @@ def run_process(
     _silence_logging()
     log = HistoryLog(config.history_path, config.name, config.epoch)
     rng = random.Random(f"{config.seed}/{config.name}")
+    descriptors.lower_open_files_limit()  # a descriptor leak must run out within the run
     token = log.invoke("open", None, {"spec": config.spec, "pid": os.getpid()})
     try:
         _set_busy(True)
@@ -98,6 +101,7 @@ def run_process(
         raise SystemExit(3) from None
     _set_busy(False)
     log.complete(token, OK, {"capabilities": capabilities(store)})
+    descriptors.start_sampling(log)
     ready.set()
     if not go.wait(timeout=120):
         log.event("abandoned", None, {"reason": "no go signal within 120 s"})
@@ -107,10 +111,15 @@ def run_process(
     try:
         if config.recover_first:
             recover_store(store, log)  # a restarted application process recovers first
+            # ...and looks at every job at once, so what its recovery did to the jobs of the
+            # processes still alive is seen before they save over it.
+            for job_id in config.all_jobs:
+                read(store, log, job_id, config.fields)
         role(store, config, log, rng)
         if finished is not None:
             finished.set()
     finally:
+        descriptors.stop_sampling()
         close = getattr(store, "close", None)
         if callable(close):
             try:
@@ -132,7 +141,7 @@ def run_writer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.R
             if config.shared_jobs
             else config.jobs[(seq - 1) % len(config.jobs)]
         )
-        job = make_job(job_id, config.name, seq, config.payload_bytes, rng)
+        job = make_job(job_id, config.name, seq, _payload_size(config, rng), rng)
         save(store, log, job_id, job)
 
 
@@ -162,7 +171,7 @@ def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.R
     for job_id in config.jobs:
         if not _may_continue(config, 0):
             return
-        base = make_job(job_id, config.name, 0, config.payload_bytes, rng)
+        base = make_job(job_id, config.name, 0, _payload_size(config, rng), rng)
         steps = [("queued", 0.0)] + [
             ("running", step / config.steps) for step in range(config.steps)
         ]
@@ -190,7 +199,7 @@ def run_final(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Ra
 def run_setup(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
     """Save version 0 of each job and report capabilities and the job files' paths."""
     for job_id in config.jobs:
-        save(store, log, job_id, make_job(job_id, "setup", 0, config.payload_bytes, rng))
+        save(store, log, job_id, make_job(job_id, "setup", 0, _payload_size(config, rng), rng))
     report = {"capabilities": capabilities(store), "paths": _job_paths(store, config)}
     with open(config.setup_report, "w", encoding="utf-8") as out:
         json.dump(report, out)
@@ -242,6 +251,7 @@ def recorded(
         elapsed = time.perf_counter() - started
         _set_busy(False)
         log.complete(token, raised, {"raised": True}, describe_error(error), elapsed=elapsed)
+        descriptors.note_call()
         return False, None
     except BaseException as error:
         # SystemExit or KeyboardInterrupt out of a store call: in a web server it takes the
@@ -254,6 +264,7 @@ def recorded(
     elapsed = time.perf_counter() - started  # before summarizing: only the store call counts
     _set_busy(False)
     log.complete(token, OK, summarize(result), elapsed=elapsed)
+    descriptors.note_call()
     return True, result
 
 
@@ -304,6 +315,10 @@ def _may_continue(config: ProcessConfig, done: int) -> bool:
             config.think
         )  # pacing of the workload (a poller's interval), not a wait for an event
     return time.monotonic() < config.deadline
+
+
+def _payload_size(config: ProcessConfig, rng: random.Random) -> int:
+    return choose_size(config.payload_sizes, config.payload_bytes, rng)
 
 
 def _job_paths(store: Any, config: ProcessConfig) -> dict[str, dict[str, str | None]]:

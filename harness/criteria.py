@@ -28,9 +28,12 @@ id        the incident's words                                    judged by
 C1        No jobs stuck in "running" status forever               terminal_state (running jobs);
                                                                   recover() raised, hung or died
 C2        No 500 errors from /jobs/{job_id}                       never_raises (get_job raised,
-                                                                  hung, or its process died)
+                                                                  hung, or its process died);
+                                                                  no_descriptor_leak (fails only)
 C3        All jobs reach terminal state (done/error)              terminal_state (every job);
-                                                                  recover() raised, hung or died
+                                                                  recover() raised, hung or died;
+                                                                  recovery_spares_live_jobs
+                                                                  (live jobs failed; fails only)
 C4        UI download button stable and functional                no_torn_read,
                                                                   acknowledged_writes_survive
                                                                   (in scenarios with workers)
@@ -40,7 +43,11 @@ C6        No data loss on concurrent writes                       no_torn_read,
                                                                   no_lost_update,
                                                                   crash_consistency,
                                                                   never_raises (writes raised,
-                                                                  hung, or their process died)
+                                                                  hung, or their process died),
+                                                                  recovery_spares_live_jobs
+                                                                  (live jobs rolled back),
+                                                                  no_descriptor_leak (these two
+                                                                  fail only)
 C7        Backup recovery works on corruption                     recovery_to_last_good
 C8        (beyond the incident) recovery leaves no temp files     no_litter
 P1-P3     Performance budget: write, read, read on corruption     performance_budget
@@ -121,6 +128,13 @@ def _fails_if_counted(*keys: str) -> Part:
     return part
 
 
+def _fails_only(result: CheckResult) -> tuple[Verdict, str]:
+    """A checker that can fail a criterion but not vouch for it (no leak is no proof of C2)."""
+    if result.valid is False:
+        return False, result.summary
+    return SILENT, ""
+
+
 def _budget(name: str) -> Part:
     def part(result: CheckResult) -> tuple[Verdict, str]:
         budget = result.figures.get("budgets", {}).get(name)
@@ -164,6 +178,7 @@ CRITERIA: tuple[Criterion, ...] = (
                 "never_raises",
                 _count_is_zero("get_raised", "get_hung", "died_in_get", judged_by="gets"),
             ),
+            ("no_descriptor_leak", _fails_only),  # at the limit get_job fails with EMFILE
         ),
         "get_job never raised, hung or took its process down, whatever the faults "
         "(a raise is what became HTTP 500)",
@@ -174,6 +189,7 @@ CRITERIA: tuple[Criterion, ...] = (
         (
             ("terminal_state", _whole),
             ("never_raises", _fails_if_counted(*RECOVER_FAILED)),
+            ("recovery_spares_live_jobs", _fails_if_counted("failed_live")),
         ),
         "after the restart every job is done or error, none queued or running",
     ),
@@ -202,6 +218,8 @@ CRITERIA: tuple[Criterion, ...] = (
                 "never_raises",
                 _fails_if_counted("write_raised_without_fault", "write_hung", "died_in_write"),
             ),
+            ("recovery_spares_live_jobs", _fails_if_counted("rolled_back_live")),
+            ("no_descriptor_leak", _fails_only),  # at the limit save_job fails with EMFILE
         ),
         "no torn or stale read, no acknowledged write or update lost, no write that raised, hung "
         "or took its process down, even after kills and power cuts",

@@ -13,7 +13,8 @@ written back as a job). Stores may add keys of their own (``_recovered``, ``owne
 they are ignored, only the harness's keys are compared.
 
 Digests, not payloads, go into the history: payloads reach a megabyte, and a history holds
-thousands of operations.
+thousands of operations. The digest covers the whole payload, so a store that keeps the tag but
+drops the tail of a large job (still valid JSON) is caught as *garbled*, not passed on its tag.
 """
 
 from __future__ import annotations
@@ -31,6 +32,22 @@ _MISSING = "<missing>"
 def make_job(job_id: str, writer: str, seq: int, size: int, rng: random.Random) -> dict[str, Any]:
     """A job of about ``size`` bytes tagged ``(writer, seq)``, with seeded random content."""
     return {"id": job_id, TAG_KEY: [writer, seq], "data": rng.randbytes(max(size // 2, 1)).hex()}
+
+
+def choose_size(sizes: tuple[int, ...], default: int, rng: random.Random) -> int:
+    """The size of the next job: drawn from the scenario's mix, or ``default`` with no mix.
+
+    A single size draws nothing from ``rng``, so a scenario with one size writes the same
+    payloads as before mixes existed.
+
+    >>> choose_size((), 1024, random.Random(1)), choose_size((512,), 1024, random.Random(1))
+    (1024, 512)
+    >>> choose_size((100, 1 << 20), 0, random.Random(1)) in (100, 1 << 20)
+    True
+    """
+    if not sizes:
+        return default
+    return sizes[0] if len(sizes) == 1 else rng.choice(sizes)
 
 
 def digest(job: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ from harness.history import (
     read_records,
     write_history,
 )
+from harness.job_ids import scenario_job_ids
 from harness.nemesis import damage, disk
 from harness.nemesis.syscalls import AttachedInjector, Injection, InjectionUnavailable, can_inject
 from harness.outcomes import describe_exit
@@ -367,6 +368,7 @@ class ScenarioRunner:
             "seed": self.seed,
             "all_jobs": self._all_jobs(),
             "payload_bytes": workload.payload_bytes,
+            "payload_sizes": workload.payload_sizes,
             "shared_jobs": workload.shared_jobs,
             "duration": SIDE_PHASE_TIMEOUT,
             "fields": self._updater_fields(),
@@ -670,16 +672,13 @@ class ScenarioRunner:
     # ------------------------------------------------------------ jobs
 
     def _all_jobs(self) -> tuple[str, ...]:
-        workload = self.scenario.workload
-        workers = [g for g in self.scenario.processes if g.role == "worker"]
-        if workers:
-            return tuple(f"w{i}-{k}" for i in range(workers[0].count) for k in range(workload.jobs))
-        return tuple(f"j{k}" for k in range(workload.jobs))
+        return scenario_job_ids(self.scenario, self.seed)
 
     def _jobs_of(self, role: str, index: int) -> tuple[str, ...]:
         jobs = self._all_jobs()
-        if role == "worker":
-            return tuple(job for job in jobs if job.startswith(f"w{index}-"))
+        if role == "worker":  # round-robin, as for writers: worker i runs jobs i, i+n, i+2n...
+            workers = sum(g.count for g in self.scenario.processes if g.role == "worker")
+            return jobs[index::workers]
         if role == "writer" and not self.scenario.workload.shared_jobs:
             writers = sum(g.count for g in self.scenario.processes if g.role == "writer")
             return jobs[index::writers]

@@ -7,7 +7,7 @@ A scenario is a small TOML file in ``scenarios/``::
 
     [workload]
     jobs = 1               # how many jobs
-    payload_bytes = 1024   # size of each job
+    payload_bytes = 1024   # size of each job, or a mix: [100, 4096, 1048576] (one drawn per save)
     shared_jobs = true     # every writer writes every job (false: jobs are split between writers)
     duration = 2.0         # seconds of the main phase
 
@@ -36,6 +36,7 @@ judge those reads too. :func:`load_scenario` validates everything and raises
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,10 @@ CHECKERS = (
     "no_lost_update",
     "recovery_to_last_good",
     "terminal_state",
+    "recovery_spares_live_jobs",
     "clear_errors",
     "no_litter",
+    "no_descriptor_leak",
     "latency",
     "crash_consistency",
     "performance_budget",
@@ -104,10 +107,13 @@ class Fault:
 @dataclass(frozen=True)
 class Workload:
     jobs: int = 4
-    payload_bytes: int = 1024
+    payload_bytes: int = 1024  # the largest size of the mix (latency and power loss use it)
     shared_jobs: bool = False
     duration: float = 2.0
     samples: int = 200  # latency scenarios: operations measured per figure
+    payload_sizes: tuple[int, ...] = ()  # the mix each save draws from (empty: payload_bytes)
+    dots: bool = False  # job ids may contain '.' (see harness.job_ids)
+    non_ascii: bool = False  # job ids may contain non-ASCII letters
 
 
 @dataclass(frozen=True)
@@ -134,10 +140,8 @@ class Scenario:
 
     def scaled(self, factor: float) -> Scenario:
         """A shorter copy for ``--quick``: durations and operation counts times ``factor``."""
-        workload = Workload(
-            jobs=self.workload.jobs,
-            payload_bytes=self.workload.payload_bytes,
-            shared_jobs=self.workload.shared_jobs,
+        workload = dataclasses.replace(
+            self.workload,
             duration=max(0.5, self.workload.duration * factor),
             samples=max(30, int(self.workload.samples * factor)),
         )
@@ -205,12 +209,16 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
 
     workload_data = reader.table("workload")
     w = _Reader(workload_data, where, "workload.")
+    sizes = w.integer_list("payload_bytes", default=[1024], minimum=16, maximum=16 << 20)
     workload = Workload(
         jobs=w.integer("jobs", default=4, minimum=1, maximum=100_000),
-        payload_bytes=w.integer("payload_bytes", default=1024, minimum=16, maximum=16 << 20),
+        payload_bytes=max(sizes),
         shared_jobs=w.boolean("shared_jobs", default=False),
         duration=w.number("duration", default=2.0, minimum=0.1, maximum=3600),
         samples=w.integer("samples", default=200, minimum=5, maximum=1_000_000),
+        payload_sizes=tuple(sizes),
+        dots=w.boolean("dots", default=False),
+        non_ascii=w.boolean("non_ascii", default=False),
     )
     w.reject_unknown()
 
@@ -320,6 +328,7 @@ def _default_checkers(kind: str) -> list[str]:
         "no_torn_read",
         "acknowledged_writes_survive",
         "clear_errors",
+        "no_descriptor_leak",
         "latency",
     ]
 
@@ -382,6 +391,24 @@ class _Reader:
         ):
             raise self._fail(key, f"a number from {minimum:g} to {maximum:g}", value)
         return float(value)
+
+    def integer_list(
+        self, key: str, *, default: list[int], minimum: int, maximum: int
+    ) -> list[int]:
+        """An integer, or a non-empty list of integers (a mix), each within the bounds."""
+        value = self._get(key, default, False)
+        items = value if isinstance(value, list) else [value]
+        expected = f"an integer from {minimum} to {maximum}, or a non-empty list of them"
+        if not items:
+            raise self._fail(key, expected, value)
+        for item in items:
+            if (
+                not isinstance(item, int)
+                or isinstance(item, bool)
+                or not minimum <= item <= maximum
+            ):
+                raise self._fail(key, expected, value)
+        return list(items)
 
     def string_list(self, key: str, options: tuple[str, ...], *, default: list[str]) -> list[str]:
         value = self._get(key, default, False)

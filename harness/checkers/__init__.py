@@ -67,6 +67,7 @@ def registry() -> dict[str, Checker]:
     """Every checker by name (imported here so each module stays a leaf)."""
     from harness.checkers import (
         crash,
+        descriptors,
         errors,
         latency,
         lifecycle,
@@ -74,6 +75,7 @@ def registry() -> dict[str, Checker]:
         performance,
         raises,
         reads,
+        recovery,
         updates,
     )
 
@@ -84,8 +86,10 @@ def registry() -> dict[str, Checker]:
         "recovery_to_last_good": reads.check_recovery_to_last_good,
         "no_lost_update": updates.check_no_lost_update,
         "terminal_state": lifecycle.check_terminal_state,
+        "recovery_spares_live_jobs": recovery.check_recovery_spares_live_jobs,
         "clear_errors": errors.check_clear_errors,
         "no_litter": litter.check_no_litter,
+        "no_descriptor_leak": descriptors.check_no_descriptor_leak,
         "latency": latency.check_latency,
         "crash_consistency": crash.check_crash_consistency,
         "performance_budget": performance.check_performance_budget,
