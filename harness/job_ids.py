@@ -12,14 +12,15 @@ The grammar (``docs/scenarios.md`` documents the same)::
 
     id        := first rest{0,127}            1 to 128 characters
     first     := letter | digit               never a leading '.', '-' or '_'
-    rest      := letter | digit | '-' | '_'   ('.' too with  [workload] dots = true)
+    rest      := letter | digit | '-' | '_' | '.'   (no '.' with  [workload] dots = false)
     letter    := A-Z | a-z                    (any Unicode letter, and combining marks after
                                               the first character, with  non_ascii = true)
 
-``.`` and non-ASCII letters are options because stores may reject them by contract: the built-in
-``durable_jobs`` stores accept ``[A-Za-z0-9_-]{1,128}`` only (``durable_jobs/ids.py``), so a
-default scenario stays inside that. An option never removes the collision group: with dots it
-gains ``ab.c``, with non-ASCII a composed and a decomposed ``é`` (NFC vs NFD) and their upper case.
+Dots are in the default grammar (the ids of real services carry them: ``report.v2``, file-like
+names); ``[workload] dots = false`` leaves them out for a store whose contract forbids them.
+Non-ASCII letters are an option (``non_ascii = true``): many stores reject them by contract.
+An option never removes the collision group: with dots it holds ``ab.c``, with non-ASCII a
+composed and a decomposed ``é`` (NFC vs NFD) and their upper case.
 
 The same seed gives the same ids:
 

@@ -112,7 +112,7 @@ class Workload:
     duration: float = 2.0
     samples: int = 200  # latency scenarios: operations measured per figure
     payload_sizes: tuple[int, ...] = ()  # the mix each save draws from (empty: payload_bytes)
-    dots: bool = False  # job ids may contain '.' (see harness.job_ids)
+    dots: bool = True  # job ids may contain '.' (see harness.job_ids)
     non_ascii: bool = False  # job ids may contain non-ASCII letters
 
 
@@ -217,7 +217,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         duration=w.number("duration", default=2.0, minimum=0.1, maximum=3600),
         samples=w.integer("samples", default=200, minimum=5, maximum=1_000_000),
         payload_sizes=tuple(sizes),
-        dots=w.boolean("dots", default=False),
+        dots=w.boolean("dots", default=True),
         non_ascii=w.boolean("non_ascii", default=False),
     )
     w.reject_unknown()

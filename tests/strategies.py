@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from durable_jobs.encoding import RECOVERED_KEY
 from durable_jobs.lifecycle import TERMINAL_STATUSES, current_owner
 
-JOB_ID_ALPHABET = string.ascii_letters + string.digits + "-_"
+JOB_ID_ALPHABET = string.ascii_letters + string.digits + ".-_"
 LIFECYCLE_STATUSES = ("queued", "running", "done", "error")
 PORTABLE_FLOAT_LIMIT = 1e15
 """Floats below this magnitude print without an exponent, so ``numeric`` gives them back."""
@@ -35,13 +35,16 @@ def is_valid_job_id_oracle(value: object) -> bool:
     return (
         isinstance(value, str)
         and 0 < len(value) <= 128
+        and not value.startswith(".")
         and all(character in JOB_ID_ALPHABET for character in value)
     )
 
 
 def job_ids(max_size: int = 128) -> st.SearchStrategy[str]:
-    """Any valid job id: 1 to ``max_size`` letters, digits, ``-`` and ``_``."""
-    return st.text(alphabet=JOB_ID_ALPHABET, min_size=1, max_size=max_size)
+    """Any valid job id: 1 to ``max_size`` letters, digits, ``.``, ``-`` and ``_``, no leading ``.``."""
+    first = st.sampled_from(JOB_ID_ALPHABET.replace(".", ""))
+    rest = st.text(alphabet=JOB_ID_ALPHABET, max_size=max_size - 1)
+    return st.tuples(first, rest).map("".join)
 
 
 FEW_JOB_IDS = ("a", "job-7")

@@ -364,8 +364,6 @@ def test_the_criterion_that_names_the_defect_fails_the_broken_store(
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("store", CORRECT_STORES)
 def test_a_correct_store_passes_the_same_criteria(runs: Runs, store: str, scenario: str) -> None:
-    if store == "hardened" and SCENARIOS[scenario]["workload"].get("dots"):
-        pytest.skip("the built-in store rejects '.' in ids by contract (durable_jobs/ids.py)")
     for defect_store, defect_scenario, criterion, checker in DEFECTS:
         if defect_scenario != scenario:
             continue
