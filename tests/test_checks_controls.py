@@ -15,8 +15,9 @@ Two halves, each run on small scenarios with the same seed:
 
 Criteria are evaluated as the suite evaluates them (``harness.criteria.evaluate_all`` on the
 scenario's checker results), so a defect is proved caught by the criterion, not only by a
-checker. Runs are cached per (store, scenario) for the module. ``worker-kill`` needs strace;
-where it cannot attach, those tests are skipped with the runner's reason.
+checker. Runs are cached per (store, scenario) for the module. ``worker-kill`` and
+``disk-errors`` need strace; where it cannot attach, those tests are skipped with the runner's
+reason.
 """
 
 from __future__ import annotations
@@ -74,6 +75,39 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         ],
         "faults": [
             {"kind": "damage", "file": "both", "how": ["garbage", "truncate", "empty"], "times": 3}
+        ],
+    },
+    "disk-errors": {
+        "description": "writer-0 gets ENOSPC on write(2), writer-1 EIO on fsync, from the 2nd call",
+        "checkers": [
+            "never_raises",
+            "no_torn_read",
+            "acknowledged_writes_survive",
+            "clear_errors",
+            "no_litter",
+        ],
+        "workload": {"jobs": 4, "payload_bytes": 512, "duration": 0.6},
+        "processes": [
+            {"role": "writer", "count": 2, "think_ms": 2},
+            {"role": "reader", "count": 1, "think_ms": 1},
+        ],
+        "faults": [
+            {
+                "kind": "diskfault",
+                "target": "writer-0",
+                "syscall": "write",
+                "error": "ENOSPC",
+                "nth": 2,
+                "every": 3,
+            },
+            {
+                "kind": "diskfault",
+                "target": "writer-1",
+                "syscall": "fsync",
+                "error": "EIO",
+                "nth": 2,
+                "every": 3,
+            },
         ],
     },
     "worker-kill": {
@@ -194,8 +228,8 @@ def test_the_criterion_catches_the_broken_store_and_passes_the_correct_ones(
 # Each control, with the scenarios that concern it. The log store keeps no file per job, so
 # damage is not applicable to it; SQLite's pages cannot be damaged per job either.
 CONTROLS = {
-    "controls/log_store": ("writers", "updates", "worker-kill"),
-    "controls/folder_store": ("writers", "updates", "worker-kill", "damage-both"),
+    "controls/log_store": ("writers", "updates", "worker-kill", "disk-errors"),
+    "controls/folder_store": ("writers", "updates", "worker-kill", "damage-both", "disk-errors"),
     "controls/sqlite_rollback": ("writers", "updates", "worker-kill"),
     "sqlite": ("worker-kill",),  # the built-in one: its WAL files are declared, not litter
 }
@@ -204,6 +238,7 @@ JUDGED = {  # the criteria each scenario must judge (pass), not merely leave not
     "updates": ("C2", "C6"),
     "worker-kill": ("C1", "C3", "C4", "C6", "C8"),
     "damage-both": ("C2", "C5", "C6", "C7"),
+    "disk-errors": ("C2", "C5", "C6", "C8"),
 }
 
 

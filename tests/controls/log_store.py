@@ -55,7 +55,12 @@ class LogStore:
 
     def save_job(self, job_id: str, job: dict[str, Any]) -> None:
         with self._locked():
-            self._append(job_id, job)
+            try:
+                self._append(job_id, job)
+            except OSError as error:  # raised, never swallowed; the message names the job
+                raise OSError(
+                    error.errno, f"saving job {job_id!r} failed: {error.strerror}"
+                ) from error
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         try:
@@ -74,7 +79,12 @@ class LogStore:
                 raise LookupError(f"job {job_id!r} cannot be updated: it does not exist")
             job = dict(current)
             job.update(changes)
-            self._append(job_id, job)
+            try:
+                self._append(job_id, job)
+            except OSError as error:
+                raise OSError(
+                    error.errno, f"updating job {job_id!r} failed: {error.strerror}"
+                ) from error
             return job
 
     def recover(self) -> dict[str, Any]:
