@@ -11,7 +11,7 @@ message is **clear** when a person reading it can act, which takes three things:
 2. **it names the cause of the injected fault** in words a person can act on:
 
    =================  ===========================================================================
-   fault injected     the message must say one of
+   fault injected     the message must say words like (the full lists are below)
    =================  ===========================================================================
    damaged file       damaged, corrupt, checksum, truncated, empty, unreadable, malformed, not JSON
    deleted file       missing, not found, does not exist, no such file, deleted
@@ -86,6 +86,8 @@ DAMAGED = Fault(
         "garbage",
         "zero bytes",
         "bit flip",
+        "another program",  # overwritten by something else: hardened's words for foreign JSON
+        "unrecogni",
     ),
     permanent=True,
 )
