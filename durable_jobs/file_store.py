@@ -147,6 +147,10 @@ class FileJobStore:
         name = validate_job_id(job_id)
         return {"main": Path(self._main(name)), "backup": Path(self._backup(name))}
 
+    def owned_paths(self) -> list[str]:
+        """The store's own files besides the jobs' (the lock stripes), relative to the root."""
+        return [f"{LOCK_DIR}/"]
+
     # ---------------------------------------------------------------- public API
 
     def save_job(self, job_id: str, job: dict[str, Any]) -> None:
@@ -651,7 +655,8 @@ def _describe_both(main: _FileState, backup: _FileState) -> str:
 
 
 def _error_job(name: str, reason: str) -> dict[str, Any]:
-    return {"id": name, "status": "unknown", "error": reason}
+    # The message names the job itself: it is logged, and read, apart from the dict.
+    return {"id": name, "status": "unknown", "error": f"job {name!r}: {reason}"}
 
 
 def _os_error(error: OSError) -> str:

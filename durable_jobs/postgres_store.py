@@ -87,7 +87,11 @@ class PostgresJobStore:
                     f"SELECT body FROM {self.table} WHERE id = %s", (name,)
                 ).fetchone()
         except Exception as error:
-            return {"id": name, "status": "unknown", "error": f"database: {_describe(error)}"}
+            return {
+                "id": name,
+                "status": "unknown",
+                "error": f"cannot read job {name!r} from the database: {_describe(error)}",
+            }
         return None if row is None else row[0]
 
     def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,12 @@ class SqliteJobStore:
     def __repr__(self) -> str:
         return f"SqliteJobStore({os.fspath(self.path)!r})"
 
+    def owned_paths(self) -> list[str]:
+        """The database and the files SQLite keeps beside it (WAL, shared memory, journal)."""
+        return [
+            os.fspath(self.path.absolute()) + suffix for suffix in ("", "-wal", "-shm", "-journal")
+        ]
+
     def save_job(self, job_id: str, job: dict[str, Any]) -> None:
         """Insert or replace the job; durable when this returns."""
         name = validate_job_id(job_id)
@@ -84,10 +90,14 @@ class SqliteJobStore:
                 return None
             job = json.loads(row[0])
             if not isinstance(job, dict):
-                return _error_job(name, f"stored job is a {type(job).__name__}, not an object")
+                return _error_job(
+                    name, f"stored job {name!r} is a {type(job).__name__}, not an object"
+                )
             return job
         except Exception as error:
-            return _error_job(name, f"cannot read the job from {self.path}: {_describe(error)}")
+            return _error_job(
+                name, f"cannot read job {name!r} from {self.path}: {_describe(error)}"
+            )
 
     def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Merge ``changes`` into the job in one ``BEGIN IMMEDIATE`` transaction."""

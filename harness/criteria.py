@@ -204,7 +204,8 @@ CRITERIA: tuple[Criterion, ...] = (
         "C5",
         "Error messages clear and actionable",
         (("clear_errors", _whole),),
-        "every error dict, failed job and write exception names its cause",
+        "every error names the job and the cause of the fault injected, and never advises "
+        "retrying a permanent failure",
     ),
     Criterion(
         "C6",
@@ -234,7 +235,8 @@ CRITERIA: tuple[Criterion, ...] = (
         "C8",
         "Recovery leaves no orphaned temp files (beyond the incident)",
         (("no_litter", _whole),),
-        "after writers are killed mid-write, the restart removes their temp files",
+        "after the restart, no file the run left is litter: each is a job's file or backup, "
+        "declared by the store, or was there before the run",
     ),
     Criterion(
         "P1",

@@ -248,7 +248,16 @@ class ScenarioRunner:
         self.nemesis.event(
             "setup",
             None,
-            {"capabilities": self.setup.get("capabilities", {}), "paths": layout},
+            {
+                "capabilities": self.setup.get("capabilities", {}),
+                "paths": layout,
+                # For no_litter: every job's files, the store's declared files, and what was
+                # already there before the main phase (a file that was is not the run's litter).
+                "layout": self.setup.get("layout", {}),
+                "owned": self.setup.get("owned", []),
+                "owned_error": self.setup.get("owned_error"),
+                "files": [f["path"] for f in self._list_files()],
+            },
             kind=OK,
         )
         return True
@@ -692,6 +701,10 @@ class ScenarioRunner:
 
     def _record_inventory(self) -> None:
         assert self.nemesis is not None
+        self.nemesis.event("inventory", None, {"files": self._list_files()}, kind=OK)
+
+    def _list_files(self) -> list[dict[str, Any]]:
+        """Every file under the store's root (the nemesis's filler aside), with its size."""
         files = []
         for folder, _, names in os.walk(self.root):
             for name in names:
@@ -702,10 +715,8 @@ class ScenarioRunner:
                     size = path.stat().st_size
                 except OSError:
                     size = -1
-                files.append({"path": os.fspath(path.relative_to(self.root)), "size": size})
-        self.nemesis.event(
-            "inventory", None, {"files": sorted(files, key=lambda f: f["path"])}, kind=OK
-        )
+                files.append({"path": path.relative_to(self.root).as_posix(), "size": size})
+        return sorted(files, key=lambda f: f["path"])
 
     def _cleanup(self) -> None:
         for running in self.running:

@@ -11,9 +11,28 @@ A spec is one of:
 ``paths_for(job_id) -> {"main": Path, "backup": Path}`` (where the store keeps a job's files, so
 damage can be aimed at them; without it the seed's layout ``root/<id>.json[.bak]`` is assumed),
 and ``latency_floor() -> {"medium": ...}`` (the medium the performance budget's floors are
-measured on; a local file when absent, see :mod:`harness.floors`).
+measured on; a local file when absent, see :mod:`harness.floors`)
+and ``owned_paths() -> list of globs`` (the store's own permanent files that are not one job's:
+a lock folder, a WAL, a log holding every job; see below).
 Every worker process calls the factory itself, with the same root, as separate application
 processes would, so a spec travels between processes as its text, never as an object.
+
+**Declaring the store's own files.** After the restart, the no-litter check (C8) treats every
+file of the store's folder that appeared during the run as litter, unless it is a job's current
+file or its backup (``paths_for``, or the seed's layout) or the store declares it with
+``owned_paths()``. It returns paths or glob patterns, relative to the root (absolute paths
+under the root are accepted too); ``*`` matches across ``/``, and a pattern naming a folder
+owns everything inside it. A name that looks temporary (``*.tmp``, ``tmpXXXXXXXX``,
+``*.partial``, ``.#*``, ``*~``...) is litter even when declared: a declaration keeps permanent
+files, it cannot excuse a leftover one. Patterns made only of wildcards (``*``) are ignored.
+
+>>> class LogStore:
+...     def owned_paths(self):
+...         return ["jobs.log", ".locks/"]
+>>> store_files_report(LogStore(), "/data/jobs", ["j0"])["owned"]
+['jobs.log', '.locks/']
+>>> store_files_report(LogStore(), "/data/jobs", ["j0"])["layout"]
+{'j0': {'main': 'j0.json', 'backup': 'j0.json.bak'}}
 
 >>> parse_store_spec("hardened").kind
 'builtin'
@@ -23,12 +42,13 @@ processes would, so a spec travels between processes as its text, never as an ob
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +56,7 @@ from typing import Any
 from harness.errors import StoreSpecError
 
 REQUIRED_METHODS = ("save_job", "get_job")
-OPTIONAL_METHODS = ("update_job", "recover", "paths_for", "list_jobs")
+OPTIONAL_METHODS = ("update_job", "recover", "paths_for", "list_jobs", "owned_paths")
 
 
 def hardened_store(root: Path) -> Any:
@@ -189,6 +209,48 @@ def check_store_object(store: object, spec_text: str) -> None:
 def capabilities(store: object) -> dict[str, bool]:
     """Which optional methods the store offers (scenarios needing others are not applicable)."""
     return {name: callable(getattr(store, name, None)) for name in OPTIONAL_METHODS}
+
+
+def store_files_report(
+    store: object, root: str | os.PathLike[str], jobs: Iterable[str]
+) -> dict[str, Any]:
+    """Which files of ``root`` the store says are its own, for the no-litter check.
+
+    ``layout``: each job's files by role (``main``, ``backup``, any other key ``paths_for``
+    returns), relative to ``root``; the seed's layout when the store has no ``paths_for`` or it
+    raised for that job. ``owned``: what ``owned_paths()`` declares, relative to ``root``.
+    ``owned_error``: why ``owned_paths()`` could not be used, when it raised.
+    """
+    base = os.fspath(Path(root).absolute())
+    paths_for = getattr(store, "paths_for", None)
+    layout: dict[str, dict[str, str]] = {}
+    for job_id in jobs:
+        files: dict[str, str] = {"main": f"{job_id}.json", "backup": f"{job_id}.json.bak"}
+        if callable(paths_for):
+            # On a raise, the seed's layout; the damage nemesis reports what it cannot find.
+            with contextlib.suppress(Exception):
+                found = dict(paths_for(job_id))
+                files = {key: _relative(value, base) for key, value in found.items()}
+        layout[job_id] = files
+    report: dict[str, Any] = {"layout": layout, "owned": []}
+    owned_paths = getattr(store, "owned_paths", None)
+    if callable(owned_paths):
+        try:
+            report["owned"] = [_relative(path, base) for path in owned_paths()]
+        except Exception as error:
+            report["owned_error"] = f"owned_paths() raised {type(error).__name__}: {error}"
+    return report
+
+
+def _relative(path: object, base: str) -> str:
+    """``path`` relative to ``base`` when it is under it; as given (in ``/`` form) otherwise."""
+    text = os.fspath(path)  # type: ignore[arg-type]
+    if os.path.isabs(text):
+        absolute = os.path.abspath(text)
+        if absolute == base or absolute.startswith(base.rstrip(os.sep) + os.sep):
+            suffix = "/" if text.endswith("/") and absolute != base else ""
+            return os.path.relpath(absolute, base).replace(os.sep, "/") + suffix
+    return text.replace(os.sep, "/")
 
 
 def _import_module(name: str, spec_text: str) -> Any:

@@ -112,8 +112,9 @@ def read_error(
     job: str,
     start: float,
     end: float,
-    message: str = "job file damaged; backup damaged",
+    message: str | None = None,
 ) -> Pair:
+    message = f"job {job}: job file damaged; backup damaged" if message is None else message
     return read_returning(
         process, job, {"id": job, "status": "unknown", "error": message}, start, end
     )
@@ -784,7 +785,8 @@ def test_a_failed_job_must_name_its_cause() -> None:
     ("message", "clear"),
     [
         ("DurabilityError: could not save the job", False),
-        ("OSError: [Errno 28] No space left on device", True),
+        ("OSError: [Errno 28] No space left on device: '/data/.j0.json.5f.tmp'", True),
+        ("OSError: [Errno 28] No space left on device", False),  # which job?
     ],
 )
 def test_a_write_raised_under_enospc_must_say_so(message: str, clear: bool) -> None:

@@ -67,6 +67,7 @@ duration = 0.5
 [[processes]]
 role = "writer"
 count = 2
+ops = 4
 [[processes]]
 role = "reader"
 count = 1

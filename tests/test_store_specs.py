@@ -39,6 +39,7 @@ def test_a_file_spec_loads_the_factory_from_that_file(tmp_path: Path) -> None:
         "recover": False,
         "paths_for": False,
         "list_jobs": False,
+        "owned_paths": False,
     }
 
 

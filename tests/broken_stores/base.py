@@ -61,11 +61,18 @@ class BaseStore:
         """Where the job's files are, so the harness can damage them."""
         return {"main": Path(self._main(job_id)), "backup": Path(self._backup(job_id))}
 
+    def owned_paths(self) -> list[str]:
+        """The store's own permanent files besides the jobs': the lock folder."""
+        return [LOCK_DIR + "/"]
+
     # ---------------------------------------------------------------- the API
 
     def save_job(self, job_id: str, job: dict[str, Any]) -> None:
         with self._locked(job_id):
-            self._install(job_id, self.encode(job))
+            try:
+                self._install(job_id, self.encode(job))
+            except OSError as error:  # raised, never swallowed; the message names the job
+                raise _naming(error, f"saving job {job_id!r}") from error
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         try:
@@ -74,7 +81,9 @@ class BaseStore:
                 return main
             return self._fallback(job_id, main)
         except Exception as error:  # never raise to the caller: say what went wrong instead
-            return _error_job(job_id, f"reading the job failed: {type(error).__name__}: {error}")
+            return _error_job(
+                job_id, f"reading job {job_id!r} failed: {type(error).__name__}: {error}"
+            )
 
     def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         with self._locked(job_id):  # the whole read-modify-write: no concurrent update is lost
@@ -130,8 +139,12 @@ class BaseStore:
             raise
         self._fsync_directory()
 
+    def _temp_path(self, job_id: str) -> str:
+        """A new, unique temp file name beside the job file (the one ``recover`` looks for)."""
+        return os.path.join(self.root, f".{job_id}{JOB_SUFFIX}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
     def _write_temp(self, job_id: str, data: bytes) -> str:
-        temp = os.path.join(self.root, f".{job_id}{JOB_SUFFIX}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        temp = self._temp_path(job_id)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             view = memoryview(data)
@@ -159,7 +172,10 @@ class BaseStore:
             raise LookupError(f"job {job_id!r} cannot be updated: {_reason(current)}")
         job = dict(current)
         job.update(changes)
-        self._install(job_id, self.encode(job))
+        try:
+            self._install(job_id, self.encode(job))
+        except OSError as error:
+            raise _naming(error, f"updating job {job_id!r}") from error
         return job
 
     # ---------------------------------------------------------------- reading
@@ -189,7 +205,9 @@ class BaseStore:
             return backup
         if main == "missing" and backup == "missing":
             return None
-        return _error_job(job_id, f"job file {main}; backup {backup}: no readable copy is left")
+        return _error_job(
+            job_id, f"job {job_id!r}: job file {main}; backup {backup}: no readable copy is left"
+        )
 
     # ---------------------------------------------------------------- recovery
 
@@ -264,6 +282,12 @@ def _is_abandoned(job: dict[str, Any]) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _naming(error: OSError, action: str) -> OSError:
+    """The same OSError (same errno, same class), its message saying what was being done."""
+    reason = error.strerror or str(error)
+    return type(error)(error.errno, f"{action} failed: {reason}")
 
 
 def _error_job(job_id: str, reason: str) -> dict[str, Any]:

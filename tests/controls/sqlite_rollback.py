@@ -1,0 +1,47 @@
+"""Control store: SQLite in rollback-journal mode with ``synchronous=EXTRA``. Unusual, correct.
+
+The built-in SQLite store uses a write-ahead log (``journal_mode=WAL``, ``synchronous=FULL``).
+The older rollback journal (``journal_mode=DELETE``) is as safe: each commit writes the old
+pages to ``jobs.db-journal``, fsyncs it, writes the database, fsyncs it, and deletes the
+journal; ``synchronous=EXTRA`` also fsyncs the directory after that delete, so a committed
+transaction cannot be rolled back by a power cut bringing the journal's name back. Readers and
+writers exclude each other (the busy timeout makes them wait), which is slower, not wrong.
+
+Its files are the built-in store's: ``jobs.db`` and, during a transaction, ``jobs.db-journal``,
+both declared by the inherited ``owned_paths()``. A journal left by a writer killed mid-commit
+is a *hot journal*: the next connection rolls it back and deletes it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from durable_jobs.sqlite_store import BUSY_TIMEOUT_MS, SqliteJobStore
+
+
+class RollbackJournalStore(SqliteJobStore):
+    """The built-in SQLite store, with a rollback journal and ``synchronous=EXTRA``."""
+
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            # Forked: a connection inherited from the parent must never be used in the child.
+            self._local = threading.local()
+            self._pid = os.getpid()
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = DELETE")
+            connection.execute("PRAGMA synchronous = EXTRA")
+            self._local.connection = connection
+        return connection
+
+
+def make_store(root: Path) -> RollbackJournalStore:
+    """The harness factory: ``--store tests/controls/sqlite_rollback.py:make_store``."""
+    return RollbackJournalStore(Path(root) / "jobs.db")
