@@ -59,8 +59,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, ScenarioError
-from harness.history import OK, HistoryLog
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
+from harness.history import INFO, OK, HistoryLog
+from harness.nemesis.crashstates import PAGE_SAMPLES, CrashState, enumerate_crash_states
 from harness.nemesis.replay import (
     TRACED_SYSCALLS,
     Baseline,
@@ -95,13 +95,16 @@ class PowerLossOptions:
     workers: int = 2
     update: bool = True
     keep_states: bool = False
+    page_samples: int = PAGE_SAMPLES
 
     @classmethod
     def from_scenario(cls, extra: dict[str, Any], where: str) -> PowerLossOptions:
-        def integer(key: str, default: int, top: int) -> int:
+        def integer(key: str, default: int, top: int, bottom: int = 1) -> int:
             value = extra.get(key, default)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
-                raise ScenarioError(where, f"options.{key}", f"an integer from 1 to {top}", value)
+            if not isinstance(value, int) or isinstance(value, bool) or not bottom <= value <= top:
+                raise ScenarioError(
+                    where, f"options.{key}", f"an integer from {bottom} to {top}", value
+                )
             return value
 
         def boolean(key: str, default: bool) -> bool:
@@ -125,6 +128,7 @@ class PowerLossOptions:
             workers=integer("workers", cls.workers, 64),
             update=boolean("update", cls.update),
             keep_states=boolean("keep_states", cls.keep_states),
+            page_samples=integer("page_samples", cls.page_samples, 1000, bottom=0),
         )
 
 
@@ -184,15 +188,17 @@ def explore_power_loss(
     untouched = {job: write_record(first[job]) for job in bystanders}
 
     started = time.monotonic()
+    history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
     problem = _prepare(spec, root, work, first)
     if problem:
-        return [f"power loss: not explored: preparing the store failed: {problem}"]
+        reason = f"power loss: not explored: preparing the store failed: {problem}"
+        return [_unknown(history, reason, close=True)]
     log_path = work / "trace.strace"
     problem = _trace(spec, root, work, log_path, operations, size)
     if problem:
-        return [f"power loss: not explored: the traced operation failed: {problem}"]
+        reason = f"power loss: not explored: the traced operation failed: {problem}"
+        return [_unknown(history, reason, close=True)]
     calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
-    history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
     notes: list[str] = []
     try:
         for operation in operations:
@@ -202,9 +208,14 @@ def explore_power_loss(
                     "(the store has none, or the save before it failed)"
                 )
                 continue
-            notes.extend(
-                _explore(operation, calls, spec, root, work, untouched, options, rng, history)
-            )
+            try:
+                notes.extend(
+                    _explore(operation, calls, spec, root, work, untouched, options, rng, history)
+                )
+            except (TraceModelError, PowerLossError) as error:
+                # The model cannot follow this operation: judging its states would be a guess.
+                # The scenario becomes unknown; the next operation is explored on its own.
+                notes.append(_unknown(history, f"power loss, {operation.name}_job: {error}"))
     finally:
         history.close()
         if not options.keep_states:
@@ -230,16 +241,14 @@ def _explore(
 ) -> list[str]:
     """Model, check and record one traced operation."""
     name = operation.name
-    window = _window(calls, work / f".marker-begin-{name}", work / f".marker-end-{name}")
+    window, returned_at = _window(calls, work, name)
     baseline = _load_tree(work / f"{name}-before")
     baseline.open_files = operation.open_files
     roots = {os.fspath(root), os.path.realpath(root)}
     try:
-        trace = model_trace(window, roots, baseline, cwd=os.getcwd())
+        trace = model_trace(window, roots, baseline, cwd=os.getcwd(), returned_at=returned_at)
     except TraceModelError as error:
-        raise PowerLossError(
-            f"power loss, {name}_job: {error} (trace: {work / 'trace.strace'})"
-        ) from None
+        raise TraceModelError(f"{error} (trace: {work / 'trace.strace'})") from None
     _verify_replay(trace, _load_tree(work / f"{name}-after"), name)
     listing = work / f"{name}.calls.txt"
     listing.write_text(trace.listing(), encoding="utf-8")
@@ -249,7 +258,11 @@ def _explore(
             "so a power cut cannot undo anything here (the data lives elsewhere, e.g. a server)"
         ]
     exploration = enumerate_crash_states(
-        trace, returned=operation.returned, max_states=options.max_states, rng=rng
+        trace,
+        returned=operation.returned,
+        max_states=options.max_states,
+        rng=rng,
+        page_samples=options.page_samples,
     )
     directories = _materialize(exploration.states, work / "states", name)
     results = check_states(directories, spec, operation.job, list(untouched), options)
@@ -289,6 +302,14 @@ def _explore(
             f"({operation.error}): no state counts as acknowledged"
         )
     return notes
+
+
+def _unknown(history: HistoryLog, reason: str, *, close: bool = False) -> str:
+    """Record that the harness could not follow the store here (the scenario is unknown)."""
+    history.event("unknown", None, {"reason": reason}, kind=INFO)
+    if close:
+        history.close()
+    return reason
 
 
 def _record(
@@ -430,9 +451,18 @@ def _trace(
     return None
 
 
-def _window(calls: list[RawCall], begin: Path, end: Path) -> list[RawCall]:
-    """The calls between the two marker opens (the markers themselves excluded)."""
-    marks = {os.fspath(begin): "begin", os.fspath(end): "end"}
+def _window(calls: list[RawCall], work: Path, name: str) -> tuple[list[RawCall], int]:
+    """One operation's calls, and how many of them came before it returned.
+
+    The operation is every call between its *begin* marker and its *end* marker (any thread),
+    then the calls other threads made after the end marker until the *settled* marker (the
+    calling thread's own calls there are the harness's snapshot, not the store's). The end
+    marker is made by the calling thread right after the store call returned: it is the
+    acknowledgement, and a background thread's fsync after it comes too late.
+    """
+    marks = {
+        os.fspath(work / f".marker-{which}-{name}"): which for which in ("begin", "end", "settled")
+    }
     found: dict[str, int] = {}
     for index, call in enumerate(calls):
         if call.name in ("openat", "open") and call.failed:
@@ -442,14 +472,18 @@ def _window(calls: list[RawCall], begin: Path, end: Path) -> list[RawCall]:
             except TraceModelError:
                 continue
             if path in marks:
-                found[marks[path]] = index
-    if "begin" not in found or "end" not in found:
-        raise PowerLossError(
-            f"the trace has no {'begin' if 'begin' not in found else 'end'} marker "
-            f"for {begin.name}: "
-            "strace did not follow the process (is ptrace allowed here?)"
-        )
-    return calls[found["begin"] + 1 : found["end"]]
+                found.setdefault(marks[path], index)
+    for which in ("begin", "end", "settled"):
+        if which not in found:
+            raise PowerLossError(
+                f"the trace has no {which} marker for {name}_job: "
+                "strace did not follow the process (is ptrace allowed here?)"
+            )
+    begin, end, settled = found["begin"], found["end"], found["settled"]
+    before = calls[begin + 1 : end]
+    caller = calls[end].pid
+    after = [call for call in calls[end + 1 : settled] if call.pid != caller]
+    return before + after, len(before)
 
 
 def _load_tree(folder: Path) -> Baseline:
@@ -529,8 +563,9 @@ def trace_main(argv: list[str]) -> None:
                 store.update_job(operation["job"], operation["update"])
         except Exception as caught:
             error = describe_error(caught)
-        _marker(work / f".marker-end-{name}")
+        _marker(work / f".marker-end-{name}")  # the acknowledgement: the call has returned
         _snapshot(root, work / f"{name}-after")
+        _marker(work / f".marker-settled-{name}")  # other threads' calls up to here are modeled
         outcomes[name] = {"returned": error is None, "error": error, "open_files": open_files}
         if error is not None:
             break  # the next operation's "old" version would be unknown
