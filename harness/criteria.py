@@ -117,13 +117,13 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "C7",
         "Backup recovery works on corruption",
-        (("recovery_to_last_good", _whole),),
+        (("recovery_to_last_good", _whole), ("crash_backup", _whole)),
         "after damage to a job file, reads return the version before it, not older, not an error",
     ),
     Criterion(
         "C8",
         "Recovery leaves no orphaned temp files (beyond the seed)",
-        (("no_litter", _whole),),
+        (("no_litter", _whole), ("crash_litter", _whole)),
         "after writers are killed mid-write, the restart removes their temp files",
     ),
     Criterion(

@@ -67,6 +67,8 @@ CHECKERS = (
     "no_litter",
     "latency",
     "crash_consistency",
+    "crash_backup",
+    "crash_litter",
     "performance_budget",
 )
 
@@ -314,7 +316,7 @@ def _default_checkers(kind: str) -> list[str]:
     if kind == "latency":
         return ["performance_budget"]
     if kind == "powerloss":
-        return ["crash_consistency"]
+        return ["crash_consistency", "crash_backup", "crash_litter"]
     return [
         "never_raises",
         "no_torn_read",

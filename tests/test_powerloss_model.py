@@ -300,6 +300,8 @@ def test_correct_stores_pass_power_loss(store: str, tmp_path: Path) -> None:
     spec = f"{BROKEN / name}.py:make_store" if store.startswith("/") else store
     outcome, criteria = run_power_loss(spec, tmp_path / name)
     assert criteria["C6"].passed is True, criteria["C6"].evidence
+    assert criteria["C7"].passed is not False, criteria["C7"].evidence  # n/a without a backup
+    assert criteria["C8"].passed is True, criteria["C8"].evidence
     assert not unknown_reasons(outcome)
 
 
@@ -369,3 +371,32 @@ def test_the_same_seed_gives_the_same_set_of_crash_states(tmp_path: Path) -> Non
         }
 
     assert states(first) == states(again) and len(states(first)) >= 5
+
+
+# ---------------------------------------------------------------- backup, litter, second cut
+
+
+@pytest.mark.parametrize(("store", "criterion"), [("leaves_litter", "C8"), ("no_recover", "C8")])
+def test_temp_files_left_after_a_power_cut_fail_c8(
+    store: str, criterion: str, tmp_path: Path
+) -> None:
+    _, criteria = run_power_loss(f"{BROKEN / store}.py:make_store", tmp_path / "run")
+    assert criteria[criterion].passed is False
+    assert "recover() left .j0.json." in " ".join(criteria[criterion].evidence)
+    assert criteria["C6"].passed is True  # the job itself is fine: only the litter is wrong
+
+
+def test_a_backup_that_is_never_refreshed_fails_c7_after_a_power_cut(tmp_path: Path) -> None:
+    _, criteria = run_power_loss(f"{BROKEN / 'old_backup'}.py:make_store", tmp_path / "run")
+    assert criteria["C7"].passed is False
+    assert "with the job file damaged" in " ".join(criteria["C7"].evidence)
+
+
+def test_an_in_place_rewrite_in_recover_fails_c6_only_with_a_second_cut(tmp_path: Path) -> None:
+    spec = f"{BROKEN / 'rewrites_in_recover'}.py:make_store"
+    outcome, criteria = run_power_loss(spec, tmp_path / "cut")
+    assert criteria["C6"].passed is False
+    assert "of recover(), after a first cut" in " ".join(criteria["C6"].evidence)
+    assert any("second power cut during recover()" in note for note in outcome.notes)
+    _, single = run_power_loss(spec, tmp_path / "single", extra={"recover_cuts": 0})
+    assert single["C6"].passed is True  # one power cut alone never shows it

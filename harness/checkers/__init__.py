@@ -88,6 +88,8 @@ def registry() -> dict[str, Checker]:
         "no_litter": litter.check_no_litter,
         "latency": latency.check_latency,
         "crash_consistency": crash.check_crash_consistency,
+        "crash_backup": crash.check_crash_backup,
+        "crash_litter": crash.check_crash_litter,
         "performance_budget": performance.check_performance_budget,
     }
 

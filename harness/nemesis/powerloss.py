@@ -96,6 +96,7 @@ class PowerLossOptions:
     update: bool = True
     keep_states: bool = False
     page_samples: int = PAGE_SAMPLES
+    recover_cuts: int = 2
 
     @classmethod
     def from_scenario(cls, extra: dict[str, Any], where: str) -> PowerLossOptions:
@@ -129,6 +130,7 @@ class PowerLossOptions:
             update=boolean("update", cls.update),
             keep_states=boolean("keep_states", cls.keep_states),
             page_samples=integer("page_samples", cls.page_samples, 1000, bottom=0),
+            recover_cuts=integer("recover_cuts", cls.recover_cuts, 100, bottom=0),
         )
 
 
@@ -141,6 +143,7 @@ class _Operation:
     old: dict[str, Any]  # write_record of the version before
     new: dict[str, Any]  # write_record of the version it writes
     call: dict[str, Any]  # what the traced process does: {"save": job} or {"update": changes}
+    older: dict[str, Any] | None = None  # the version before ``old``: what its backup may hold
     returned: bool = False
     error: str | None = None
     open_files: dict[int, OpenFile] = field(default_factory=dict)
@@ -169,27 +172,38 @@ def explore_power_loss(
     size = scenario.workload.payload_bytes
     jobs = [f"j{k}" for k in range(max(scenario.workload.jobs, 1))]
     target, bystanders = jobs[0], jobs[1:4]
+    zeroth = make_job(target, WRITER, 0, size, rng)  # so that version 1 has a backup to fall to
     first = {job: make_job(job, WRITER, 1, size, rng) for job in [target, *bystanders]}
     second = make_job(target, WRITER, 2, size, rng)
     third = make_job(target, WRITER, 3, size, rng)
     changes = {"hx": third["hx"], "data": third["data"]}
     operations = [
         _Operation(
-            "save", target, write_record(first[target]), write_record(second), {"save": second}
+            "save",
+            target,
+            write_record(first[target]),
+            write_record(second),
+            {"save": second},
+            older=write_record(zeroth),
         )
     ]
     if options.update:
         merged = {**second, **changes}
         operations.append(
             _Operation(
-                "update", target, write_record(second), write_record(merged), {"update": changes}
+                "update",
+                target,
+                write_record(second),
+                write_record(merged),
+                {"update": changes},
+                older=write_record(first[target]),
             )
         )
     untouched = {job: write_record(first[job]) for job in bystanders}
 
     started = time.monotonic()
     history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
-    problem = _prepare(spec, root, work, first)
+    problem = _prepare(spec, root, work, [(target, zeroth), *first.items()])
     if problem:
         reason = f"power loss: not explored: preparing the store failed: {problem}"
         return [_unknown(history, reason, close=True)]
@@ -200,6 +214,7 @@ def explore_power_loss(
         return [_unknown(history, reason, close=True)]
     calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
     notes: list[str] = []
+    cuts: list[_Cut] = []
     try:
         for operation in operations:
             if not (work / f"{operation.name}-before").is_dir():
@@ -210,12 +225,19 @@ def explore_power_loss(
                 continue
             try:
                 notes.extend(
-                    _explore(operation, calls, spec, root, work, untouched, options, rng, history)
+                    _explore(
+                        operation, calls, spec, root, work, untouched, options, rng, history, cuts
+                    )
                 )
             except (TraceModelError, PowerLossError) as error:
                 # The model cannot follow this operation: judging its states would be a guess.
                 # The scenario becomes unknown; the next operation is explored on its own.
                 notes.append(_unknown(history, f"power loss, {operation.name}_job: {error}"))
+        if cuts:
+            try:
+                notes.append(_cut_recoveries(cuts, spec, work, untouched, options, rng, history))
+            except (TraceModelError, PowerLossError) as error:
+                notes.append(_unknown(history, f"power loss, a cut during recover(): {error}"))
     finally:
         history.close()
         if not options.keep_states:
@@ -238,8 +260,9 @@ def _explore(
     options: PowerLossOptions,
     rng: random.Random,
     history: HistoryLog,
+    cuts: list[_Cut],
 ) -> list[str]:
-    """Model, check and record one traced operation."""
+    """Model, check and record one traced operation; add the states to cut recover() on."""
     name = operation.name
     window, returned_at = _window(calls, work, name)
     baseline = _load_tree(work / f"{name}-before")
@@ -265,7 +288,8 @@ def _explore(
         page_samples=options.page_samples,
     )
     directories = _materialize(exploration.states, work / "states", name)
-    results = check_states(directories, spec, operation.job, list(untouched), options)
+    known = sorted(set(trace.base_names) | set(trace.final_names))
+    results = check_states(directories, spec, operation.job, list(untouched), options, known)
     history.event(
         "powerloss_trace",
         operation.job,
@@ -284,6 +308,11 @@ def _explore(
     )
     for state, result in zip(exploration.states, results, strict=True):
         _record(history, operation, state, result, untouched)
+    final = set(trace.final_files())
+    # States that leave recovery work (a name the finished operation did not have, or lacks).
+    candidates = [state for state in exploration.states if set(state.files) != final]
+    for state in rng.sample(candidates, min(options.recover_cuts, len(candidates))):
+        cuts.append(_Cut(operation, state, known))
     note = (
         f"power loss, {name}_job({operation.job}): {len(trace.calls)} store system calls traced "
         f"({len(trace.changing_calls)} change the disk), {exploration.points} crash points, "
@@ -304,6 +333,101 @@ def _explore(
     return notes
 
 
+@dataclass
+class _Cut:
+    """A crash state to cut power in again, while ``recover()`` repairs it."""
+
+    operation: _Operation
+    state: CrashState
+    known: list[str]
+
+
+def _cut_recoveries(
+    cuts: list[_Cut],
+    spec: str,
+    work: Path,
+    untouched: dict[str, dict[str, Any]],
+    options: PowerLossOptions,
+    rng: random.Random,
+    history: HistoryLog,
+) -> str:
+    """A second power cut, during ``recover()``: trace it on a few states, check its states.
+
+    Each cut state (``options.recover_cuts`` per operation, seeded, among the states that leave
+    recovery work) is copied, and ``recover()`` runs on each copy in one traced process. Every
+    state a power cut may leave during it is checked like a first-level state (restart,
+    recover, read) and must hold what the first state was allowed to hold.
+    """
+    folder = work / "cuts"
+    roots = _materialize([cut.state for cut in cuts], folder, "store")
+    log_path = folder / "trace.strace"
+    problem = _trace_recoveries(spec, roots, folder, log_path)
+    if problem:
+        raise PowerLossError(f"tracing recover() on crash states failed: {problem}")
+    outcomes = json.loads((folder / "trace-report.json").read_text())
+    calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
+    explored: list[tuple[_Cut, CrashState]] = []
+    for number, (cut, root) in enumerate(zip(cuts, roots, strict=True)):
+        name = f"recover-{number}"
+        if name not in outcomes:
+            return "power loss: no second cut during recover(): the store has no recover()"
+        window, returned_at = _window(calls, folder, name)
+        baseline = _load_tree(folder / f"{name}-before")
+        baseline.open_files = {
+            int(fd): OpenFile(**info) for fd, info in outcomes[name]["open_files"].items()
+        }
+        places = {os.fspath(root), os.path.realpath(root)}
+        trace = model_trace(window, places, baseline, cwd=os.getcwd(), returned_at=returned_at)
+        _verify_replay(trace, _load_tree(folder / f"{name}-after"), "recover")
+        (folder / f"{name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
+        if trace.changing_calls:
+            exploration = enumerate_crash_states(
+                trace,
+                returned=False,  # recover() promises no version of its own
+                max_states=options.max_states,
+                rng=rng,
+                page_samples=options.page_samples,
+            )
+            explored.extend((cut, second) for second in exploration.states)
+    known = sorted({name for cut in cuts for name in cut.known})
+    directories = _materialize([second for _, second in explored], folder / "states", "cut")
+    job = cuts[0].operation.job
+    results = check_states(directories, spec, job, list(untouched), options, known)
+    for (cut, second), result in zip(explored, results, strict=True):
+        first = f"{cut.state.point_label} [{cut.state.description}]"
+        _record(
+            history,
+            cut.operation,
+            second,
+            result,
+            untouched,
+            point=f"{second.point_label} of recover(), after a first cut {first}",
+            acknowledged=cut.state.acknowledged,
+        )
+    if not options.keep_states:
+        shutil.rmtree(folder, ignore_errors=True)
+    return (
+        f"power loss: a second power cut during recover() on {len(cuts)} crash states: "
+        f"{len(explored)} more states checked"
+    )
+
+
+def _trace_recoveries(spec: str, roots: list[Path], folder: Path, log_path: Path) -> str | None:
+    """Run ``recover()`` on each of ``roots`` in one process under strace."""
+    instructions = folder / "trace.json"
+    instructions.write_text(
+        json.dumps(
+            {
+                "spec": spec,
+                "roots": [os.fspath(root) for root in roots],
+                "work": os.fspath(folder),
+                "report": os.fspath(folder / "trace-report.json"),
+            }
+        )
+    )
+    return _run_traced("trace_recover_main", instructions, log_path, folder, 0)
+
+
 def _unknown(history: HistoryLog, reason: str, *, close: bool = False) -> str:
     """Record that the harness could not follow the store here (the scenario is unknown)."""
     history.event("unknown", None, {"reason": reason}, kind=INFO)
@@ -318,20 +442,26 @@ def _record(
     state: CrashState,
     result: dict[str, Any],
     untouched: dict[str, dict[str, Any]],
+    *,
+    point: str | None = None,
+    acknowledged: bool | None = None,
 ) -> None:
-    point = state.point_label
-    if state.acknowledged:
-        point += f" ({operation.name}_job returned: acknowledged)"
+    acknowledged = state.acknowledged if acknowledged is None else acknowledged
+    if point is None:
+        point = state.point_label
+        if acknowledged:
+            point += f" ({operation.name}_job returned: acknowledged)"
     token = history.invoke(
         "crash_state",
         operation.job,
         {
             "operation": operation.name,
             "point": point,
-            "acknowledged": state.acknowledged,
+            "acknowledged": acknowledged,
             "state": state.description,
             "old": operation.old,
             "new": operation.new,
+            "older": operation.older,
             "untouched": untouched,
         },
     )
@@ -342,6 +472,8 @@ def _record(
             "read": result["read"],
             "recover_raised": result.get("recover_raised"),
             "untouched": result.get("untouched", {}),
+            "litter": result.get("litter"),
+            "backup": result.get("backup"),
         },
     )
 
@@ -380,7 +512,9 @@ def _run_child(command: list[str], timeout: float, stderr_path: Path) -> str | N
     return None
 
 
-def _prepare(spec: str, root: Path, work: Path, jobs: dict[str, dict[str, Any]]) -> str | None:
+def _prepare(
+    spec: str, root: Path, work: Path, jobs: list[tuple[str, dict[str, Any]]]
+) -> str | None:
     instructions = work / "prepare.json"
     instructions.write_text(json.dumps({"spec": spec, "root": os.fspath(root), "jobs": jobs}))
     command = [sys.executable, "-c", _CHILD.format("prepare_main"), os.fspath(instructions)]
@@ -391,9 +525,6 @@ def _trace(
     spec: str, root: Path, work: Path, log_path: Path, operations: list[_Operation], size: int
 ) -> str | None:
     """Run the operations under strace; fill in how each ended and its open descriptors."""
-    strace = shutil.which("strace")
-    if strace is None:
-        raise PowerLossError("strace is not installed (install it: apt-get install strace)")
     instructions = work / "trace.json"
     report = work / "trace-report.json"
     instructions.write_text(
@@ -407,32 +538,7 @@ def _trace(
             }
         )
     )
-    # -f: follow threads and children; -y: the path behind each descriptor; -xx: every string in
-    # hex, so paths and data parse exactly; -s: whole buffers, the model needs every byte written.
-    limit = max(1 << 20, 4 * size + (1 << 16))
-    syscalls = ",".join(
-        f"?{name}" for name in TRACED_SYSCALLS
-    )  # ?: not an error if the arch lacks it
-    command = [
-        strace,
-        "-f",
-        "-y",
-        "-qq",
-        "-xx",
-        "-s",
-        str(limit),
-        "-e",
-        f"trace={syscalls}",
-        "-e",
-        "signal=none",
-        "-o",
-        os.fspath(log_path),
-        sys.executable,
-        "-c",
-        _CHILD.format("trace_main"),
-        os.fspath(instructions),
-    ]
-    problem = _run_child(command, TRACE_TIMEOUT, work / "trace.log")
+    problem = _run_traced("trace_main", instructions, log_path, work, size)
     if problem:
         return problem
     try:
@@ -449,6 +555,44 @@ def _trace(
             int(fd): OpenFile(**info) for fd, info in outcome["open_files"].items()
         }
     return None
+
+
+def _run_traced(
+    entry: str, instructions: Path, log_path: Path, work: Path, size: int
+) -> str | None:
+    """Run the child ``entry`` under strace, its calls logged to ``log_path``."""
+    strace = shutil.which("strace")
+    if strace is None:
+        raise PowerLossError("strace is not installed (install it: apt-get install strace)")
+    # -f: follow threads and children; -y: the path behind each descriptor; -xx: every string in
+    # hex, so paths and data parse exactly; -s: whole buffers, the model needs every byte written.
+    limit = max(1 << 20, 4 * size + (1 << 16))
+    syscalls = ",".join(
+        f"?{name}" for name in TRACED_SYSCALLS
+    )  # ?: not an error if the arch lacks it
+    command = [
+        strace,
+        "-f",
+        "-y",
+        "-qq",
+        "-xx",
+        # Stop the process only at the calls traced (a seccomp filter), not at every call: the
+        # interpreter's start-up makes thousands the model does not need.
+        "--seccomp-bpf",
+        "-s",
+        str(limit),
+        "-e",
+        f"trace={syscalls}",
+        "-e",
+        "signal=none",
+        "-o",
+        os.fspath(log_path),
+        sys.executable,
+        "-c",
+        _CHILD.format(entry),
+        os.fspath(instructions),
+    ]
+    return _run_child(command, TRACE_TIMEOUT, work / "trace.log")
 
 
 def _window(calls: list[RawCall], work: Path, name: str) -> tuple[list[RawCall], int]:
@@ -530,7 +674,7 @@ def prepare_main(argv: list[str]) -> None:
     _silence_logging()
     config = json.loads(Path(argv[0]).read_text())
     store = parse_store_spec(config["spec"]).open(Path(config["root"]))
-    for job_id, job in config["jobs"].items():
+    for job_id, job in config["jobs"]:
         store.save_job(job_id, job)
     _close(store)
     os.sync()  # the durable baseline every crash state starts from
@@ -549,28 +693,54 @@ def trace_main(argv: list[str]) -> None:
     outcomes: dict[str, Any] = {}
     for operation in config["operations"]:
         name = operation["name"]
-        if name == "update" and not callable(getattr(store, "update_job", None)):
+        if name == "update":
+            call = getattr(store, "update_job", None)
+            arguments: tuple[Any, ...] = (operation["job"], operation["update"])
+        else:
+            call, arguments = store.save_job, (operation["job"], operation["save"])
+        if not callable(call):
             continue
-        os.sync()  # everything before the operation is durable: the baseline
-        _snapshot(root, work / f"{name}-before")
-        open_files = _open_files(root)
-        _marker(work / f".marker-begin-{name}")
-        error = None
-        try:
-            if name == "save":
-                store.save_job(operation["job"], operation["save"])
-            else:
-                store.update_job(operation["job"], operation["update"])
-        except Exception as caught:
-            error = describe_error(caught)
-        _marker(work / f".marker-end-{name}")  # the acknowledgement: the call has returned
-        _snapshot(root, work / f"{name}-after")
-        _marker(work / f".marker-settled-{name}")  # other threads' calls up to here are modeled
-        outcomes[name] = {"returned": error is None, "error": error, "open_files": open_files}
-        if error is not None:
+        outcomes[name] = _traced_call(root, work, name, call, arguments)
+        if outcomes[name]["error"] is not None:
             break  # the next operation's "old" version would be unknown
     _close(store)
     Path(config["report"]).write_text(json.dumps(outcomes))
+
+
+def trace_recover_main(argv: list[str]) -> None:
+    """Entry point of the traced process of the second cut: ``recover()`` on each root."""
+    _silence_logging()
+    config = json.loads(Path(argv[0]).read_text())
+    work = Path(config["work"])
+    spec = parse_store_spec(config["spec"])
+    outcomes: dict[str, Any] = {}
+    for number, folder in enumerate(config["roots"]):
+        root = Path(folder)
+        store = spec.open(root)
+        recover = getattr(store, "recover", None)
+        if callable(recover):
+            outcomes[f"recover-{number}"] = _traced_call(root, work, f"recover-{number}", recover)
+        _close(store)
+    Path(config["report"]).write_text(json.dumps(outcomes))
+
+
+def _traced_call(
+    root: Path, work: Path, name: str, call: Any, arguments: tuple[Any, ...] = ()
+) -> dict[str, Any]:
+    """Make one store call between the markers, with the snapshots the model is checked on."""
+    os.sync()  # everything before the operation is durable: the baseline
+    _snapshot(root, work / f"{name}-before")
+    open_files = _open_files(root)
+    _marker(work / f".marker-begin-{name}")
+    error = None
+    try:
+        call(*arguments)
+    except Exception as caught:
+        error = describe_error(caught)
+    _marker(work / f".marker-end-{name}")  # the acknowledgement: the call has returned
+    _snapshot(root, work / f"{name}-after")
+    _marker(work / f".marker-settled-{name}")  # other threads' calls up to here are modeled
+    return {"returned": error is None, "error": error, "open_files": open_files}
 
 
 def _marker(path: Path) -> None:
@@ -642,7 +812,12 @@ class _Batch:
 
 
 def check_states(
-    directories: list[Path], spec: str, job: str, untouched: list[str], options: PowerLossOptions
+    directories: list[Path],
+    spec: str,
+    job: str,
+    untouched: list[str],
+    options: PowerLossOptions,
+    known: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Open the store on each directory in checking processes; one result per directory.
 
@@ -653,7 +828,9 @@ def check_states(
         return []
     folder = directories[0].parent
     config = folder / "check.json"
-    config.write_text(json.dumps({"spec": spec, "job": job, "untouched": untouched}))
+    config.write_text(
+        json.dumps({"spec": spec, "job": job, "untouched": untouched, "known": known})
+    )
     tasks = [(index, os.fspath(directory)) for index, directory in enumerate(directories)]
     count = max(1, min(options.workers, len(tasks) // 8 + 1))
     batches = [
@@ -774,12 +951,22 @@ def check_main(argv: list[str]) -> None:
     _silence_logging()
     spec = parse_store_spec(config["spec"])
     for index, directory in tasks[int(argv[2]) :]:
-        result = check_state(spec, Path(directory), config["job"], config["untouched"])
+        result = check_state(
+            spec, Path(directory), config["job"], config["untouched"], config.get("known")
+        )
         out.write(json.dumps({"index": index, **result}, default=str) + "\n")
 
 
-def check_state(spec: Any, directory: Path, job: str, untouched: list[str]) -> dict[str, Any]:
-    """Open the store on one state as a restarting application would: recover, then read."""
+def check_state(
+    spec: Any, directory: Path, job: str, untouched: list[str], known: list[str] | None = None
+) -> dict[str, Any]:
+    """Open the store on one state as a restarting application would: recover, then read.
+
+    With ``known`` (the names the store had before and after the operation), it then lists the
+    files ``recover()`` left that are none of them (``litter``), and finally damages the job
+    file and reads again, to see what its backup holds (``backup``; None if the store names no
+    backup in ``paths_for`` or has no job file in this state).
+    """
     try:
         store = spec.open(directory)
     except Exception as error:
@@ -797,13 +984,46 @@ def check_state(spec: Any, directory: Path, job: str, untouched: list[str]) -> d
                 recover()
             except Exception as error:
                 recover_raised = describe_error(error)
-        return {
+        result = {
             "read": _read(store, job),
             "recover_raised": recover_raised,
             "untouched": {other: _read(store, other) for other in untouched},
         }
+        if known is not None:
+            result["litter"] = _litter(directory, set(known))
+            result["backup"] = _read_backup(store, directory, job)
+        return result
     finally:
         _close(store)
+
+
+def _litter(directory: Path, known: set[str]) -> list[str]:
+    """Files in ``directory`` that the store had neither before nor after the operation."""
+    found = []
+    for current, _, filenames in os.walk(directory):
+        for name in filenames:
+            rel = os.path.relpath(os.path.join(current, name), directory)
+            if rel not in known and not is_ephemeral(rel):
+                found.append(rel)
+    return sorted(found)
+
+
+def _read_backup(store: Any, directory: Path, job: str) -> dict[str, Any] | None:
+    """Damage the job file (garbage, same length) and read the job again: the backup answers."""
+    paths_for = getattr(store, "paths_for", None)
+    if not callable(paths_for):
+        return None
+    try:
+        paths = paths_for(job)
+        main = Path(paths["main"])
+        if "backup" not in paths or not main.is_file():
+            return None
+        size = main.stat().st_size
+        with open(main, "r+b") as file:  # in place, as a disk gone bad damages it
+            file.write(b"#" * max(size, 16))
+    except Exception:  # a store whose paths_for fails is judged elsewhere (the damage scenarios)
+        return None
+    return _read(store, job)
 
 
 def _read(store: Any, job: str) -> dict[str, Any]:

@@ -37,6 +37,10 @@ def _slot_record(data: bytes) -> bytes:
 class SlotStore(BaseStore):
     """Two slots and a header per job file (see the module docstring)."""
 
+    def paths_for(self, job_id: str) -> dict[str, Path]:
+        """One file per job: the store keeps no backup copy."""
+        return {"main": Path(self._main(job_id))}
+
     def _install(self, job_id: str, data: bytes) -> None:
         main = self._main(job_id)
         try:
