@@ -16,6 +16,11 @@ The persistence model (what may be on disk after the power comes back):
    **torn** (only the first half of its bytes) or, when it grew the file, **zero-filled** (the
    new size reached the disk, the data did not: ext4 ``data=writeback``, XFS). A file created and
    never fsynced may be empty. Files of different inodes are independent.
+   **Unsynced data may also reach the disk out of order, a 4 KiB page at a time** (the page
+   cache writes dirty pages back in any order): each touched page alone, and every touched page
+   but one, with the file at its final size (``page_samples`` of them per file and point, a seeded
+   sample above). A write through an ``O_SYNC``/``O_DSYNC`` descriptor, or a ``pwritev2`` with
+   ``RWF_SYNC``/``RWF_DSYNC``, is a barrier of its file when it returns.
 2. **Directory entries are durable up to the last fsync of their directory.** Creates, renames,
    unlinks, links, ``mkdir`` and ``rmdir`` in one directory reach the disk as a *prefix* of the
    order they were issued in; every one issued before an fsync of that directory survives.
@@ -25,9 +30,10 @@ The persistence model (what may be on disk after the power comes back):
 3. ``sync()`` and ``syncfs()`` make everything durable. ``fsync``/``fdatasync`` of a directory
    descriptor (SQLite uses the latter) is the directory barrier of rule 2. ``sync_file_range``
    makes nothing durable (it flushes neither metadata nor the disk's cache).
-4. **The crash may come after any system call** of the operation, including after the last one,
-   when the operation has returned: those states are *acknowledged*, and the store promised the
-   new version would survive them.
+4. **The crash may come after any system call** of the operation, including after the last one.
+   From the moment the operation returned (``OperationTrace.acknowledged_after``: the calls made
+   before it) the states are *acknowledged*, and the store promised the new version would
+   survive them; calls other threads make after that moment are after the acknowledgement.
 
 The states at one crash point are every combination of (for each directory) how many of its
 unsynced changes persisted and (for each file) which of its data variants persisted. A call that
@@ -35,8 +41,8 @@ changes nothing (a read-only ``open``, a ``close``) adds no crash point: the sta
 the states before it. Identical directory trees are checked once; a tree possible both before
 and after the operation returned is checked as acknowledged (the stricter promise). Above a cap,
 a seeded sample is kept, always with each point's two extremes (nothing unsynced persisted,
-everything persisted). What the model does not do: reorder unsynced writes *within* a file, tear
-a write anywhere but in the middle, or lose data that was synced (a lying disk cache).
+everything persisted). What the model does not do: reorder writes *within* a page, tear a write
+anywhere but in the middle, or lose data that was synced (a lying disk cache).
 
 Files the operation did not touch keep the contents they had when it started; the explorer
 makes that baseline durable first (``sync``). SQLite's ``-shm`` file is left out everywhere: it

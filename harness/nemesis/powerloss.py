@@ -10,35 +10,58 @@ sense of each one.
 
 Phases of :func:`explore_power_loss`:
 
-1. **prepare**: a fresh process opens the store and saves version 1 of the target job (and of
-   one or more bystander jobs), then ``sync()``: this is the durable baseline.
-2. **trace**: a process started under ``strace -f -y -xx`` opens the store, syncs, snapshots the
-   store directory and its open descriptors, then makes one ``save_job`` (and, when the store has
-   it, one ``update_job``) between two marker calls (``open`` of a path that does not exist),
-   and snapshots the directory again. Only the calls between the markers are the operation.
+1. **prepare**: a fresh process opens the store and saves versions 0 and 1 of the target job
+   (so version 1 has a backup) and version 1 of one or more bystander jobs, then ``sync()``: this
+   is the durable baseline.
+2. **trace**: a process started under ``strace -f -y -xx --seccomp-bpf`` opens the store and, for
+   each operation (one ``save_job``, then ``update_job`` when the store has it): syncs,
+   snapshots the store directory and its open descriptors, opens a *begin* marker (a path that
+   does not exist), makes the call, opens an *end* marker **from the calling thread, right after
+   the call returned** (the acknowledgement), snapshots again and opens a *settled* marker. The
+   operation is every call between begin and end (any thread), then the calls of *other*
+   threads between end and settled: those come after the acknowledgement.
 3. **model**: the calls are replayed into the abstract file system; the replay must end with
-   exactly the files the process saw on disk (else the model missed something and says so).
-   Every crash state is enumerated, deduplicated and capped (``options.max_states``).
+   exactly the files the process saw on disk (else the model missed something). Every crash
+   state is enumerated, deduplicated and capped (``options.max_states``), out-of-order pages
+   sampled (``options.page_samples``); every state from the acknowledgement on is acknowledged.
 4. **check**: each state is written into a fresh directory; a checking process opens the store
-   there, calls ``recover()`` if the store has one, and reads the target job and the bystanders.
-   Checking processes take many states each; one that hangs (``options.state_timeout``) or dies
-   is replaced, and only its current state is charged with it.
-5. **record**: one ``crash_state`` operation per state goes into the history::
+   there, calls ``recover()`` if the store has one, reads the target job and the bystanders,
+   lists the files left that the store never had (litter), then damages the job file and reads
+   again (what the backup gives). Checking processes take many states each; one that hangs
+   (``options.state_timeout``) or dies is replaced, and only its current state is charged.
+5. **second cut**: on a few states per operation (``options.recover_cuts``, seeded, among those
+   that leave recovery work) ``recover()`` runs traced, in one process for all of them, and the
+   states a power cut *during* it may leave are checked as in phase 4.
+6. **record**: one ``crash_state`` operation per state goes into the history::
 
        {"f": "crash_state", "job": "j0", "value": {"operation": "save",
         "point": "after #11 rename(j0.json.tmp -> j0.json) (save_job returned: acknowledged)",
         "acknowledged": true,
         "state": "./: persisted create(j0.json.tmp), lost rename(j0.json.tmp -> j0.json)",
-        "old": {"tag": [...], "digest": "..."}, "new": {...}, "untouched": {"j1": {...}}}}
-       {"type": "ok", "value": {"read": {"kind": "job", "tag": [...]}, "recover_raised": null,
+        "old": {"tag": [...], "digest": "..."}, "new": {...}, "older": {...},
         "untouched": {"j1": {...}}}}
+       {"type": "ok", "value": {"read": {"kind": "job", "tag": [...]}, "recover_raised": null,
+        "untouched": {"j1": {...}}, "litter": [], "backup": {"kind": "job", ...}}}
 
-   :mod:`harness.checkers.crash` judges them. The numbered calls of each operation are kept in
-   ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``<operation>.strace``.
+   :mod:`harness.checkers.crash` judges them (``crash_consistency``: C6, ``crash_backup``: C7,
+   ``crash_litter``: C8). The numbered calls of each operation are kept in
+   ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``trace.strace``.
+
+**Unknown, never a guess.** A call the model cannot follow (a shared writable ``mmap``,
+``O_TMPFILE``, ``RENAME_EXCHANGE``, a ``symlink``; see :mod:`harness.nemesis.replay`), a replay
+that does not end with the files on disk, or a traced process that fails records an event
+``f="unknown"`` with ``{"reason": <the call, named>}``: the scenario's verdict is unknown. No state
+of that operation is recorded, and the exploration goes on with the next one.
+
+**The same seed gives the same states**: the payloads and every sample are drawn from one
+``random.Random`` seeded with the run's seed, in a fixed order (a store whose file names are
+random still traces different names).
 
 Options (``[options]`` of the scenario): ``max_states`` (400 per operation), ``state_timeout``
 (20 s), ``workers`` (checking processes, 2), ``update`` (also trace ``update_job``, true),
-``keep_states`` (keep the materialized directories, false).
+``keep_states`` (keep the materialized directories, false), ``page_samples`` (out-of-order page
+variants per file and crash point, 8; 0: in order only), ``recover_cuts`` (states per operation
+to cut again during ``recover()``, 2; 0: none).
 """
 
 from __future__ import annotations
