@@ -15,8 +15,11 @@ resulting :class:`OperationTrace` lists them, one a line; the crash points refer
 
 Which of those changes a power cut may lose is the persistence model, documented and enumerated
 in :mod:`harness.nemesis.crashstates`. A call the model cannot follow faithfully (``O_TMPFILE``,
-a rename into or out of the store, a descriptor it was not told about) raises
-:class:`~harness.nemesis.strace_log.TraceModelError` rather than guess.
+a shared writable ``mmap`` of a store file, ``renameat2(RENAME_EXCHANGE)``, ``symlink``, a rename
+into or out of the store, a descriptor it was not told about) raises
+:class:`~harness.nemesis.strace_log.TraceModelError` naming the call rather than guess; the
+explorer turns that into an *unknown* verdict. A write through an ``O_SYNC``/``O_DSYNC``
+descriptor is followed by a :class:`SyncOp` of its file: it is durable when it returns.
 """
 
 from __future__ import annotations
