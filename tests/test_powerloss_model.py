@@ -21,10 +21,10 @@ from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.history import History
 from harness.nemesis import disk
 from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.powerloss import _window
 from harness.nemesis.replay import Baseline, model_trace
 from harness.nemesis.strace_log import TraceModelError, parse_strace
 from harness.nemesis.syscalls import can_inject
+from harness.nemesis.traced import operation_window
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario, load_scenario
 
@@ -174,7 +174,7 @@ BACKGROUND_FSYNC = """\
 
 def window_of(text: str) -> tuple[list[Any], int]:
     begin = '9 openat(AT_FDCWD</w>, "/w/.marker-begin-save", O_RDONLY) = -1 ENOENT (No such file)\n'
-    return _window(parse_strace(begin + text), Path("/w"), "save")
+    return operation_window(parse_strace(begin + text), Path("/w"), "save")
 
 
 def test_other_threads_calls_after_the_return_marker_come_after_the_acknowledgement() -> None:

@@ -66,16 +66,10 @@ to cut again during ``recover()``, 2; 0: none).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import os
 import random
-import selectors
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,24 +79,26 @@ from harness.errors import HarnessError, ScenarioError
 from harness.history import INFO, OK, HistoryLog
 from harness.nemesis.crashstates import PAGE_SAMPLES, CrashState, enumerate_crash_states
 from harness.nemesis.replay import (
-    TRACED_SYSCALLS,
     Baseline,
     OpenFile,
     OperationTrace,
-    is_ephemeral,
     model_trace,
 )
-from harness.nemesis.strace_log import RawCall, TraceModelError, decode_string, parse_strace
-from harness.outcomes import describe_error, describe_exit
-from harness.payload import make_job, summarize_read, write_record
+from harness.nemesis.statecheck import check_states, materialize
+from harness.nemesis.strace_log import RawCall, TraceModelError, parse_strace
+from harness.nemesis.traced import (
+    TraceError,
+    child_command,
+    load_tree,
+    operation_window,
+    run_child,
+    run_traced,
+)
+from harness.payload import make_job, write_record
 from harness.scenario import Scenario
-from harness.spec import parse_store_spec
 
 PREPARE_TIMEOUT = 60.0  # seconds: one process opens the store and saves a few jobs
-TRACE_TIMEOUT = 60.0  # seconds: the same under strace, plus two directory snapshots
 WRITER = "powerloss"  # the writer name in the tags of the jobs written here
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_CHILD = "import sys; from harness.nemesis.powerloss import {0}; {0}(sys.argv[1:])"
 
 
 class PowerLossError(HarnessError):
@@ -252,14 +248,14 @@ def explore_power_loss(
                         operation, calls, spec, root, work, untouched, options, rng, history, cuts
                     )
                 )
-            except (TraceModelError, PowerLossError) as error:
+            except (TraceModelError, TraceError, PowerLossError) as error:
                 # The model cannot follow this operation: judging its states would be a guess.
                 # The scenario becomes unknown; the next operation is explored on its own.
                 notes.append(_unknown(history, f"power loss, {operation.name}_job: {error}"))
         if cuts:
             try:
                 notes.append(_cut_recoveries(cuts, spec, work, untouched, options, rng, history))
-            except (TraceModelError, PowerLossError) as error:
+            except (TraceModelError, TraceError, PowerLossError) as error:
                 notes.append(_unknown(history, f"power loss, a cut during recover(): {error}"))
     finally:
         history.close()
@@ -287,15 +283,15 @@ def _explore(
 ) -> list[str]:
     """Model, check and record one traced operation; add the states to cut recover() on."""
     name = operation.name
-    window, returned_at = _window(calls, work, name)
-    baseline = _load_tree(work / f"{name}-before")
+    window, returned_at = operation_window(calls, work, name)
+    baseline = load_tree(work / f"{name}-before")
     baseline.open_files = operation.open_files
     roots = {os.fspath(root), os.path.realpath(root)}
     try:
         trace = model_trace(window, roots, baseline, cwd=os.getcwd(), returned_at=returned_at)
     except TraceModelError as error:
         raise TraceModelError(f"{error} (trace: {work / 'trace.strace'})") from None
-    _verify_replay(trace, _load_tree(work / f"{name}-after"), name)
+    _verify_replay(trace, load_tree(work / f"{name}-after"), name)
     listing = work / f"{name}.calls.txt"
     listing.write_text(trace.listing(), encoding="utf-8")
     if not trace.changing_calls:
@@ -310,7 +306,7 @@ def _explore(
         rng=rng,
         page_samples=options.page_samples,
     )
-    directories = _materialize(exploration.states, work / "states", name)
+    directories = materialize(exploration.states, work / "states", name)
     known = sorted(set(trace.base_names) | set(trace.final_names))
     results = check_states(directories, spec, operation.job, list(untouched), options, known)
     history.event(
@@ -382,7 +378,7 @@ def _cut_recoveries(
     recover, read) and must hold what the first state was allowed to hold.
     """
     folder = work / "cuts"
-    roots = _materialize([cut.state for cut in cuts], folder, "store")
+    roots = materialize([cut.state for cut in cuts], folder, "store")
     log_path = folder / "trace.strace"
     problem = _trace_recoveries(spec, roots, folder, log_path)
     if problem:
@@ -394,14 +390,14 @@ def _cut_recoveries(
         name = f"recover-{number}"
         if name not in outcomes:
             return "power loss: no second cut during recover(): the store has no recover()"
-        window, returned_at = _window(calls, folder, name)
-        baseline = _load_tree(folder / f"{name}-before")
+        window, returned_at = operation_window(calls, folder, name)
+        baseline = load_tree(folder / f"{name}-before")
         baseline.open_files = {
             int(fd): OpenFile(**info) for fd, info in outcomes[name]["open_files"].items()
         }
         places = {os.fspath(root), os.path.realpath(root)}
         trace = model_trace(window, places, baseline, cwd=os.getcwd(), returned_at=returned_at)
-        _verify_replay(trace, _load_tree(folder / f"{name}-after"), "recover")
+        _verify_replay(trace, load_tree(folder / f"{name}-after"), "recover")
         (folder / f"{name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
         if trace.changing_calls:
             exploration = enumerate_crash_states(
@@ -413,7 +409,7 @@ def _cut_recoveries(
             )
             explored.extend((cut, second) for second in exploration.states)
     known = sorted({name for cut in cuts for name in cut.known})
-    directories = _materialize([second for _, second in explored], folder / "states", "cut")
+    directories = materialize([second for _, second in explored], folder / "states", "cut")
     job = cuts[0].operation.job
     results = check_states(directories, spec, job, list(untouched), options, known)
     for (cut, second), result in zip(explored, results, strict=True):
@@ -448,7 +444,7 @@ def _trace_recoveries(spec: str, roots: list[Path], folder: Path, log_path: Path
             }
         )
     )
-    return _run_traced("trace_recover_main", instructions, log_path, folder, 0)
+    return run_traced("trace_recover_main", instructions, log_path, folder, 0)
 
 
 def _unknown(history: HistoryLog, reason: str, *, close: bool = False) -> str:
@@ -504,44 +500,13 @@ def _record(
 # ---------------------------------------------------------------- prepare and trace
 
 
-def _child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [os.fspath(_PROJECT_ROOT), env.get("PYTHONPATH")])
-    )
-    return env
-
-
-def _run_child(command: list[str], timeout: float, stderr_path: Path) -> str | None:
-    """Run a helper process to its end; None if it succeeded, else what went wrong."""
-    with open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=stderr,
-            stderr=stderr,
-            env=_child_environment(),
-            start_new_session=True,  # so a hung store can be killed with everything it started
-        )
-        try:
-            code = process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return f"did not finish within {timeout:.0f} s (hung store?); see {stderr_path}"
-    if code != 0:
-        tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        return f"exit code {code}: {tail[0][:300]} (full output: {stderr_path})"
-    return None
-
-
 def _prepare(
     spec: str, root: Path, work: Path, jobs: list[tuple[str, dict[str, Any]]]
 ) -> str | None:
     instructions = work / "prepare.json"
     instructions.write_text(json.dumps({"spec": spec, "root": os.fspath(root), "jobs": jobs}))
-    command = [sys.executable, "-c", _CHILD.format("prepare_main"), os.fspath(instructions)]
-    return _run_child(command, PREPARE_TIMEOUT, work / "prepare.log")
+    command = child_command("prepare_main", instructions)
+    return run_child(command, PREPARE_TIMEOUT, work / "prepare.log")
 
 
 def _trace(
@@ -561,7 +526,7 @@ def _trace(
             }
         )
     )
-    problem = _run_traced("trace_main", instructions, log_path, work, size)
+    problem = run_traced("trace_main", instructions, log_path, work, size)
     if problem:
         return problem
     try:
@@ -578,92 +543,6 @@ def _trace(
             int(fd): OpenFile(**info) for fd, info in outcome["open_files"].items()
         }
     return None
-
-
-def _run_traced(
-    entry: str, instructions: Path, log_path: Path, work: Path, size: int
-) -> str | None:
-    """Run the child ``entry`` under strace, its calls logged to ``log_path``."""
-    strace = shutil.which("strace")
-    if strace is None:
-        raise PowerLossError("strace is not installed (install it: apt-get install strace)")
-    # -f: follow threads and children; -y: the path behind each descriptor; -xx: every string in
-    # hex, so paths and data parse exactly; -s: whole buffers, the model needs every byte written.
-    limit = max(1 << 20, 4 * size + (1 << 16))
-    syscalls = ",".join(
-        f"?{name}" for name in TRACED_SYSCALLS
-    )  # ?: not an error if the arch lacks it
-    command = [
-        strace,
-        "-f",
-        "-y",
-        "-qq",
-        "-xx",
-        # Stop the process only at the calls traced (a seccomp filter), not at every call: the
-        # interpreter's start-up makes thousands the model does not need.
-        "--seccomp-bpf",
-        "-s",
-        str(limit),
-        "-e",
-        f"trace={syscalls}",
-        "-e",
-        "signal=none",
-        "-o",
-        os.fspath(log_path),
-        sys.executable,
-        "-c",
-        _CHILD.format(entry),
-        os.fspath(instructions),
-    ]
-    return _run_child(command, TRACE_TIMEOUT, work / "trace.log")
-
-
-def _window(calls: list[RawCall], work: Path, name: str) -> tuple[list[RawCall], int]:
-    """One operation's calls, and how many of them came before it returned.
-
-    The operation is every call between its *begin* marker and its *end* marker (any thread),
-    then the calls other threads made after the end marker until the *settled* marker (the
-    calling thread's own calls there are the harness's snapshot, not the store's). The end
-    marker is made by the calling thread right after the store call returned: it is the
-    acknowledgement, and a background thread's fsync after it comes too late.
-    """
-    marks = {
-        os.fspath(work / f".marker-{which}-{name}"): which for which in ("begin", "end", "settled")
-    }
-    found: dict[str, int] = {}
-    for index, call in enumerate(calls):
-        if call.name in ("openat", "open") and call.failed:
-            path_token = call.args[1] if call.name == "openat" else call.args[0]
-            try:
-                path = os.fsdecode(decode_string(path_token))
-            except TraceModelError:
-                continue
-            if path in marks:
-                found.setdefault(marks[path], index)
-    for which in ("begin", "end", "settled"):
-        if which not in found:
-            raise PowerLossError(
-                f"the trace has no {which} marker for {name}_job: "
-                "strace did not follow the process (is ptrace allowed here?)"
-            )
-    begin, end, settled = found["begin"], found["end"], found["settled"]
-    before = calls[begin + 1 : end]
-    caller = calls[end].pid
-    after = [call for call in calls[end + 1 : settled] if call.pid != caller]
-    return before + after, len(before)
-
-
-def _load_tree(folder: Path) -> Baseline:
-    """Files and directories of a snapshot, relative to it."""
-    files: dict[str, bytes] = {}
-    dirs = {""}
-    for current, dirnames, filenames in os.walk(folder):
-        rel = os.path.relpath(current, folder)
-        rel = "" if rel == "." else rel
-        dirs.update(os.path.join(rel, name) if rel else name for name in dirnames)
-        for name in filenames:
-            files[os.path.join(rel, name) if rel else name] = (Path(current) / name).read_bytes()
-    return Baseline(files, dirs)
 
 
 def _verify_replay(trace: OperationTrace, after: Baseline, name: str) -> None:
@@ -687,386 +566,3 @@ def _verify_replay(trace: OperationTrace, after: Baseline, name: str) -> None:
             "follow (writes through mmap, another process, an untraced system call), so the "
             "exploration would not be sound"
         )
-
-
-# ---------------------------------------------------------------- the processes' side
-
-
-def prepare_main(argv: list[str]) -> None:
-    """Entry point of the prepare process: save version 1 of each job, then sync."""
-    _silence_logging()
-    config = json.loads(Path(argv[0]).read_text())
-    store = parse_store_spec(config["spec"]).open(Path(config["root"]))
-    for job_id, job in config["jobs"]:
-        store.save_job(job_id, job)
-    _close(store)
-    os.sync()  # the durable baseline every crash state starts from
-
-
-def trace_main(argv: list[str]) -> None:
-    """Entry point of the traced process: each operation between markers, snapshots around it.
-
-    The snapshots read the store's files from this process, which releases any POSIX lock the
-    store holds on them (fcntl locks are per process): harmless here, nothing else runs.
-    """
-    _silence_logging()
-    config = json.loads(Path(argv[0]).read_text())
-    root, work = Path(config["root"]), Path(config["work"])
-    store = parse_store_spec(config["spec"]).open(root)
-    outcomes: dict[str, Any] = {}
-    for operation in config["operations"]:
-        name = operation["name"]
-        if name == "update":
-            call = getattr(store, "update_job", None)
-            arguments: tuple[Any, ...] = (operation["job"], operation["update"])
-        else:
-            call, arguments = store.save_job, (operation["job"], operation["save"])
-        if not callable(call):
-            continue
-        outcomes[name] = _traced_call(root, work, name, call, arguments)
-        if outcomes[name]["error"] is not None:
-            break  # the next operation's "old" version would be unknown
-    _close(store)
-    Path(config["report"]).write_text(json.dumps(outcomes))
-
-
-def trace_recover_main(argv: list[str]) -> None:
-    """Entry point of the traced process of the second cut: ``recover()`` on each root."""
-    _silence_logging()
-    config = json.loads(Path(argv[0]).read_text())
-    work = Path(config["work"])
-    spec = parse_store_spec(config["spec"])
-    outcomes: dict[str, Any] = {}
-    for number, folder in enumerate(config["roots"]):
-        root = Path(folder)
-        store = spec.open(root)
-        recover = getattr(store, "recover", None)
-        if callable(recover):
-            outcomes[f"recover-{number}"] = _traced_call(root, work, f"recover-{number}", recover)
-        _close(store)
-    Path(config["report"]).write_text(json.dumps(outcomes))
-
-
-def _traced_call(
-    root: Path, work: Path, name: str, call: Any, arguments: tuple[Any, ...] = ()
-) -> dict[str, Any]:
-    """Make one store call between the markers, with the snapshots the model is checked on."""
-    os.sync()  # everything before the operation is durable: the baseline
-    _snapshot(root, work / f"{name}-before")
-    open_files = _open_files(root)
-    _marker(work / f".marker-begin-{name}")
-    error = None
-    try:
-        call(*arguments)
-    except Exception as caught:
-        error = describe_error(caught)
-    _marker(work / f".marker-end-{name}")  # the acknowledgement: the call has returned
-    _snapshot(root, work / f"{name}-after")
-    _marker(work / f".marker-settled-{name}")  # other threads' calls up to here are modeled
-    return {"returned": error is None, "error": error, "open_files": open_files}
-
-
-def _marker(path: Path) -> None:
-    """A call the trace can be cut at: open a path that does not exist."""
-    with contextlib.suppress(FileNotFoundError):
-        os.close(os.open(path, os.O_RDONLY))
-
-
-def _snapshot(root: Path, destination: Path) -> None:
-    for current, _, filenames in os.walk(root):
-        rel = os.path.relpath(current, root)
-        (destination / rel).mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            if not is_ephemeral(name):
-                (destination / rel / name).write_bytes((Path(current) / name).read_bytes())
-
-
-def _open_files(root: Path) -> dict[str, dict[str, Any]]:
-    """Descriptors this process holds under ``root``, with their positions (from /proc)."""
-    real = os.path.realpath(root)
-    found: dict[str, dict[str, Any]] = {}
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            info = Path(f"/proc/self/fdinfo/{fd}").read_text()
-        except OSError:
-            continue  # the descriptor of the listing itself, closed by now
-        if target != real and not target.startswith(real + "/"):
-            continue
-        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-        position = int(fields.get("pos", "0").strip())
-        append = bool(int(fields.get("flags", "0").strip(), 8) & os.O_APPEND)
-        found[fd] = {
-            "path": os.path.relpath(target, real) if target != real else "",
-            "position": position,
-            "append": append,
-        }
-    return found
-
-
-# ---------------------------------------------------------------- checking the states
-
-
-def _materialize(states: list[CrashState], folder: Path, name: str) -> list[Path]:
-    """Write each state into its own directory; return them in order."""
-    directories = []
-    for number, state in enumerate(states):
-        directory = folder / f"{name}-{number:04d}"
-        directory.mkdir(parents=True)
-        for rel in sorted(state.dirs):
-            if rel:
-                (directory / rel).mkdir(parents=True, exist_ok=True)
-        for rel, content in state.files.items():
-            (directory / rel).write_bytes(content)
-        directories.append(directory)
-    return directories
-
-
-@dataclass
-class _Batch:
-    """One checking process and the states it has yet to report."""
-
-    tasks: list[tuple[int, str]]
-    tasks_file: Path
-    next: int = 0
-    process: subprocess.Popen[bytes] | None = None
-    buffer: bytes = b""
-    deadline: float = 0.0
-
-
-def check_states(
-    directories: list[Path],
-    spec: str,
-    job: str,
-    untouched: list[str],
-    options: PowerLossOptions,
-    known: list[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Open the store on each directory in checking processes; one result per directory.
-
-    A state whose check hangs past ``options.state_timeout`` or kills its process gets a
-    ``raised`` read saying so; its process is replaced and the others carry on.
-    """
-    if not directories:
-        return []
-    folder = directories[0].parent
-    config = folder / "check.json"
-    config.write_text(
-        json.dumps({"spec": spec, "job": job, "untouched": untouched, "known": known})
-    )
-    tasks = [(index, os.fspath(directory)) for index, directory in enumerate(directories)]
-    count = max(1, min(options.workers, len(tasks) // 8 + 1))
-    batches = [
-        _Batch(tasks[number::count], folder / f"check-tasks-{number}.json")
-        for number in range(count)
-    ]
-    results: dict[int, dict[str, Any]] = {}
-    selector = selectors.DefaultSelector()
-    for batch in batches:
-        batch.tasks_file.write_text(json.dumps(batch.tasks))
-        _start(batch, config, selector, options.state_timeout)
-    try:
-        while any(batch.process is not None for batch in batches):
-            for key, _ in selector.select(timeout=0.2):
-                _read_results(key.data, selector, results, config, options.state_timeout)
-            now = time.monotonic()
-            for batch in batches:
-                if batch.process is not None and now > batch.deadline:
-                    _charge(
-                        batch,
-                        results,
-                        f"hung: no answer within {options.state_timeout:g} s (killed)",
-                    )
-                    _stop(batch, selector)
-                    _start(batch, config, selector, options.state_timeout)
-    finally:
-        for batch in batches:
-            _stop(batch, selector)
-        selector.close()
-    return [results[index] for index in range(len(tasks))]
-
-
-def _start(batch: _Batch, config: Path, selector: selectors.BaseSelector, timeout: float) -> None:
-    if batch.next >= len(batch.tasks):
-        return
-    command = [
-        sys.executable,
-        "-c",
-        _CHILD.format("check_main"),
-        os.fspath(config),
-        os.fspath(batch.tasks_file),
-        str(batch.next),
-    ]
-    batch.process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=_child_environment(),
-        start_new_session=True,
-    )
-    assert batch.process.stdout is not None
-    os.set_blocking(batch.process.stdout.fileno(), False)
-    selector.register(batch.process.stdout, selectors.EVENT_READ, batch)
-    batch.buffer = b""
-    batch.deadline = time.monotonic() + timeout + 10.0  # the first state also pays for imports
-
-
-def _read_results(
-    batch: _Batch,
-    selector: selectors.BaseSelector,
-    results: dict[int, dict[str, Any]],
-    config: Path,
-    timeout: float,
-) -> None:
-    assert batch.process is not None and batch.process.stdout is not None
-    chunk = batch.process.stdout.read()
-    if chunk:
-        batch.buffer += chunk
-        *lines, batch.buffer = batch.buffer.split(b"\n")
-        for line in lines:
-            answer = json.loads(line)
-            results[answer.pop("index")] = answer
-            batch.next += 1
-            batch.deadline = time.monotonic() + timeout
-        return
-    if chunk is None:
-        return  # spurious wake-up
-    try:
-        code = batch.process.wait(timeout)  # its output is closed: it is on its way out
-    except subprocess.TimeoutExpired:
-        os.killpg(batch.process.pid, signal.SIGKILL)
-        code = batch.process.wait()
-    _charge(batch, results, f"the checking process died on this state ({describe_exit(code)})")
-    _stop(batch, selector)
-    _start(batch, config, selector, timeout)
-
-
-def _charge(batch: _Batch, results: dict[int, dict[str, Any]], what: str) -> None:
-    """Blame the state the process was working on (if any is left), and move past it."""
-    if batch.next >= len(batch.tasks):
-        return  # every state answered; the process only failed to exit
-    index = batch.tasks[batch.next][0]
-    failure = {"kind": "raised", "error": what}
-    results[index] = {"read": failure, "recover_raised": None, "untouched": {}}
-    batch.next += 1
-
-
-def _stop(batch: _Batch, selector: selectors.BaseSelector) -> None:
-    process = batch.process
-    if process is None:
-        return
-    assert process.stdout is not None
-    selector.unregister(process.stdout)
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    process.stdout.close()
-    batch.process = None
-
-
-def check_main(argv: list[str]) -> None:
-    """Entry point of a checking process: check states from a task list, one JSON line each."""
-    config = json.loads(Path(argv[0]).read_text())
-    tasks = json.loads(Path(argv[1]).read_text())
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # whatever the store prints must not be mistaken for a result
-    _silence_logging()
-    spec = parse_store_spec(config["spec"])
-    for index, directory in tasks[int(argv[2]) :]:
-        result = check_state(
-            spec, Path(directory), config["job"], config["untouched"], config.get("known")
-        )
-        out.write(json.dumps({"index": index, **result}, default=str) + "\n")
-
-
-def check_state(
-    spec: Any, directory: Path, job: str, untouched: list[str], known: list[str] | None = None
-) -> dict[str, Any]:
-    """Open the store on one state as a restarting application would: recover, then read.
-
-    With ``known`` (the names the store had before and after the operation), it then lists the
-    files ``recover()`` left that are none of them (``litter``), and finally damages the job
-    file and reads again, to see what its backup holds (``backup``; None if the store names no
-    backup in ``paths_for`` or has no job file in this state).
-    """
-    try:
-        store = spec.open(directory)
-    except Exception as error:
-        failure = {"kind": "raised", "error": f"opening the store raised {describe_error(error)}"}
-        return {
-            "read": failure,
-            "recover_raised": None,
-            "untouched": dict.fromkeys(untouched, failure),
-        }
-    try:
-        recover_raised = None
-        recover = getattr(store, "recover", None)
-        if callable(recover):
-            try:
-                recover()
-            except Exception as error:
-                recover_raised = describe_error(error)
-        result = {
-            "read": _read(store, job),
-            "recover_raised": recover_raised,
-            "untouched": {other: _read(store, other) for other in untouched},
-        }
-        if known is not None:
-            result["litter"] = _litter(directory, set(known))
-            result["backup"] = _read_backup(store, directory, job)
-        return result
-    finally:
-        _close(store)
-
-
-def _litter(directory: Path, known: set[str]) -> list[str]:
-    """Files in ``directory`` that the store had neither before nor after the operation."""
-    found = []
-    for current, _, filenames in os.walk(directory):
-        for name in filenames:
-            rel = os.path.relpath(os.path.join(current, name), directory)
-            if rel not in known and not is_ephemeral(rel):
-                found.append(rel)
-    return sorted(found)
-
-
-def _read_backup(store: Any, directory: Path, job: str) -> dict[str, Any] | None:
-    """Damage the job file (garbage, same length) and read the job again: the backup answers."""
-    paths_for = getattr(store, "paths_for", None)
-    if not callable(paths_for):
-        return None
-    try:
-        paths = paths_for(job)
-        main = Path(paths["main"])
-        if "backup" not in paths or not main.is_file():
-            return None
-        size = main.stat().st_size
-        with open(main, "r+b") as file:  # in place, as a disk gone bad damages it
-            file.write(b"#" * max(size, 16))
-    except Exception:  # a store whose paths_for fails is judged elsewhere (the damage scenarios)
-        return None
-    return _read(store, job)
-
-
-def _read(store: Any, job: str) -> dict[str, Any]:
-    try:
-        return summarize_read(store.get_job(job))
-    except Exception as error:
-        return {"kind": "raised", "error": describe_error(error)}
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _close(store: Any) -> None:
-    close = getattr(store, "close", None)
-    if callable(close):
-        with contextlib.suppress(Exception):  # closing is not under test
-            close()
-
-
-def _silence_logging() -> None:
-    """Keep the store's warnings off stderr (recovery logs every repair it makes)."""
-    logging.getLogger().addHandler(logging.NullHandler())
-    logging.lastResort = None
