@@ -152,6 +152,8 @@ def check_crash_backup(history: History) -> CheckResult:
         )
         if current is None:
             continue  # the read itself was wrong: crash_consistency says so
+        if chain[current - 1] is None and backup.get("kind") != "job":
+            continue  # the first version of the job: no earlier one a backup could hold
         judged += 1
         if any(_matches(backup, version) for version in chain[current - 1 : current + 1]):
             continue

@@ -148,6 +148,7 @@ def enumerate_crash_states(
     max_states: int,
     rng: random.Random,
     page_samples: int = PAGE_SAMPLES,
+    per_point: bool = False,
 ) -> Exploration:
     """Every state the model allows after each call of ``trace``, deduplicated and capped.
 
@@ -157,25 +158,27 @@ def enumerate_crash_states(
     kept once, as acknowledged (the stricter check). ``page_samples`` caps the out-of-order
     page variants of each file at each point (0: data persists in order only). Above
     ``max_states`` distinct states, a seeded sample is kept, always including each crash
-    point's two extremes (nothing unsynced persisted, everything persisted).
+    point's two extremes (nothing unsynced persisted, everything persisted). With
+    ``per_point`` (a sequence of operations, where what a state must hold depends on the point),
+    states are deduplicated within each crash point only.
     """
     changing = [index + 1 for index, call in enumerate(trace.calls) if call.events]
     points = [0, *changing]
     boundary = len(trace.calls) if trace.acknowledged_after is None else trace.acknowledged_after
     returned_point = max(point for point in points if point <= boundary)
     combinations = 0
-    per_point: list[list[CrashState]] = []
+    at_points: list[list[CrashState]] = []
     for point in points:
         acknowledged = returned and point >= returned_point
         states, count = _states_at(trace, point, acknowledged, max_states, rng, page_samples)
         combinations += count
-        per_point.append(states)
-    acknowledged_keys = {s.key() for states in per_point for s in states if s.acknowledged}
+        at_points.append(states)
+    acknowledged_keys = {s.key() for states in at_points for s in states if s.acknowledged}
     seen: set[tuple[object, ...]] = set()
     distinct: list[CrashState] = []
-    for states in per_point:
+    for states in at_points:
         for state in states:
-            key = state.key()
+            key = (state.point, *state.key()) if per_point else state.key()
             if key in seen or (not state.acknowledged and key in acknowledged_keys):
                 continue
             seen.add(key)

@@ -84,6 +84,7 @@ from harness.nemesis.replay import (
     OperationTrace,
     model_trace,
 )
+from harness.nemesis.sequences import explore_sequences
 from harness.nemesis.statecheck import check_states, materialize
 from harness.nemesis.strace_log import RawCall, TraceModelError, parse_strace
 from harness.nemesis.traced import (
@@ -116,6 +117,7 @@ class PowerLossOptions:
     keep_states: bool = False
     page_samples: int = PAGE_SAMPLES
     recover_cuts: int = 2
+    sequences: int = 0
 
     @classmethod
     def from_scenario(cls, extra: dict[str, Any], where: str) -> PowerLossOptions:
@@ -150,6 +152,7 @@ class PowerLossOptions:
             keep_states=boolean("keep_states", cls.keep_states),
             page_samples=integer("page_samples", cls.page_samples, 1000, bottom=0),
             recover_cuts=integer("recover_cuts", cls.recover_cuts, 100, bottom=0),
+            sequences=integer("sequences", cls.sequences, 4, bottom=0),
         )
 
 
@@ -222,6 +225,8 @@ def explore_power_loss(
 
     started = time.monotonic()
     history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
+    if options.sequences:
+        return _explore_sequences(spec, work, size, options, rng, history, started)
     problem = _prepare(spec, root, work, [(target, zeroth), *first.items()])
     if problem:
         reason = f"power loss: not explored: preparing the store failed: {problem}"
@@ -264,6 +269,28 @@ def explore_power_loss(
         for snapshot in work.glob("*-before"):
             shutil.rmtree(snapshot, ignore_errors=True)
         for snapshot in work.glob("*-after"):
+            shutil.rmtree(snapshot, ignore_errors=True)
+    notes.append(f"power loss: exploration took {time.monotonic() - started:.1f} s")
+    return notes
+
+
+def _explore_sequences(
+    spec: str,
+    work: Path,
+    size: int,
+    options: PowerLossOptions,
+    rng: random.Random,
+    history: HistoryLog,
+    started: float,
+) -> list[str]:
+    """Every sequence of up to ``options.sequences`` operations (:mod:`.sequences`)."""
+    try:
+        notes = explore_sequences(spec, work, options.sequences, size, options, rng, history)
+    except (TraceModelError, TraceError) as error:
+        notes = [_unknown(history, f"power loss, sequences: {error}")]
+    finally:
+        history.close()
+        for snapshot in [*work.glob("*-before"), *work.glob("*-after"), *work.glob("seq-*")]:
             shutil.rmtree(snapshot, ignore_errors=True)
     notes.append(f"power loss: exploration took {time.monotonic() - started:.1f} s")
     return notes

@@ -144,6 +144,7 @@ class OperationTrace:
     final_content: dict[int, bytes]
     labels: dict[int, str]  # inode -> the first name it had, for descriptions
     acknowledged_after: int | None = None  # store calls made before the operation returned
+    returns: tuple[int, ...] = ()  # for several operations: the store calls before each returned
 
     @property
     def changing_calls(self) -> list[StoreCall]:
@@ -339,6 +340,7 @@ def model_trace(
     cwd: str | None = None,
     *,
     returned_at: int | None = None,
+    returns_at: Iterable[int] = (),
 ) -> OperationTrace:
     """Replay ``calls`` (one operation's window of the trace) over ``baseline``.
 
@@ -346,8 +348,11 @@ def model_trace(
     Calls outside the store are ignored; calls the model cannot follow raise
     :class:`TraceModelError` naming the call. ``returned_at`` is how many of ``calls`` were made
     before the store call returned (the rest are other threads' calls after it); None: all.
+    ``returns_at`` does the same for each operation of a sequence (``OperationTrace.returns``).
     """
     replay = _Replayer(roots, baseline, cwd)
+    marks = sorted(returns_at)
+    returns: list[int] = []
     base_names = dict(replay.names)
     base_content = {inode: bytes(data) for inode, data in replay.content.items()}
     base_dirs = frozenset(replay.dirs)
@@ -356,6 +361,9 @@ def model_trace(
     for index, call in enumerate(calls):
         if index == returned_at:
             acknowledged_after = len(store_calls)
+        while marks and marks[0] <= index:
+            returns.append(len(store_calls))
+            marks.pop(0)
         before = len(replay.events)
         label = _replay_call(replay, call)
         if label is None or call.name in _BOOKKEEPING:
@@ -374,6 +382,7 @@ def model_trace(
         final_content={inode: bytes(data) for inode, data in replay.content.items()},
         labels=dict(replay.labels),
         acknowledged_after=len(store_calls) if acknowledged_after is None else acknowledged_after,
+        returns=tuple(returns + [len(store_calls)] * len(marks)),
     )
 
 

@@ -139,6 +139,49 @@ def operation_window(calls: list[RawCall], work: Path, name: str) -> tuple[list[
     return before + after, len(before)
 
 
+def sequence_window(
+    calls: list[RawCall], work: Path, name: str, count: int
+) -> tuple[list[RawCall], list[int]]:
+    """The calls of a sequence of ``count`` operations, and where in them each one returned.
+
+    As :func:`operation_window`, from the first operation's *begin* marker to the last one's
+    *end* marker (then other threads' calls up to *settled*); the markers between operations stay
+    in the list (they are outside the store: the replay skips them) so that the index of each
+    *end* marker is where its operation returned.
+    """
+    wanted = {os.fspath(work / f".marker-begin-{name}-0"): "begin"}
+    for number in range(count):
+        wanted[os.fspath(work / f".marker-end-{name}-{number}")] = f"end-{number}"
+    wanted[os.fspath(work / f".marker-settled-{name}")] = "settled"
+    found = _find_markers(calls, wanted)
+    for which in ("begin", *(f"end-{number}" for number in range(count)), "settled"):
+        if which not in found:
+            raise TraceError(
+                f"the trace has no {which} marker for {name}: strace did not follow the process"
+            )
+    begin, last, settled = found["begin"], found[f"end-{count - 1}"], found["settled"]
+    before = calls[begin + 1 : last]
+    ends = [found[f"end-{number}"] - begin - 1 for number in range(count)]
+    caller = calls[last].pid
+    after = [call for call in calls[last + 1 : settled] if call.pid != caller]
+    return before + after, ends
+
+
+def _find_markers(calls: list[RawCall], wanted: dict[str, str]) -> dict[str, int]:
+    """Index of the first failed ``open`` of each marker path (by its role in ``wanted``)."""
+    found: dict[str, int] = {}
+    for index, call in enumerate(calls):
+        if call.name in ("openat", "open") and call.failed:
+            path_token = call.args[1] if call.name == "openat" else call.args[0]
+            try:
+                path = os.fsdecode(decode_string(path_token))
+            except TraceModelError:
+                continue
+            if path in wanted:
+                found.setdefault(wanted[path], index)
+    return found
+
+
 def load_tree(folder: Path) -> Baseline:
     """Files and directories of a snapshot, relative to it."""
     files: dict[str, bytes] = {}
@@ -156,13 +199,15 @@ def load_tree(folder: Path) -> Baseline:
 
 
 def prepare_main(argv: list[str]) -> None:
-    """Entry point of the prepare process: save version 1 of each job, then sync."""
+    """Entry point of the prepare process: save the jobs in order (in each root), then sync."""
     silence_logging()
     config = json.loads(Path(argv[0]).read_text())
-    store = parse_store_spec(config["spec"]).open(Path(config["root"]))
-    for job_id, job in config["jobs"]:
-        store.save_job(job_id, job)
-    close_store(store)
+    spec = parse_store_spec(config["spec"])
+    for root in config.get("roots", [config.get("root")]):
+        store = spec.open(Path(root))
+        for job_id, job in config["jobs"]:
+            store.save_job(job_id, job)
+        close_store(store)
     os.sync()  # the durable baseline every crash state starts from
 
 
@@ -207,6 +252,46 @@ def trace_recover_main(argv: list[str]) -> None:
         if callable(recover):
             outcomes[f"recover-{number}"] = _traced_call(root, work, f"recover-{number}", recover)
         close_store(store)
+    Path(config["report"]).write_text(json.dumps(outcomes))
+
+
+def trace_sequences_main(argv: list[str]) -> None:
+    """Entry point of the traced process of the sequences: each in its own root, no sync between.
+
+    Each sequence: sync and snapshot once, then every operation between its own markers
+    (``<name>-<k>``), with nothing made durable between them (the point of a multi-operation
+    workload: the unsynced effects of one operation meet the next), then the last snapshot.
+    """
+    silence_logging()
+    config = json.loads(Path(argv[0]).read_text())
+    work = Path(config["work"])
+    spec = parse_store_spec(config["spec"])
+    outcomes: dict[str, Any] = {}
+    for sequence in config["sequences"]:
+        root, name = Path(sequence["root"]), sequence["name"]
+        store = spec.open(root)
+        os.sync()
+        _snapshot(root, work / f"{name}-before")
+        open_files = _open_files(root)
+        returned: list[bool] = []
+        error = None
+        for number, operation in enumerate(sequence["operations"]):
+            _marker(work / f".marker-begin-{name}-{number}")
+            try:
+                if operation["kind"] == "update":
+                    store.update_job(operation["job"], operation["changes"])
+                else:
+                    store.save_job(operation["job"], operation["job_value"])
+            except Exception as caught:
+                error = describe_error(caught)
+            _marker(work / f".marker-end-{name}-{number}")
+            returned.append(error is None)
+            if error is not None:
+                break  # what the next operation would start from is unknown
+        _snapshot(root, work / f"{name}-after")
+        _marker(work / f".marker-settled-{name}")
+        close_store(store)
+        outcomes[name] = {"returned": returned, "error": error, "open_files": open_files}
     Path(config["report"]).write_text(json.dumps(outcomes))
 
 
