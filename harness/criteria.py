@@ -20,8 +20,10 @@ C6        No data loss on concurrent writes                       no_torn_read,
                                                                   no_lost_update,
                                                                   crash_consistency,
                                                                   never_raises (writes)
-C7        Backup recovery works on corruption                     recovery_to_last_good
-C8        (beyond the seed) recovery leaves no temp files         no_litter
+C7        Backup recovery works on corruption                     recovery_to_last_good,
+                                                                  crash_backup (power loss)
+C8        (beyond the seed) recovery leaves no temp files         no_litter,
+                                                                  crash_litter (power loss)
 P1-P3     Performance budget: write, read, read on corruption     performance_budget
 ========  ======================================================  ==============================
 """

@@ -33,11 +33,11 @@ import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.history import HistoryLog
+from harness.history import OK, HistoryLog
 from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.replay import Baseline, OpenFile, model_trace
+from harness.nemesis.replay import Baseline, OpenFile, OperationTrace, model_trace
 from harness.nemesis.statecheck import check_states, materialize
 from harness.nemesis.strace_log import TraceModelError, parse_strace
 from harness.nemesis.traced import (
@@ -49,6 +49,9 @@ from harness.nemesis.traced import (
     sequence_window,
 )
 from harness.payload import make_job, write_record
+
+if TYPE_CHECKING:
+    from harness.nemesis.powerloss import PowerLossOptions
 
 ALPHABET = ("first", "over", "update", "second")
 TARGET, BYSTANDER, SECOND = "j0", "j1", "j2"
@@ -148,7 +151,7 @@ def explore_sequences(
     work: Path,
     depth: int,
     size: int,
-    options: Any,
+    options: PowerLossOptions,
     rng: random.Random,
     history: HistoryLog,
 ) -> list[str]:
@@ -262,7 +265,7 @@ def _check_replay(modeled: dict[str, bytes], after: Baseline, sequence: _Sequenc
         )
 
 
-def _return_points(trace: Any, ends: list[int], returned: list[bool]) -> list[int]:
+def _return_points(trace: OperationTrace, ends: list[int], returned: list[bool]) -> list[int]:
     """For each operation, the crash point from which it counts as returned (a huge one: never).
 
     As for one operation, the states possible at the moment it returned are those after its last
@@ -327,7 +330,7 @@ def _record(
         )
         history.complete(
             token,
-            "ok",
+            OK,
             {
                 "read": read,
                 "recover_raised": result.get("recover_raised") if primary else None,
