@@ -19,6 +19,7 @@ and :func:`operation_window` cuts one call's system calls out of the whole trace
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -71,6 +72,20 @@ def run_child(command: list[str], timeout: float, stderr_path: Path) -> str | No
     return None
 
 
+@functools.cache
+def _has_seccomp_filter(strace: str) -> bool:
+    """True when this strace accepts ``--seccomp-bpf`` (strace 5.3 and later)."""
+    probe = subprocess.run(
+        [strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=none", "true"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=30,
+    )
+    return probe.returncode == 0
+
+
 def run_traced(entry: str, instructions: Path, log_path: Path, work: Path, size: int) -> str | None:
     """Run the child ``entry`` under strace, its calls logged to ``log_path``."""
     strace = shutil.which("strace")
@@ -89,8 +104,9 @@ def run_traced(entry: str, instructions: Path, log_path: Path, work: Path, size:
         "-qq",
         "-xx",
         # Stop the process only at the calls traced (a seccomp filter), not at every call: the
-        # interpreter's start-up makes thousands the model does not need.
-        "--seccomp-bpf",
+        # interpreter's start-up makes thousands the model does not need. Older strace (< 5.3)
+        # lacks it: the trace is the same, only slower.
+        *(["--seccomp-bpf"] if _has_seccomp_filter(strace) else []),
         "-s",
         str(limit),
         "-e",
