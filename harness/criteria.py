@@ -48,8 +48,10 @@ C6        No data loss on concurrent writes                       no_torn_read,
                                                                   (live jobs rolled back),
                                                                   no_descriptor_leak (these two
                                                                   fail only)
-C7        Backup recovery works on corruption                     recovery_to_last_good
-C8        (beyond the incident) recovery leaves no temp files     no_litter
+C7        Backup recovery works on corruption                     recovery_to_last_good,
+                                                                  crash_backup (power loss)
+C8        (beyond the incident) recovery leaves no temp files     no_litter,
+                                                                  crash_litter (power loss)
 P1-P3     Performance budget: write, read, read on corruption     performance_budget
 ========  ======================================================  ==============================
 """
@@ -228,13 +230,13 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "C7",
         "Backup recovery works on corruption",
-        (("recovery_to_last_good", _whole),),
+        (("recovery_to_last_good", _whole), ("crash_backup", _whole)),
         "after damage to a job file, reads return the version before it, not older, not an error",
     ),
     Criterion(
         "C8",
         "Recovery leaves no orphaned temp files (beyond the incident)",
-        (("no_litter", _whole),),
+        (("no_litter", _whole), ("crash_litter", _whole)),
         "after the restart, no file the run left is litter: each is a job's file or backup, "
         "declared by the store, or was there before the run",
     ),

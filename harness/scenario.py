@@ -70,6 +70,8 @@ CHECKERS = (
     "no_descriptor_leak",
     "latency",
     "crash_consistency",
+    "crash_backup",
+    "crash_litter",
     "performance_budget",
 )
 
@@ -322,7 +324,7 @@ def _default_checkers(kind: str) -> list[str]:
     if kind == "latency":
         return ["performance_budget"]
     if kind == "powerloss":
-        return ["crash_consistency"]
+        return ["crash_consistency", "crash_backup", "crash_litter"]
     return [
         "never_raises",
         "no_torn_read",

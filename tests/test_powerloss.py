@@ -18,8 +18,9 @@ from harness.checkers import run_checker
 from harness.errors import ScenarioError
 from harness.history import History, Record
 from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.powerloss import PowerLossOptions, check_states
+from harness.nemesis.powerloss import PowerLossOptions
 from harness.nemesis.replay import Baseline, OpenFile, model_trace
+from harness.nemesis.statecheck import check_states
 from harness.nemesis.strace_log import TraceModelError, parse_strace
 from harness.nemesis.syscalls import can_inject
 from harness.runner import run_scenario

@@ -92,6 +92,8 @@ def registry() -> dict[str, Checker]:
         "no_descriptor_leak": descriptors.check_no_descriptor_leak,
         "latency": latency.check_latency,
         "crash_consistency": crash.check_crash_consistency,
+        "crash_backup": crash.check_crash_backup,
+        "crash_litter": crash.check_crash_litter,
         "performance_budget": performance.check_performance_budget,
     }
 

@@ -16,6 +16,11 @@ The persistence model (what may be on disk after the power comes back):
    **torn** (only the first half of its bytes) or, when it grew the file, **zero-filled** (the
    new size reached the disk, the data did not: ext4 ``data=writeback``, XFS). A file created and
    never fsynced may be empty. Files of different inodes are independent.
+   **Unsynced data may also reach the disk out of order, a 4 KiB page at a time** (the page
+   cache writes dirty pages back in any order): each touched page alone, and every touched page
+   but one, with the file at its final size (``page_samples`` of them per file and point, a seeded
+   sample above). A write through an ``O_SYNC``/``O_DSYNC`` descriptor, or a ``pwritev2`` with
+   ``RWF_SYNC``/``RWF_DSYNC``, is a barrier of its file when it returns.
 2. **Directory entries are durable up to the last fsync of their directory.** Creates, renames,
    unlinks, links, ``mkdir`` and ``rmdir`` in one directory reach the disk as a *prefix* of the
    order they were issued in; every one issued before an fsync of that directory survives.
@@ -25,9 +30,10 @@ The persistence model (what may be on disk after the power comes back):
 3. ``sync()`` and ``syncfs()`` make everything durable. ``fsync``/``fdatasync`` of a directory
    descriptor (SQLite uses the latter) is the directory barrier of rule 2. ``sync_file_range``
    makes nothing durable (it flushes neither metadata nor the disk's cache).
-4. **The crash may come after any system call** of the operation, including after the last one,
-   when the operation has returned: those states are *acknowledged*, and the store promised the
-   new version would survive them.
+4. **The crash may come after any system call** of the operation, including after the last one.
+   From the moment the operation returned (``OperationTrace.acknowledged_after``: the calls made
+   before it) the states are *acknowledged*, and the store promised the new version would
+   survive them; calls other threads make after that moment are after the acknowledgement.
 
 The states at one crash point are every combination of (for each directory) how many of its
 unsynced changes persisted and (for each file) which of its data variants persisted. A call that
@@ -35,8 +41,8 @@ changes nothing (a read-only ``open``, a ``close``) adds no crash point: the sta
 the states before it. Identical directory trees are checked once; a tree possible both before
 and after the operation returned is checked as acknowledged (the stricter promise). Above a cap,
 a seeded sample is kept, always with each point's two extremes (nothing unsynced persisted,
-everything persisted). What the model does not do: reorder unsynced writes *within* a file, tear
-a write anywhere but in the middle, or lose data that was synced (a lying disk cache).
+everything persisted). What the model does not do: reorder writes *within* a page, tear a write
+anywhere but in the middle, or lose data that was synced (a lying disk cache).
 
 Files the operation did not touch keep the contents they had when it started; the explorer
 makes that baseline durable first (``sync``). SQLite's ``-shm`` file is left out everywhere: it
@@ -82,6 +88,11 @@ from harness.nemesis.replay import (
     visible_files,
 )
 
+PAGE_SIZE = 4096
+"""The unit the page cache writes back: unsynced data persists (or not) a page at a time."""
+PAGE_SAMPLES = 8
+"""Out-of-order page variants kept per file and crash point (a seeded sample above this)."""
+
 
 @dataclass(frozen=True)
 class CrashState:
@@ -116,6 +127,7 @@ class _Variant:
 
     kept: int
     partial: str | None = None  # torn | zeros: what happened to op number ``kept``
+    pages: frozenset[int] | None = None  # out of order: only these pages of the unsynced data
 
 
 @dataclass
@@ -130,31 +142,43 @@ class _Dimension:
 
 
 def enumerate_crash_states(
-    trace: OperationTrace, *, returned: bool, max_states: int, rng: random.Random
+    trace: OperationTrace,
+    *,
+    returned: bool,
+    max_states: int,
+    rng: random.Random,
+    page_samples: int = PAGE_SAMPLES,
+    per_point: bool = False,
 ) -> Exploration:
     """Every state the model allows after each call of ``trace``, deduplicated and capped.
 
-    When the operation ``returned``, the states after its last call are *acknowledged*. A state
-    that is possible both before and after the acknowledgement is kept once, as acknowledged
-    (the stricter check). Above ``max_states`` distinct states, a seeded sample is kept, always
-    including each crash point's two extremes (nothing unsynced persisted, everything persisted).
+    When the operation ``returned``, the states at the moment it returned (after the last call
+    it made before ``trace.acknowledged_after``) and after every later call (other threads')
+    are *acknowledged*. A state that is possible both before and after the acknowledgement is
+    kept once, as acknowledged (the stricter check). ``page_samples`` caps the out-of-order
+    page variants of each file at each point (0: data persists in order only). Above
+    ``max_states`` distinct states, a seeded sample is kept, always including each crash
+    point's two extremes (nothing unsynced persisted, everything persisted). With
+    ``per_point`` (a sequence of operations, where what a state must hold depends on the point),
+    states are deduplicated within each crash point only.
     """
     changing = [index + 1 for index, call in enumerate(trace.calls) if call.events]
     points = [0, *changing]
-    last = points[-1]
+    boundary = len(trace.calls) if trace.acknowledged_after is None else trace.acknowledged_after
+    returned_point = max(point for point in points if point <= boundary)
     combinations = 0
-    per_point: list[list[CrashState]] = []
+    at_points: list[list[CrashState]] = []
     for point in points:
-        acknowledged = returned and point == last
-        states, count = _states_at(trace, point, acknowledged, max_states, rng)
+        acknowledged = returned and point >= returned_point
+        states, count = _states_at(trace, point, acknowledged, max_states, rng, page_samples)
         combinations += count
-        per_point.append(states)
-    acknowledged_keys = {s.key() for s in per_point[-1]} if returned else set()
+        at_points.append(states)
+    acknowledged_keys = {s.key() for states in at_points for s in states if s.acknowledged}
     seen: set[tuple[object, ...]] = set()
     distinct: list[CrashState] = []
-    for states in per_point:
+    for states in at_points:
         for state in states:
-            key = state.key()
+            key = (state.point, *state.key()) if per_point else state.key()
             if key in seen or (not state.acknowledged and key in acknowledged_keys):
                 continue
             seen.add(key)
@@ -174,10 +198,15 @@ def _cap(states: list[CrashState], limit: int, rng: random.Random) -> list[Crash
 
 
 def _states_at(
-    trace: OperationTrace, point: int, acknowledged: bool, limit: int, rng: random.Random
+    trace: OperationTrace,
+    point: int,
+    acknowledged: bool,
+    limit: int,
+    rng: random.Random,
+    page_samples: int,
 ) -> tuple[list[CrashState], int]:
     events = [event for call in trace.calls[:point] for event in call.events]
-    dimensions = _dimensions(trace, events)
+    dimensions = _dimensions(trace, events, rng, page_samples)
     sizes = [len(dimension.options) for dimension in dimensions]
     total = math.prod(sizes)
     label = (
@@ -212,7 +241,9 @@ def _states_at(
     return states, total
 
 
-def _dimensions(trace: OperationTrace, events: list[Event]) -> list[_Dimension]:
+def _dimensions(
+    trace: OperationTrace, events: list[Event], rng: random.Random, page_samples: int
+) -> list[_Dimension]:
     dir_ops: dict[str, list[DirOp]] = {}
     data_ops: dict[int, list[DataOp]] = {}
     dir_synced: dict[str, int] = {}
@@ -237,7 +268,9 @@ def _dimensions(trace: OperationTrace, events: list[Event]) -> list[_Dimension]:
         )
     for inode, ops in sorted(data_ops.items()):
         minimum = data_synced.get(inode, 0)
-        variants = _data_variants(trace.base_content.get(inode, b""), ops, minimum)
+        base = trace.base_content.get(inode, b"")
+        variants = _data_variants(base, ops, minimum)
+        variants += _page_variants(base, ops, minimum, page_samples, rng)
         dimensions.append(_Dimension("data", inode, ops, minimum, variants))
     return [d for d in dimensions if len(d.options) > 1] + [
         d for d in dimensions if len(d.options) == 1
@@ -260,6 +293,46 @@ def _data_variants(base: bytes, ops: list[DataOp], minimum: int) -> list[_Varian
             size = op.offset
         variants.append(_Variant(index + 1))
     return variants
+
+
+def _page_variants(
+    base: bytes, ops: list[DataOp], minimum: int, samples: int, rng: random.Random
+) -> list[_Variant]:
+    """Unsynced data written back out of order: some of its pages on disk, the others not.
+
+    The page cache writes dirty pages back in any order, so the pages an unsynced write touched
+    may reach the disk without the pages an *earlier* unsynced write touched (a header written
+    after its data slot, persisted before it). Candidates: each touched page alone, and every
+    touched page but one; above ``samples`` of them, a seeded sample.
+    """
+    if samples <= 0 or len(ops) <= minimum:
+        return []
+    size = len(_content(base, ops, None))
+    touched: set[int] = set()
+    for op in ops[minimum:]:
+        if op.kind == "write" and op.data:
+            last = min(op.offset + len(op.data), size) - 1
+            touched.update(range(op.offset // PAGE_SIZE, last // PAGE_SIZE + 1))
+    if len(touched) < 2:
+        return []  # one page: in-order prefixes and the torn write already cover it
+    ordered = sorted(touched)
+    candidates = [frozenset({page}) for page in ordered]
+    candidates += [frozenset(touched - {page}) for page in ordered]
+    unique = sorted(set(candidates), key=lambda pages: (len(pages), sorted(pages)))
+    if len(unique) > samples:
+        unique = sorted(rng.sample(unique, samples), key=lambda p: (len(p), sorted(p)))
+    return [_Variant(len(ops), pages=pages) for pages in unique]
+
+
+def _paged_content(base: bytes, ops: list[DataOp], minimum: int, pages: frozenset[int]) -> bytes:
+    """The synced content, resized to the final size, with ``pages`` taken from the final one."""
+    final = _content(base, ops, None)
+    content = bytearray(_content(base, ops[:minimum], None))
+    apply_truncate(content, len(final))  # the size reached the disk; absent pages read as before
+    for page in pages:
+        start = page * PAGE_SIZE
+        content[start : start + PAGE_SIZE] = final[start : start + PAGE_SIZE]
+    return bytes(content)
 
 
 def _content(base: bytes, ops: list[DataOp], partial: tuple[DataOp, str] | None) -> bytes:
@@ -297,9 +370,17 @@ def _materialize(
         cache_key = (dimension.key, choice)
         if cache_key not in cache:
             ops = dimension.ops
-            partial = (ops[option.kept], option.partial) if option.partial else None
             base = trace.base_content.get(dimension.key, b"")
-            cache[cache_key] = _content(base, ops[: option.kept], partial)  # type: ignore[arg-type]
+            if option.pages is not None:
+                cache[cache_key] = _paged_content(
+                    base,
+                    ops,  # type: ignore[arg-type]
+                    dimension.minimum,
+                    option.pages,
+                )
+            else:
+                partial = (ops[option.kept], option.partial) if option.partial else None
+                cache[cache_key] = _content(base, ops[: option.kept], partial)  # type: ignore[arg-type]
         content[dimension.key] = cache[cache_key]
     names = dict(trace.base_names)
     dirs = set(trace.base_dirs)
@@ -349,6 +430,14 @@ def _describe(trace: OperationTrace, dimensions: list[_Dimension], combo: tuple[
         name = trace.labels.get(dimension.key, f"inode {dimension.key}")
         unsynced = len(dimension.ops) - dimension.minimum
         kept_count = option.kept - dimension.minimum
+        if option.pages is not None:
+            shown = ", ".join(str(page) for page in sorted(option.pages)[:4])
+            more = f" and {len(option.pages) - 4} more" if len(option.pages) > 4 else ""
+            parts.append(
+                f"{name}: unsynced data written back out of order: only page(s) {shown}{more} "
+                f"(of {PAGE_SIZE} B) reached the disk"
+            )
+            continue
         if kept_count == unsynced:
             text = f"{name}: all unsynced data persisted ({unsynced} changes)"
         elif kept_count == 0:

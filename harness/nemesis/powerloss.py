@@ -10,76 +10,96 @@ sense of each one.
 
 Phases of :func:`explore_power_loss`:
 
-1. **prepare**: a fresh process opens the store and saves version 1 of the target job (and of
-   one or more bystander jobs), then ``sync()``: this is the durable baseline.
-2. **trace**: a process started under ``strace -f -y -xx`` opens the store, syncs, snapshots the
-   store directory and its open descriptors, then makes one ``save_job`` (and, when the store has
-   it, one ``update_job``) between two marker calls (``open`` of a path that does not exist),
-   and snapshots the directory again. Only the calls between the markers are the operation.
+1. **prepare**: a fresh process opens the store and saves versions 0 and 1 of the target job
+   (so version 1 has a backup) and version 1 of one or more bystander jobs, then ``sync()``: this
+   is the durable baseline.
+2. **trace**: a process started under ``strace -f -y -xx --seccomp-bpf`` opens the store and, for
+   each operation (one ``save_job``, then ``update_job`` when the store has it): syncs,
+   snapshots the store directory and its open descriptors, opens a *begin* marker (a path that
+   does not exist), makes the call, opens an *end* marker **from the calling thread, right after
+   the call returned** (the acknowledgement), snapshots again and opens a *settled* marker. The
+   operation is every call between begin and end (any thread), then the calls of *other*
+   threads between end and settled: those come after the acknowledgement.
 3. **model**: the calls are replayed into the abstract file system; the replay must end with
-   exactly the files the process saw on disk (else the model missed something and says so).
-   Every crash state is enumerated, deduplicated and capped (``options.max_states``).
+   exactly the files the process saw on disk (else the model missed something). Every crash
+   state is enumerated, deduplicated and capped (``options.max_states``), out-of-order pages
+   sampled (``options.page_samples``); every state from the acknowledgement on is acknowledged.
 4. **check**: each state is written into a fresh directory; a checking process opens the store
-   there, calls ``recover()`` if the store has one, and reads the target job and the bystanders.
-   Checking processes take many states each; one that hangs (``options.state_timeout``) or dies
-   is replaced, and only its current state is charged with it.
-5. **record**: one ``crash_state`` operation per state goes into the history::
+   there, calls ``recover()`` if the store has one, reads the target job and the bystanders,
+   lists the files left that the store never had (litter), then damages the job file and reads
+   again (what the backup gives). Checking processes take many states each; one that hangs
+   (``options.state_timeout``) or dies is replaced, and only its current state is charged.
+5. **second cut**: on a few states per operation (``options.recover_cuts``, seeded, among those
+   that leave recovery work) ``recover()`` runs traced, in one process for all of them, and the
+   states a power cut *during* it may leave are checked as in phase 4.
+6. **record**: one ``crash_state`` operation per state goes into the history::
 
        {"f": "crash_state", "job": "j0", "value": {"operation": "save",
         "point": "after #11 rename(j0.json.tmp -> j0.json) (save_job returned: acknowledged)",
         "acknowledged": true,
         "state": "./: persisted create(j0.json.tmp), lost rename(j0.json.tmp -> j0.json)",
-        "old": {"tag": [...], "digest": "..."}, "new": {...}, "untouched": {"j1": {...}}}}
-       {"type": "ok", "value": {"read": {"kind": "job", "tag": [...]}, "recover_raised": null,
+        "old": {"tag": [...], "digest": "..."}, "new": {...}, "older": {...},
         "untouched": {"j1": {...}}}}
+       {"type": "ok", "value": {"read": {"kind": "job", "tag": [...]}, "recover_raised": null,
+        "untouched": {"j1": {...}}, "litter": [], "backup": {"kind": "job", ...}}}
 
-   :mod:`harness.checkers.crash` judges them. The numbered calls of each operation are kept in
-   ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``<operation>.strace``.
+   :mod:`harness.checkers.crash` judges them (``crash_consistency``: C6, ``crash_backup``: C7,
+   ``crash_litter``: C8). The numbered calls of each operation are kept in
+   ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``trace.strace``.
+
+**Unknown, never a guess.** A call the model cannot follow (a shared writable ``mmap``,
+``O_TMPFILE``, ``RENAME_EXCHANGE``, a ``symlink``; see :mod:`harness.nemesis.replay`), a replay
+that does not end with the files on disk, or a traced process that fails records an event
+``f="unknown"`` with ``{"reason": <the call, named>}``: the scenario's verdict is unknown. No state
+of that operation is recorded, and the exploration goes on with the next one.
+
+**The same seed gives the same states**: the payloads and every sample are drawn from one
+``random.Random`` seeded with the run's seed, in a fixed order (a store whose file names are
+random still traces different names).
 
 Options (``[options]`` of the scenario): ``max_states`` (400 per operation), ``state_timeout``
 (20 s), ``workers`` (checking processes, 2), ``update`` (also trace ``update_job``, true),
-``keep_states`` (keep the materialized directories, false).
+``keep_states`` (keep the materialized directories, false), ``page_samples`` (out-of-order page
+variants per file and crash point, 8; 0: in order only), ``recover_cuts`` (states per operation
+to cut again during ``recover()``, 2; 0: none).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import os
 import random
-import selectors
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, ScenarioError
-from harness.history import OK, HistoryLog
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
+from harness.history import INFO, OK, HistoryLog
+from harness.nemesis.crashstates import PAGE_SAMPLES, CrashState, enumerate_crash_states
 from harness.nemesis.replay import (
-    TRACED_SYSCALLS,
     Baseline,
     OpenFile,
     OperationTrace,
-    is_ephemeral,
     model_trace,
 )
-from harness.nemesis.strace_log import RawCall, TraceModelError, decode_string, parse_strace
-from harness.outcomes import describe_error, describe_exit
-from harness.payload import make_job, summarize_read, write_record
+from harness.nemesis.sequences import explore_sequences
+from harness.nemesis.statecheck import check_states, materialize
+from harness.nemesis.strace_log import RawCall, TraceModelError, parse_strace
+from harness.nemesis.traced import (
+    TraceError,
+    child_command,
+    load_tree,
+    operation_window,
+    run_child,
+    run_traced,
+)
+from harness.payload import make_job, write_record
 from harness.scenario import Scenario
-from harness.spec import parse_store_spec
 
 PREPARE_TIMEOUT = 60.0  # seconds: one process opens the store and saves a few jobs
-TRACE_TIMEOUT = 60.0  # seconds: the same under strace, plus two directory snapshots
 WRITER = "powerloss"  # the writer name in the tags of the jobs written here
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_CHILD = "import sys; from harness.nemesis.powerloss import {0}; {0}(sys.argv[1:])"
 
 
 class PowerLossError(HarnessError):
@@ -95,13 +115,18 @@ class PowerLossOptions:
     workers: int = 2
     update: bool = True
     keep_states: bool = False
+    page_samples: int = PAGE_SAMPLES
+    recover_cuts: int = 2
+    sequences: int = 0
 
     @classmethod
     def from_scenario(cls, extra: dict[str, Any], where: str) -> PowerLossOptions:
-        def integer(key: str, default: int, top: int) -> int:
+        def integer(key: str, default: int, top: int, bottom: int = 1) -> int:
             value = extra.get(key, default)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
-                raise ScenarioError(where, f"options.{key}", f"an integer from 1 to {top}", value)
+            if not isinstance(value, int) or isinstance(value, bool) or not bottom <= value <= top:
+                raise ScenarioError(
+                    where, f"options.{key}", f"an integer from {bottom} to {top}", value
+                )
             return value
 
         def boolean(key: str, default: bool) -> bool:
@@ -125,6 +150,9 @@ class PowerLossOptions:
             workers=integer("workers", cls.workers, 64),
             update=boolean("update", cls.update),
             keep_states=boolean("keep_states", cls.keep_states),
+            page_samples=integer("page_samples", cls.page_samples, 1000, bottom=0),
+            recover_cuts=integer("recover_cuts", cls.recover_cuts, 100, bottom=0),
+            sequences=integer("sequences", cls.sequences, 4, bottom=0),
         )
 
 
@@ -137,6 +165,7 @@ class _Operation:
     old: dict[str, Any]  # write_record of the version before
     new: dict[str, Any]  # write_record of the version it writes
     call: dict[str, Any]  # what the traced process does: {"save": job} or {"update": changes}
+    older: dict[str, Any] | None = None  # the version before ``old``: what its backup may hold
     returned: bool = False
     error: str | None = None
     open_files: dict[int, OpenFile] = field(default_factory=dict)
@@ -165,35 +194,51 @@ def explore_power_loss(
     size = scenario.workload.payload_bytes
     jobs = [f"j{k}" for k in range(max(scenario.workload.jobs, 1))]
     target, bystanders = jobs[0], jobs[1:4]
+    zeroth = make_job(target, WRITER, 0, size, rng)  # so that version 1 has a backup to fall to
     first = {job: make_job(job, WRITER, 1, size, rng) for job in [target, *bystanders]}
     second = make_job(target, WRITER, 2, size, rng)
     third = make_job(target, WRITER, 3, size, rng)
     changes = {"hx": third["hx"], "data": third["data"]}
     operations = [
         _Operation(
-            "save", target, write_record(first[target]), write_record(second), {"save": second}
+            "save",
+            target,
+            write_record(first[target]),
+            write_record(second),
+            {"save": second},
+            older=write_record(zeroth),
         )
     ]
     if options.update:
         merged = {**second, **changes}
         operations.append(
             _Operation(
-                "update", target, write_record(second), write_record(merged), {"update": changes}
+                "update",
+                target,
+                write_record(second),
+                write_record(merged),
+                {"update": changes},
+                older=write_record(first[target]),
             )
         )
     untouched = {job: write_record(first[job]) for job in bystanders}
 
     started = time.monotonic()
-    problem = _prepare(spec, root, work, first)
+    history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
+    if options.sequences:
+        return _explore_sequences(spec, work, size, options, rng, history, started)
+    problem = _prepare(spec, root, work, [(target, zeroth), *first.items()])
     if problem:
-        return [f"power loss: not explored: preparing the store failed: {problem}"]
+        reason = f"power loss: not explored: preparing the store failed: {problem}"
+        return [_unknown(history, reason, close=True)]
     log_path = work / "trace.strace"
     problem = _trace(spec, root, work, log_path, operations, size)
     if problem:
-        return [f"power loss: not explored: the traced operation failed: {problem}"]
+        reason = f"power loss: not explored: the traced operation failed: {problem}"
+        return [_unknown(history, reason, close=True)]
     calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
-    history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
     notes: list[str] = []
+    cuts: list[_Cut] = []
     try:
         for operation in operations:
             if not (work / f"{operation.name}-before").is_dir():
@@ -202,9 +247,21 @@ def explore_power_loss(
                     "(the store has none, or the save before it failed)"
                 )
                 continue
-            notes.extend(
-                _explore(operation, calls, spec, root, work, untouched, options, rng, history)
-            )
+            try:
+                notes.extend(
+                    _explore(
+                        operation, calls, spec, root, work, untouched, options, rng, history, cuts
+                    )
+                )
+            except (TraceModelError, TraceError, PowerLossError) as error:
+                # The model cannot follow this operation: judging its states would be a guess.
+                # The scenario becomes unknown; the next operation is explored on its own.
+                notes.append(_unknown(history, f"power loss, {operation.name}_job: {error}"))
+        if cuts:
+            try:
+                notes.append(_cut_recoveries(cuts, spec, work, untouched, options, rng, history))
+            except (TraceModelError, TraceError, PowerLossError) as error:
+                notes.append(_unknown(history, f"power loss, a cut during recover(): {error}"))
     finally:
         history.close()
         if not options.keep_states:
@@ -212,6 +269,28 @@ def explore_power_loss(
         for snapshot in work.glob("*-before"):
             shutil.rmtree(snapshot, ignore_errors=True)
         for snapshot in work.glob("*-after"):
+            shutil.rmtree(snapshot, ignore_errors=True)
+    notes.append(f"power loss: exploration took {time.monotonic() - started:.1f} s")
+    return notes
+
+
+def _explore_sequences(
+    spec: str,
+    work: Path,
+    size: int,
+    options: PowerLossOptions,
+    rng: random.Random,
+    history: HistoryLog,
+    started: float,
+) -> list[str]:
+    """Every sequence of up to ``options.sequences`` operations (:mod:`.sequences`)."""
+    try:
+        notes = explore_sequences(spec, work, options.sequences, size, options, rng, history)
+    except (TraceModelError, TraceError) as error:
+        notes = [_unknown(history, f"power loss, sequences: {error}")]
+    finally:
+        history.close()
+        for snapshot in [*work.glob("*-before"), *work.glob("*-after"), *work.glob("seq-*")]:
             shutil.rmtree(snapshot, ignore_errors=True)
     notes.append(f"power loss: exploration took {time.monotonic() - started:.1f} s")
     return notes
@@ -227,20 +306,19 @@ def _explore(
     options: PowerLossOptions,
     rng: random.Random,
     history: HistoryLog,
+    cuts: list[_Cut],
 ) -> list[str]:
-    """Model, check and record one traced operation."""
+    """Model, check and record one traced operation; add the states to cut recover() on."""
     name = operation.name
-    window = _window(calls, work / f".marker-begin-{name}", work / f".marker-end-{name}")
-    baseline = _load_tree(work / f"{name}-before")
+    window, returned_at = operation_window(calls, work, name)
+    baseline = load_tree(work / f"{name}-before")
     baseline.open_files = operation.open_files
     roots = {os.fspath(root), os.path.realpath(root)}
     try:
-        trace = model_trace(window, roots, baseline, cwd=os.getcwd())
+        trace = model_trace(window, roots, baseline, cwd=os.getcwd(), returned_at=returned_at)
     except TraceModelError as error:
-        raise PowerLossError(
-            f"power loss, {name}_job: {error} (trace: {work / 'trace.strace'})"
-        ) from None
-    _verify_replay(trace, _load_tree(work / f"{name}-after"), name)
+        raise TraceModelError(f"{error} (trace: {work / 'trace.strace'})") from None
+    _verify_replay(trace, load_tree(work / f"{name}-after"), name)
     listing = work / f"{name}.calls.txt"
     listing.write_text(trace.listing(), encoding="utf-8")
     if not trace.changing_calls:
@@ -249,10 +327,15 @@ def _explore(
             "so a power cut cannot undo anything here (the data lives elsewhere, e.g. a server)"
         ]
     exploration = enumerate_crash_states(
-        trace, returned=operation.returned, max_states=options.max_states, rng=rng
+        trace,
+        returned=operation.returned,
+        max_states=options.max_states,
+        rng=rng,
+        page_samples=options.page_samples,
     )
-    directories = _materialize(exploration.states, work / "states", name)
-    results = check_states(directories, spec, operation.job, list(untouched), options)
+    directories = materialize(exploration.states, work / "states", name)
+    known = sorted(set(trace.base_names) | set(trace.final_names))
+    results = check_states(directories, spec, operation.job, list(untouched), options, known)
     history.event(
         "powerloss_trace",
         operation.job,
@@ -271,6 +354,11 @@ def _explore(
     )
     for state, result in zip(exploration.states, results, strict=True):
         _record(history, operation, state, result, untouched)
+    final = set(trace.final_files())
+    # States that leave recovery work (a name the finished operation did not have, or lacks).
+    candidates = [state for state in exploration.states if set(state.files) != final]
+    for state in rng.sample(candidates, min(options.recover_cuts, len(candidates))):
+        cuts.append(_Cut(operation, state, known))
     note = (
         f"power loss, {name}_job({operation.job}): {len(trace.calls)} store system calls traced "
         f"({len(trace.changing_calls)} change the disk), {exploration.points} crash points, "
@@ -291,26 +379,135 @@ def _explore(
     return notes
 
 
+@dataclass
+class _Cut:
+    """A crash state to cut power in again, while ``recover()`` repairs it."""
+
+    operation: _Operation
+    state: CrashState
+    known: list[str]
+
+
+def _cut_recoveries(
+    cuts: list[_Cut],
+    spec: str,
+    work: Path,
+    untouched: dict[str, dict[str, Any]],
+    options: PowerLossOptions,
+    rng: random.Random,
+    history: HistoryLog,
+) -> str:
+    """A second power cut, during ``recover()``: trace it on a few states, check its states.
+
+    Each cut state (``options.recover_cuts`` per operation, seeded, among the states that leave
+    recovery work) is copied, and ``recover()`` runs on each copy in one traced process. Every
+    state a power cut may leave during it is checked like a first-level state (restart,
+    recover, read) and must hold what the first state was allowed to hold.
+    """
+    folder = work / "cuts"
+    roots = materialize([cut.state for cut in cuts], folder, "store")
+    log_path = folder / "trace.strace"
+    problem = _trace_recoveries(spec, roots, folder, log_path)
+    if problem:
+        raise PowerLossError(f"tracing recover() on crash states failed: {problem}")
+    outcomes = json.loads((folder / "trace-report.json").read_text())
+    calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
+    explored: list[tuple[_Cut, CrashState]] = []
+    for number, (cut, root) in enumerate(zip(cuts, roots, strict=True)):
+        name = f"recover-{number}"
+        if name not in outcomes:
+            return "power loss: no second cut during recover(): the store has no recover()"
+        window, returned_at = operation_window(calls, folder, name)
+        baseline = load_tree(folder / f"{name}-before")
+        baseline.open_files = {
+            int(fd): OpenFile(**info) for fd, info in outcomes[name]["open_files"].items()
+        }
+        places = {os.fspath(root), os.path.realpath(root)}
+        trace = model_trace(window, places, baseline, cwd=os.getcwd(), returned_at=returned_at)
+        _verify_replay(trace, load_tree(folder / f"{name}-after"), "recover")
+        (folder / f"{name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
+        if trace.changing_calls:
+            exploration = enumerate_crash_states(
+                trace,
+                returned=False,  # recover() promises no version of its own
+                max_states=options.max_states,
+                rng=rng,
+                page_samples=options.page_samples,
+            )
+            explored.extend((cut, second) for second in exploration.states)
+    known = sorted({name for cut in cuts for name in cut.known})
+    directories = materialize([second for _, second in explored], folder / "states", "cut")
+    job = cuts[0].operation.job
+    results = check_states(directories, spec, job, list(untouched), options, known)
+    for (cut, second), result in zip(explored, results, strict=True):
+        first = f"{cut.state.point_label} [{cut.state.description}]"
+        _record(
+            history,
+            cut.operation,
+            second,
+            result,
+            untouched,
+            point=f"{second.point_label} of recover(), after a first cut {first}",
+            acknowledged=cut.state.acknowledged,
+        )
+    if not options.keep_states:
+        shutil.rmtree(folder, ignore_errors=True)
+    return (
+        f"power loss: a second power cut during recover() on {len(cuts)} crash states: "
+        f"{len(explored)} more states checked"
+    )
+
+
+def _trace_recoveries(spec: str, roots: list[Path], folder: Path, log_path: Path) -> str | None:
+    """Run ``recover()`` on each of ``roots`` in one process under strace."""
+    instructions = folder / "trace.json"
+    instructions.write_text(
+        json.dumps(
+            {
+                "spec": spec,
+                "roots": [os.fspath(root) for root in roots],
+                "work": os.fspath(folder),
+                "report": os.fspath(folder / "trace-report.json"),
+            }
+        )
+    )
+    return run_traced("trace_recover_main", instructions, log_path, folder, 0)
+
+
+def _unknown(history: HistoryLog, reason: str, *, close: bool = False) -> str:
+    """Record that the harness could not follow the store here (the scenario is unknown)."""
+    history.event("unknown", None, {"reason": reason}, kind=INFO)
+    if close:
+        history.close()
+    return reason
+
+
 def _record(
     history: HistoryLog,
     operation: _Operation,
     state: CrashState,
     result: dict[str, Any],
     untouched: dict[str, dict[str, Any]],
+    *,
+    point: str | None = None,
+    acknowledged: bool | None = None,
 ) -> None:
-    point = state.point_label
-    if state.acknowledged:
-        point += f" ({operation.name}_job returned: acknowledged)"
+    acknowledged = state.acknowledged if acknowledged is None else acknowledged
+    if point is None:
+        point = state.point_label
+        if acknowledged:
+            point += f" ({operation.name}_job returned: acknowledged)"
     token = history.invoke(
         "crash_state",
         operation.job,
         {
             "operation": operation.name,
             "point": point,
-            "acknowledged": state.acknowledged,
+            "acknowledged": acknowledged,
             "state": state.description,
             "old": operation.old,
             "new": operation.new,
+            "older": operation.older,
             "untouched": untouched,
         },
     )
@@ -321,6 +518,8 @@ def _record(
             "read": result["read"],
             "recover_raised": result.get("recover_raised"),
             "untouched": result.get("untouched", {}),
+            "litter": result.get("litter"),
+            "backup": result.get("backup"),
         },
     )
 
@@ -328,51 +527,19 @@ def _record(
 # ---------------------------------------------------------------- prepare and trace
 
 
-def _child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [os.fspath(_PROJECT_ROOT), env.get("PYTHONPATH")])
-    )
-    return env
-
-
-def _run_child(command: list[str], timeout: float, stderr_path: Path) -> str | None:
-    """Run a helper process to its end; None if it succeeded, else what went wrong."""
-    with open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=stderr,
-            stderr=stderr,
-            env=_child_environment(),
-            start_new_session=True,  # so a hung store can be killed with everything it started
-        )
-        try:
-            code = process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return f"did not finish within {timeout:.0f} s (hung store?); see {stderr_path}"
-    if code != 0:
-        tail = stderr_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        return f"exit code {code}: {tail[0][:300]} (full output: {stderr_path})"
-    return None
-
-
-def _prepare(spec: str, root: Path, work: Path, jobs: dict[str, dict[str, Any]]) -> str | None:
+def _prepare(
+    spec: str, root: Path, work: Path, jobs: list[tuple[str, dict[str, Any]]]
+) -> str | None:
     instructions = work / "prepare.json"
     instructions.write_text(json.dumps({"spec": spec, "root": os.fspath(root), "jobs": jobs}))
-    command = [sys.executable, "-c", _CHILD.format("prepare_main"), os.fspath(instructions)]
-    return _run_child(command, PREPARE_TIMEOUT, work / "prepare.log")
+    command = child_command("prepare_main", instructions)
+    return run_child(command, PREPARE_TIMEOUT, work / "prepare.log")
 
 
 def _trace(
     spec: str, root: Path, work: Path, log_path: Path, operations: list[_Operation], size: int
 ) -> str | None:
     """Run the operations under strace; fill in how each ended and its open descriptors."""
-    strace = shutil.which("strace")
-    if strace is None:
-        raise PowerLossError("strace is not installed (install it: apt-get install strace)")
     instructions = work / "trace.json"
     report = work / "trace-report.json"
     instructions.write_text(
@@ -386,32 +553,7 @@ def _trace(
             }
         )
     )
-    # -f: follow threads and children; -y: the path behind each descriptor; -xx: every string in
-    # hex, so paths and data parse exactly; -s: whole buffers, the model needs every byte written.
-    limit = max(1 << 20, 4 * size + (1 << 16))
-    syscalls = ",".join(
-        f"?{name}" for name in TRACED_SYSCALLS
-    )  # ?: not an error if the arch lacks it
-    command = [
-        strace,
-        "-f",
-        "-y",
-        "-qq",
-        "-xx",
-        "-s",
-        str(limit),
-        "-e",
-        f"trace={syscalls}",
-        "-e",
-        "signal=none",
-        "-o",
-        os.fspath(log_path),
-        sys.executable,
-        "-c",
-        _CHILD.format("trace_main"),
-        os.fspath(instructions),
-    ]
-    problem = _run_child(command, TRACE_TIMEOUT, work / "trace.log")
+    problem = run_traced("trace_main", instructions, log_path, work, size)
     if problem:
         return problem
     try:
@@ -428,41 +570,6 @@ def _trace(
             int(fd): OpenFile(**info) for fd, info in outcome["open_files"].items()
         }
     return None
-
-
-def _window(calls: list[RawCall], begin: Path, end: Path) -> list[RawCall]:
-    """The calls between the two marker opens (the markers themselves excluded)."""
-    marks = {os.fspath(begin): "begin", os.fspath(end): "end"}
-    found: dict[str, int] = {}
-    for index, call in enumerate(calls):
-        if call.name in ("openat", "open") and call.failed:
-            path_token = call.args[1] if call.name == "openat" else call.args[0]
-            try:
-                path = os.fsdecode(decode_string(path_token))
-            except TraceModelError:
-                continue
-            if path in marks:
-                found[marks[path]] = index
-    if "begin" not in found or "end" not in found:
-        raise PowerLossError(
-            f"the trace has no {'begin' if 'begin' not in found else 'end'} marker "
-            f"for {begin.name}: "
-            "strace did not follow the process (is ptrace allowed here?)"
-        )
-    return calls[found["begin"] + 1 : found["end"]]
-
-
-def _load_tree(folder: Path) -> Baseline:
-    """Files and directories of a snapshot, relative to it."""
-    files: dict[str, bytes] = {}
-    dirs = {""}
-    for current, dirnames, filenames in os.walk(folder):
-        rel = os.path.relpath(current, folder)
-        rel = "" if rel == "." else rel
-        dirs.update(os.path.join(rel, name) if rel else name for name in dirnames)
-        for name in filenames:
-            files[os.path.join(rel, name) if rel else name] = (Path(current) / name).read_bytes()
-    return Baseline(files, dirs)
 
 
 def _verify_replay(trace: OperationTrace, after: Baseline, name: str) -> None:
@@ -486,309 +593,3 @@ def _verify_replay(trace: OperationTrace, after: Baseline, name: str) -> None:
             "follow (writes through mmap, another process, an untraced system call), so the "
             "exploration would not be sound"
         )
-
-
-# ---------------------------------------------------------------- the processes' side
-
-
-def prepare_main(argv: list[str]) -> None:
-    """Entry point of the prepare process: save version 1 of each job, then sync."""
-    _silence_logging()
-    config = json.loads(Path(argv[0]).read_text())
-    store = parse_store_spec(config["spec"]).open(Path(config["root"]))
-    for job_id, job in config["jobs"].items():
-        store.save_job(job_id, job)
-    _close(store)
-    os.sync()  # the durable baseline every crash state starts from
-
-
-def trace_main(argv: list[str]) -> None:
-    """Entry point of the traced process: each operation between markers, snapshots around it.
-
-    The snapshots read the store's files from this process, which releases any POSIX lock the
-    store holds on them (fcntl locks are per process): harmless here, nothing else runs.
-    """
-    _silence_logging()
-    config = json.loads(Path(argv[0]).read_text())
-    root, work = Path(config["root"]), Path(config["work"])
-    store = parse_store_spec(config["spec"]).open(root)
-    outcomes: dict[str, Any] = {}
-    for operation in config["operations"]:
-        name = operation["name"]
-        if name == "update" and not callable(getattr(store, "update_job", None)):
-            continue
-        os.sync()  # everything before the operation is durable: the baseline
-        _snapshot(root, work / f"{name}-before")
-        open_files = _open_files(root)
-        _marker(work / f".marker-begin-{name}")
-        error = None
-        try:
-            if name == "save":
-                store.save_job(operation["job"], operation["save"])
-            else:
-                store.update_job(operation["job"], operation["update"])
-        except Exception as caught:
-            error = describe_error(caught)
-        _marker(work / f".marker-end-{name}")
-        _snapshot(root, work / f"{name}-after")
-        outcomes[name] = {"returned": error is None, "error": error, "open_files": open_files}
-        if error is not None:
-            break  # the next operation's "old" version would be unknown
-    _close(store)
-    Path(config["report"]).write_text(json.dumps(outcomes))
-
-
-def _marker(path: Path) -> None:
-    """A call the trace can be cut at: open a path that does not exist."""
-    with contextlib.suppress(FileNotFoundError):
-        os.close(os.open(path, os.O_RDONLY))
-
-
-def _snapshot(root: Path, destination: Path) -> None:
-    for current, _, filenames in os.walk(root):
-        rel = os.path.relpath(current, root)
-        (destination / rel).mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            if not is_ephemeral(name):
-                (destination / rel / name).write_bytes((Path(current) / name).read_bytes())
-
-
-def _open_files(root: Path) -> dict[str, dict[str, Any]]:
-    """Descriptors this process holds under ``root``, with their positions (from /proc)."""
-    real = os.path.realpath(root)
-    found: dict[str, dict[str, Any]] = {}
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            info = Path(f"/proc/self/fdinfo/{fd}").read_text()
-        except OSError:
-            continue  # the descriptor of the listing itself, closed by now
-        if target != real and not target.startswith(real + "/"):
-            continue
-        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-        position = int(fields.get("pos", "0").strip())
-        append = bool(int(fields.get("flags", "0").strip(), 8) & os.O_APPEND)
-        found[fd] = {
-            "path": os.path.relpath(target, real) if target != real else "",
-            "position": position,
-            "append": append,
-        }
-    return found
-
-
-# ---------------------------------------------------------------- checking the states
-
-
-def _materialize(states: list[CrashState], folder: Path, name: str) -> list[Path]:
-    """Write each state into its own directory; return them in order."""
-    directories = []
-    for number, state in enumerate(states):
-        directory = folder / f"{name}-{number:04d}"
-        directory.mkdir(parents=True)
-        for rel in sorted(state.dirs):
-            if rel:
-                (directory / rel).mkdir(parents=True, exist_ok=True)
-        for rel, content in state.files.items():
-            (directory / rel).write_bytes(content)
-        directories.append(directory)
-    return directories
-
-
-@dataclass
-class _Batch:
-    """One checking process and the states it has yet to report."""
-
-    tasks: list[tuple[int, str]]
-    tasks_file: Path
-    next: int = 0
-    process: subprocess.Popen[bytes] | None = None
-    buffer: bytes = b""
-    deadline: float = 0.0
-
-
-def check_states(
-    directories: list[Path], spec: str, job: str, untouched: list[str], options: PowerLossOptions
-) -> list[dict[str, Any]]:
-    """Open the store on each directory in checking processes; one result per directory.
-
-    A state whose check hangs past ``options.state_timeout`` or kills its process gets a
-    ``raised`` read saying so; its process is replaced and the others carry on.
-    """
-    if not directories:
-        return []
-    folder = directories[0].parent
-    config = folder / "check.json"
-    config.write_text(json.dumps({"spec": spec, "job": job, "untouched": untouched}))
-    tasks = [(index, os.fspath(directory)) for index, directory in enumerate(directories)]
-    count = max(1, min(options.workers, len(tasks) // 8 + 1))
-    batches = [
-        _Batch(tasks[number::count], folder / f"check-tasks-{number}.json")
-        for number in range(count)
-    ]
-    results: dict[int, dict[str, Any]] = {}
-    selector = selectors.DefaultSelector()
-    for batch in batches:
-        batch.tasks_file.write_text(json.dumps(batch.tasks))
-        _start(batch, config, selector, options.state_timeout)
-    try:
-        while any(batch.process is not None for batch in batches):
-            for key, _ in selector.select(timeout=0.2):
-                _read_results(key.data, selector, results, config, options.state_timeout)
-            now = time.monotonic()
-            for batch in batches:
-                if batch.process is not None and now > batch.deadline:
-                    _charge(
-                        batch,
-                        results,
-                        f"hung: no answer within {options.state_timeout:g} s (killed)",
-                    )
-                    _stop(batch, selector)
-                    _start(batch, config, selector, options.state_timeout)
-    finally:
-        for batch in batches:
-            _stop(batch, selector)
-        selector.close()
-    return [results[index] for index in range(len(tasks))]
-
-
-def _start(batch: _Batch, config: Path, selector: selectors.BaseSelector, timeout: float) -> None:
-    if batch.next >= len(batch.tasks):
-        return
-    command = [
-        sys.executable,
-        "-c",
-        _CHILD.format("check_main"),
-        os.fspath(config),
-        os.fspath(batch.tasks_file),
-        str(batch.next),
-    ]
-    batch.process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=_child_environment(),
-        start_new_session=True,
-    )
-    assert batch.process.stdout is not None
-    os.set_blocking(batch.process.stdout.fileno(), False)
-    selector.register(batch.process.stdout, selectors.EVENT_READ, batch)
-    batch.buffer = b""
-    batch.deadline = time.monotonic() + timeout + 10.0  # the first state also pays for imports
-
-
-def _read_results(
-    batch: _Batch,
-    selector: selectors.BaseSelector,
-    results: dict[int, dict[str, Any]],
-    config: Path,
-    timeout: float,
-) -> None:
-    assert batch.process is not None and batch.process.stdout is not None
-    chunk = batch.process.stdout.read()
-    if chunk:
-        batch.buffer += chunk
-        *lines, batch.buffer = batch.buffer.split(b"\n")
-        for line in lines:
-            answer = json.loads(line)
-            results[answer.pop("index")] = answer
-            batch.next += 1
-            batch.deadline = time.monotonic() + timeout
-        return
-    if chunk is None:
-        return  # spurious wake-up
-    try:
-        code = batch.process.wait(timeout)  # its output is closed: it is on its way out
-    except subprocess.TimeoutExpired:
-        os.killpg(batch.process.pid, signal.SIGKILL)
-        code = batch.process.wait()
-    _charge(batch, results, f"the checking process died on this state ({describe_exit(code)})")
-    _stop(batch, selector)
-    _start(batch, config, selector, timeout)
-
-
-def _charge(batch: _Batch, results: dict[int, dict[str, Any]], what: str) -> None:
-    """Blame the state the process was working on (if any is left), and move past it."""
-    if batch.next >= len(batch.tasks):
-        return  # every state answered; the process only failed to exit
-    index = batch.tasks[batch.next][0]
-    failure = {"kind": "raised", "error": what}
-    results[index] = {"read": failure, "recover_raised": None, "untouched": {}}
-    batch.next += 1
-
-
-def _stop(batch: _Batch, selector: selectors.BaseSelector) -> None:
-    process = batch.process
-    if process is None:
-        return
-    assert process.stdout is not None
-    selector.unregister(process.stdout)
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    process.stdout.close()
-    batch.process = None
-
-
-def check_main(argv: list[str]) -> None:
-    """Entry point of a checking process: check states from a task list, one JSON line each."""
-    config = json.loads(Path(argv[0]).read_text())
-    tasks = json.loads(Path(argv[1]).read_text())
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # whatever the store prints must not be mistaken for a result
-    _silence_logging()
-    spec = parse_store_spec(config["spec"])
-    for index, directory in tasks[int(argv[2]) :]:
-        result = check_state(spec, Path(directory), config["job"], config["untouched"])
-        out.write(json.dumps({"index": index, **result}, default=str) + "\n")
-
-
-def check_state(spec: Any, directory: Path, job: str, untouched: list[str]) -> dict[str, Any]:
-    """Open the store on one state as a restarting application would: recover, then read."""
-    try:
-        store = spec.open(directory)
-    except Exception as error:
-        failure = {"kind": "raised", "error": f"opening the store raised {describe_error(error)}"}
-        return {
-            "read": failure,
-            "recover_raised": None,
-            "untouched": dict.fromkeys(untouched, failure),
-        }
-    try:
-        recover_raised = None
-        recover = getattr(store, "recover", None)
-        if callable(recover):
-            try:
-                recover()
-            except Exception as error:
-                recover_raised = describe_error(error)
-        return {
-            "read": _read(store, job),
-            "recover_raised": recover_raised,
-            "untouched": {other: _read(store, other) for other in untouched},
-        }
-    finally:
-        _close(store)
-
-
-def _read(store: Any, job: str) -> dict[str, Any]:
-    try:
-        return summarize_read(store.get_job(job))
-    except Exception as error:
-        return {"kind": "raised", "error": describe_error(error)}
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _close(store: Any) -> None:
-    close = getattr(store, "close", None)
-    if callable(close):
-        with contextlib.suppress(Exception):  # closing is not under test
-            close()
-
-
-def _silence_logging() -> None:
-    """Keep the store's warnings off stderr (recovery logs every repair it makes)."""
-    logging.getLogger().addHandler(logging.NullHandler())
-    logging.lastResort = None

@@ -15,8 +15,11 @@ resulting :class:`OperationTrace` lists them, one a line; the crash points refer
 
 Which of those changes a power cut may lose is the persistence model, documented and enumerated
 in :mod:`harness.nemesis.crashstates`. A call the model cannot follow faithfully (``O_TMPFILE``,
-a rename into or out of the store, a descriptor it was not told about) raises
-:class:`~harness.nemesis.strace_log.TraceModelError` rather than guess.
+a shared writable ``mmap`` of a store file, ``renameat2(RENAME_EXCHANGE)``, ``symlink``, a rename
+into or out of the store, a descriptor it was not told about) raises
+:class:`~harness.nemesis.strace_log.TraceModelError` naming the call rather than guess; the
+explorer turns that into an *unknown* verdict. A write through an ``O_SYNC``/``O_DSYNC``
+descriptor is followed by a :class:`SyncOp` of its file: it is durable when it returns.
 """
 
 from __future__ import annotations
@@ -41,7 +44,17 @@ EPHEMERAL_SUFFIXES = ("-shm",)
 
 # Calls that only move a descriptor's bookkeeping: followed, but not numbered as store calls.
 _BOOKKEEPING = frozenset({"lseek", "fcntl", "dup", "dup2", "dup3"})
-_SHOWN_FLAGS = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_CREAT", "O_EXCL", "O_TRUNC", "O_APPEND")
+_SHOWN_FLAGS = (
+    "O_RDONLY",
+    "O_WRONLY",
+    "O_RDWR",
+    "O_CREAT",
+    "O_EXCL",
+    "O_TRUNC",
+    "O_APPEND",
+    "O_SYNC",
+    "O_DSYNC",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +87,12 @@ class DataOp:
 
 @dataclass(frozen=True, slots=True)
 class SyncOp:
-    """A durability barrier: one file (``inode``), one directory, or everything."""
+    """A durability barrier: one file (``inode``), one directory, or everything.
+
+    A write through a descriptor opened ``O_SYNC``/``O_DSYNC`` (or a ``pwritev2`` with
+    ``RWF_SYNC``/``RWF_DSYNC``) is followed by a barrier of its file: it is durable when the call
+    returns.
+    """
 
     seq: int
     inode: int | None = None
@@ -125,6 +143,8 @@ class OperationTrace:
     final_dirs: frozenset[str]
     final_content: dict[int, bytes]
     labels: dict[int, str]  # inode -> the first name it had, for descriptions
+    acknowledged_after: int | None = None  # store calls made before the operation returned
+    returns: tuple[int, ...] = ()  # for several operations: the store calls before each returned
 
     @property
     def changing_calls(self) -> list[StoreCall]:
@@ -136,10 +156,13 @@ class OperationTrace:
 
     def listing(self) -> str:
         """The numbered store calls, one a line (the crash points refer to these numbers)."""
-        return "".join(
-            f"#{call.number} {call.label}{'' if call.events else '   (no change to the disk)'}\n"
-            for call in self.calls
-        )
+        lines = []
+        for call in self.calls:
+            if call.number - 1 == self.acknowledged_after:
+                lines.append("-- the store call returned here; what follows is other threads'\n")
+            unchanged = "" if call.events else "   (no change to the disk)"
+            lines.append(f"#{call.number} {call.label}{unchanged}\n")
+        return "".join(lines)
 
 
 @dataclass
@@ -151,6 +174,7 @@ class _Description:
     inode: int = -1
     position: int = 0
     append: bool = False
+    synchronous: bool = False  # O_SYNC / O_DSYNC: every write is durable when it returns
 
 
 class _Replayer:
@@ -258,8 +282,19 @@ class _Replayer:
             target=target,
         )
 
-    def write(self, description: _Description, offset: int | None, data: bytes) -> int:
-        """A write through ``description``; None offset means its position (or end if append)."""
+    def write(
+        self,
+        description: _Description,
+        offset: int | None,
+        data: bytes,
+        *,
+        synchronous: bool = False,
+    ) -> int:
+        """A write through ``description``; None offset means its position (or end if append).
+
+        A write through an ``O_SYNC``/``O_DSYNC`` descriptor (or with ``synchronous``, a
+        ``pwritev2`` flag) is durable when it returns: a barrier of its file follows it.
+        """
         content = self.content[description.inode]
         explicit = offset is not None
         if description.append:
@@ -269,6 +304,10 @@ class _Replayer:
         if data:
             self.emit(DataOp, kind="write", inode=description.inode, offset=offset, data=data)
             apply_write(content, offset, data)
+            if description.synchronous or synchronous:
+                # Linux flushes the written range and the journal before returning; modeled as a
+                # barrier of the whole file (exact when every write of the file is synchronous).
+                self.emit(SyncOp, inode=description.inode)
         if not explicit:
             description.position = offset + len(data)
         return offset
@@ -295,20 +334,36 @@ def is_ephemeral(rel: str) -> bool:
 
 
 def model_trace(
-    calls: Iterable[RawCall], roots: Iterable[str], baseline: Baseline, cwd: str | None = None
+    calls: Iterable[RawCall],
+    roots: Iterable[str],
+    baseline: Baseline,
+    cwd: str | None = None,
+    *,
+    returned_at: int | None = None,
+    returns_at: Iterable[int] = (),
 ) -> OperationTrace:
     """Replay ``calls`` (one operation's window of the trace) over ``baseline``.
 
     ``roots`` are the absolute spellings of the store directory (as given, and resolved).
     Calls outside the store are ignored; calls the model cannot follow raise
-    :class:`TraceModelError`.
+    :class:`TraceModelError` naming the call. ``returned_at`` is how many of ``calls`` were made
+    before the store call returned (the rest are other threads' calls after it); None: all.
+    ``returns_at`` does the same for each operation of a sequence (``OperationTrace.returns``).
     """
     replay = _Replayer(roots, baseline, cwd)
+    marks = sorted(returns_at)
+    returns: list[int] = []
     base_names = dict(replay.names)
     base_content = {inode: bytes(data) for inode, data in replay.content.items()}
     base_dirs = frozenset(replay.dirs)
     store_calls: list[StoreCall] = []
-    for call in calls:
+    acknowledged_after: int | None = None
+    for index, call in enumerate(calls):
+        if index == returned_at:
+            acknowledged_after = len(store_calls)
+        while marks and marks[0] <= index:
+            returns.append(len(store_calls))
+            marks.pop(0)
         before = len(replay.events)
         label = _replay_call(replay, call)
         if label is None or call.name in _BOOKKEEPING:
@@ -326,6 +381,8 @@ def model_trace(
         final_dirs=frozenset(replay.dirs),
         final_content={inode: bytes(data) for inode, data in replay.content.items()},
         labels=dict(replay.labels),
+        acknowledged_after=len(store_calls) if acknowledged_after is None else acknowledged_after,
+        returns=tuple(returns + [len(store_calls)] * len(marks)),
     )
 
 
@@ -361,7 +418,10 @@ def _open(replay: _Replayer, call: RawCall) -> str | None:
         replay.fds[call.result] = _Description("foreign")
         return None
     if "O_TMPFILE" in flags or "__O_TMPFILE" in flags:
-        raise TraceModelError(f"O_TMPFILE in the store ({display_name(rel)}) is not modeled")
+        raise TraceModelError(
+            f"{call.name}({display_name(rel)}, O_TMPFILE): an unnamed file that gets its name "
+            "later (linkat) is not modeled"
+        )
     if rel in replay.dirs or "O_DIRECTORY" in flags:
         replay.fds[call.result] = _Description("dir", rel)
         return f"open({display_name(rel)}/)"
@@ -378,7 +438,10 @@ def _open(replay: _Replayer, call: RawCall) -> str | None:
     writable = bool(flags & {"O_WRONLY", "O_RDWR"})
     if "O_TRUNC" in flags and writable:
         replay.truncate(inode, 0)
-    replay.fds[call.result] = _Description("file", rel, inode, 0, "O_APPEND" in flags)
+    synchronous = bool(flags & {"O_SYNC", "O_DSYNC", "__O_SYNC"})
+    replay.fds[call.result] = _Description(
+        "file", rel, inode, 0, "O_APPEND" in flags, synchronous=synchronous
+    )
     return f"open({rel}, {_short_flags(flags)})"
 
 
@@ -427,13 +490,17 @@ def _write(replay: _Replayer, call: RawCall) -> str | None:
     data = decode_iovec(call.args[1]) if vectored else decode_string(call.args[1])
     data = data[: call.result]
     offset: int | None = None
+    synchronous = False
     if call.name == "pwrite64":
         offset = int(call.args[3], 0)
     elif call.name in ("pwritev", "pwritev2"):
         offset = int(call.args[3], 0)
         offset = None if offset == -1 else offset
-    at = replay.write(description, offset, data)
-    return f"{call.name}({description.path}, {len(data)} B at {at})"
+        if call.name == "pwritev2" and len(call.args) > 4:
+            synchronous = bool(decode_flags(call.args[4]) & {"RWF_SYNC", "RWF_DSYNC"})
+    at = replay.write(description, offset, data, synchronous=synchronous)
+    durable = "; durable at return" if synchronous or description.synchronous else ""
+    return f"{call.name}({description.path}, {len(data)} B at {at}{durable})"
 
 
 def _copy(replay: _Replayer, call: RawCall) -> str | None:
@@ -523,7 +590,10 @@ def _rename(replay: _Replayer, call: RawCall) -> str | None:
     if rel_old is None or rel_new is None:
         raise TraceModelError(f"{label} moves a file into or out of the store: not modeled")
     if "RENAME_EXCHANGE" in flags:
-        raise TraceModelError(f"{label} with RENAME_EXCHANGE is not modeled")
+        raise TraceModelError(
+            f"{call.name}({display_name(rel_old)}, {display_name(rel_new)}, RENAME_EXCHANGE): "
+            "swapping two names is not modeled"
+        )
     if rel_old in replay.dirs:
         raise TraceModelError(f"{label} renames a directory: not modeled")
     inode = replay.lookup(rel_old, "renamed")
@@ -629,6 +699,42 @@ def _sync_file_range(replay: _Replayer, call: RawCall) -> str | None:
     return f"sync_file_range({description.path})   (not a durability guarantee)"
 
 
+def _mmap(replay: _Replayer, call: RawCall) -> str | None:
+    """A shared writable mapping of a store file: its writes never appear in the trace."""
+    if call.failed or len(call.args) < 5:
+        return None
+    description = replay.descriptor(call.args[4])
+    if description is None or description.kind != "file":
+        return None
+    protection, flags = decode_flags(call.args[2]), decode_flags(call.args[3])
+    label = f"mmap({description.path}, {call.args[2].strip()}, {call.args[3].strip()})"
+    if "PROT_WRITE" in protection and flags & {"MAP_SHARED", "MAP_SHARED_VALIDATE"}:
+        raise TraceModelError(
+            f"{label}: writes through a shared mapping never show in the trace (they reach the "
+            "file whenever the kernel writes the pages back), so the model cannot follow them"
+        )
+    return label
+
+
+def _symlink(replay: _Replayer, call: RawCall) -> str | None:
+    """A symbolic link in the store: the model has files and directories only."""
+    if call.name == "symlinkat":
+        path = replay.resolve(call.args[1], call.args[2])
+    else:
+        path = replay.resolve(None, call.args[1])
+    rel = replay.relative(path)
+    if rel is None:
+        return None
+    target = os.fsdecode(decode_string(call.args[0]))
+    label = f"{call.name}({target} as {display_name(rel)})"
+    if call.failed:
+        return label
+    raise TraceModelError(
+        f"{label}: symbolic links (a symlink swap) are not modeled: which file a name reaches "
+        "after a power cut would depend on the link and its target persisting separately"
+    )
+
+
 _HANDLERS = {
     "openat": _open,
     "open": _open,
@@ -664,6 +770,9 @@ _HANDLERS = {
     "sync": _sync_all,
     "syncfs": _sync_all,
     "sync_file_range": _sync_file_range,
+    "mmap": _mmap,
+    "symlink": _symlink,
+    "symlinkat": _symlink,
 }
 TRACED_SYSCALLS = tuple(_HANDLERS)
 """What to give ``strace -e trace=``: every call the model follows."""

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from harness.errors import HarnessError
 
 _STRING_TOKEN = re.compile(r'^"((?:[^"\\]|\\.)*)"(\.\.\.)?$', re.S)
-_FD_TOKEN = re.compile(r"^(-?\d+|AT_FDCWD)(?:<(.*)>)?$", re.S)
+# -y prints "(deleted)" after the path of a file that has no name any more (O_TMPFILE, unlinked)
+_FD_TOKEN = re.compile(r"^(-?\d+|AT_FDCWD)(?:<(.*)>)?(?:\(deleted\))?$", re.S)
 _IOV_BASE = re.compile(r'iov_base="((?:[^"\\]|\\.)*)"(\.\.\.)?', re.S)
-_RESULT = re.compile(r"^(-?\d+|\?|0x[0-9a-fA-F]+)(?:<(.*?)>)?(?:\s+([A-Z][A-Z0-9_]+)\b.*)?$", re.S)
+_RESULT = re.compile(
+    r"^(-?\d+|\?|0x[0-9a-fA-F]+)(?:<(.*?)>)?(?:\(deleted\))?(?:\s+([A-Z][A-Z0-9_]+)\b.*)?$", re.S
+)
 _SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "v": 11, "f": 12, "a": 7, "b": 8, "\\": 92, '"': 34}
 
 
