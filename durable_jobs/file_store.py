@@ -278,8 +278,7 @@ class FileJobStore:
         with os.scandir(self._root) as entries:
             for entry in entries:
                 if entry.name.endswith(TEMP_SUFFIX) and entry.name.startswith("."):
-                    owner = entry.name[1:].split(".", 1)[0]
-                    temp_files.append((owner, entry.name))
+                    temp_files.append((_job_id_of_temp(entry.name), entry.name))
                     continue
                 job_id = _job_id_of(entry.name)
                 if job_id is not None:
@@ -513,9 +512,9 @@ class FileJobStore:
 
     # ---------------------------------------------------------------- recovery
 
-    def _remove_orphan(self, job_id: str, temp_name: str, report: RecoveryReport) -> None:
-        if not is_valid_job_id(job_id):
-            return
+    def _remove_orphan(self, job_id: str | None, temp_name: str, report: RecoveryReport) -> None:
+        if job_id is None:
+            return  # not a name this store gives its temp files: not ours to remove
         try:
             # A writer holds the lock from creating its temp file until the rename; if we can
             # take the lock without waiting, no live writer owns this temp file.
@@ -647,6 +646,28 @@ def _job_id_of(file_name: str) -> str | None:
         candidate = file_name[: -len(BACKUP_SUFFIX)]
     else:
         return None
+    return candidate if is_valid_job_id(candidate) else None
+
+
+def _job_id_of_temp(file_name: str) -> str | None:
+    """The job whose save made the temp file ``.<id>.json.<random>.tmp``, or None.
+
+    The id is what lies between the leading dot and the last ``.json.``: ids may hold dots
+    themselves (``report.v2``), so the name is taken apart from its end, never split at the
+    first dot (which once pointed recovery at the wrong job's lock and let it delete the temp
+    file of a live writer: its rename then failed with ENOENT).
+
+    >>> _job_id_of_temp(".report.v2.json.a1b2c3d4e5f6.tmp")
+    'report.v2'
+    >>> _job_id_of_temp(".notes.tmp") is None
+    True
+    """
+    if not (file_name.startswith(".") and file_name.endswith(TEMP_SUFFIX)):
+        return None
+    stem, _, _random = file_name[1 : -len(TEMP_SUFFIX)].rpartition(".")
+    if not stem.endswith(JOB_SUFFIX):
+        return None
+    candidate = stem[: -len(JOB_SUFFIX)]
     return candidate if is_valid_job_id(candidate) else None
 
 

@@ -433,6 +433,30 @@ def test_a_damaged_file_does_not_excuse_an_older_version() -> None:
     assert result.counts["older_than_backup"] == 1
 
 
+def test_a_damage_that_spans_a_save_may_have_destroyed_the_new_version() -> None:
+    """A bit flip reads the file, then writes a byte back by its path: a save that renamed its
+    file in between got the flip. The version before *that* one is then a fair answer."""
+    h = history(
+        *versions_0_1_2(),
+        damage("j0", "main", 3.0, 3.4, how="bitflip"),
+        save("writer-0", "j0", 3, 3.1, 3.2),  # renamed in while the damage was under way
+        read("reader-0", "j0", 2, 3.5, 3.6),
+    )
+    assert check("recovery_to_last_good", h).valid is True
+
+
+def test_a_damage_that_spans_a_save_still_does_not_excuse_an_older_version() -> None:
+    h = history(
+        *versions_0_1_2(),
+        damage("j0", "main", 3.0, 3.4, how="bitflip"),
+        save("writer-0", "j0", 3, 3.1, 3.2),
+        read("reader-0", "j0", 0, 3.5, 3.6),
+    )
+    result = check("recovery_to_last_good", h)
+    assert result.valid is False
+    assert result.counts["older_than_backup"] == 1
+
+
 def test_an_error_while_the_backup_is_intact_is_caught() -> None:
     h = history(
         *versions_0_1_2(), damage("j0", "main", 3.0, 3.01), read_error("reader-0", "j0", 3.5, 3.6)

@@ -79,14 +79,18 @@ def hold_job_lock(root: str, job_id: str, locked: Any, release: Any) -> None:
         release.wait(TIMEOUT)
 
 
-def test_a_temp_file_whose_writer_holds_the_lock_is_kept(make_store: MakeStore) -> None:
+@pytest.mark.parametrize("job_id", ["busy", "report.v2", "a.json.b"])
+def test_a_temp_file_whose_writer_holds_the_lock_is_kept(
+    make_store: MakeStore, job_id: str
+) -> None:
+    """Ids with dots included: the owner is read from the temp name's end, not its first dot."""
     store = make_store("file")
     locked, release = FORK.Event(), FORK.Event()
-    writer = FORK.Process(target=hold_job_lock, args=(str(store.root), "busy", locked, release))
+    writer = FORK.Process(target=hold_job_lock, args=(str(store.root), job_id, locked, release))
     writer.start()
     try:
         assert locked.wait(TIMEOUT), "the child never took the lock"
-        in_progress = write_orphan_temp(store, "busy", b"half a job")
+        in_progress = write_orphan_temp(store, job_id, b"half a job")
         report = store.recover()
         assert in_progress.exists() and report.temp_files_removed == []
     finally:

@@ -13,8 +13,10 @@ unless
   certainly replaced ``W`` before ``R`` looked, so returning ``W`` is a **stale** read, an
   acknowledged write lost.
 
-**Damage.** When the harness damages a job file at time ``t``, the version in it is destroyed:
-one of the *candidates* at ``t`` (the writes a read at ``t`` could have returned). Until a later
+**Damage.** When the harness damages a job file during ``[t0, t1]``, the version in it is
+destroyed: one of the versions current at some moment of that span (the *candidates* at ``t0``,
+or a write begun before ``t1``; a save may rename its file in while the damage is under way, and
+a large file takes milliseconds to damage). Until a later
 write completes, reads may also return the version each candidate replaced (what a backup
 holds), and nothing older. If the backup is gone too (damaged, or the destroyed version was the
 first), an error or an empty answer is the honest result. The damage window closes when an
@@ -150,11 +152,23 @@ class JobModel:
 
     def _destroyed_before(self, version: Write, at: float) -> bool:
         return any(
-            "main" in damage.files
-            and damage.time < at
-            and version in self.candidates(damage.op.start)
+            "main" in damage.files and damage.time < at and version in self.destroyed_by(damage)
             for damage in self.damages
         )
+
+    def destroyed_by(self, damage: Damage) -> list[Write]:
+        """The versions ``damage`` may have destroyed: any that was current during it.
+
+        Damage takes time (a bit flip reads the file, then writes one byte back by its path):
+        a save that renames its file in between leaves the flipped byte in the *new* version.
+        So every write begun before the damage ended, and not superseded before it began, may
+        be the one the job file held when the damage landed.
+        """
+        return [
+            w
+            for w in self.writes
+            if w.start < damage.done and self.superseded_by(w, damage.time) is None
+        ]
 
     # ------------------------------------------------------------ damage
 
@@ -192,7 +206,7 @@ class JobModel:
             hits_backup = "backup" in other.files or self._save_in_flight(other.time)
             if hits_backup and not self._backup_healed(other.done, read.start):
                 return False
-        return all(self.predecessors(v) for v in self.candidates(damage.op.start))
+        return all(self.predecessors(v) for v in self.destroyed_by(damage))
 
     def _backup_healed(self, since: float, before: float) -> bool:
         """A save rotated a good job file into the backup between ``since`` and ``before``.
@@ -303,7 +317,7 @@ class JobModel:
         return verdict
 
     def _judge_under_damage(self, verdict: ReadVerdict, damage: Damage) -> None:
-        destroyed = self.candidates(damage.op.start)
+        destroyed = self.destroyed_by(damage)
         fallbacks = {id(w) for v in destroyed for w in self.predecessors(v)}
         if (
             verdict.problem == "stale"
