@@ -233,96 +233,31 @@ def test_the_gate_passes_unchanged_verdicts_and_lists_improvements() -> None:
 
 # ---------------------------------------------------------------- preflight and the CLI
 
-RAISES = """
-def make_store(root):
-    raise RuntimeError("cannot connect to the job database")
-"""
-WRONG_SHAPE = """
-class Store:
-    def __init__(self, root):
-        self.jobs = {}
-    def save_job(self, job_id, job):
-        self.jobs[job_id] = job
-    def load_job(self, job_id):
-        return self.jobs.get(job_id)
-def make_store(root):
-    return Store(root)
-"""
-TWO_ARGUMENTS = """
-def make_store(root, url):
-    return None
-"""
-MISSING_PACKAGE = """
-import a_package_that_is_not_installed
-def make_store(root):
-    return None
-"""
-HANGS = """
-import threading
-class Store:
-    def __init__(self, root):
-        self.jobs = {}
-    def save_job(self, job_id, job):
-        self.jobs[job_id] = dict(job)
-    def get_job(self, job_id):
-        threading.Event().wait()
-def make_store(root):
-    return Store(root)
-"""
-LOSES_FIELDS = """
-class Store:
-    def __init__(self, root):
-        self.jobs = {}
-    def save_job(self, job_id, job):
-        self.jobs[job_id] = {"status": job["status"]}
-    def get_job(self, job_id):
-        return self.jobs.get(job_id)
-def make_store(root):
-    return Store(root)
-"""
-EXITS = """
-import os
-class Store:
-    def __init__(self, root):
-        pass
-    def save_job(self, job_id, job):
-        os._exit(0)
-    def get_job(self, job_id):
-        return None
-def make_store(root):
-    return Store(root)
-"""
-RECOVER_RAISES = """
-class Store:
-    def __init__(self, root):
-        self.jobs = {}
-    def save_job(self, job_id, job):
-        self.jobs[job_id] = dict(job)
-    def get_job(self, job_id):
-        return self.jobs.get(job_id)
-    def recover(self):
-        raise OSError("recovery log is read-only")
-def make_store(root):
-    return Store(root)
-"""
-
-PREFLIGHT_FAILURES = {
-    "raises": (RAISES, "open: RuntimeError: cannot connect to the job database (at "),
-    "wrong_shape": (WRONG_SHAPE, "open: store spec"),
-    "two_arguments": (TWO_ARGUMENTS, "signature: make_store(root, url) cannot be called"),
-    "missing_package": (MISSING_PACKAGE, "No module named 'a_package_that_is_not_installed'"),
-    "hangs": (HANGS, "read: get_job('jobharness-preflight-probe') did not return within 10 s"),
-    "loses_fields": (LOSES_FIELDS, "read: get_job('jobharness-preflight-probe') returned"),
-    "exits": (EXITS, "save: the process died (exit code 0) during save_job"),
-    "recover_raises": (RECOVER_RAISES, "recover: OSError: recovery log is read-only"),
+PREFLIGHT_STORES = Path(__file__).parent / "broken_stores" / "preflight"
+PREFLIGHT_FAILURES = {  # store file -> what the preflight must say
+    "factory_raises": "open: RuntimeError: cannot connect to the job database (at ",
+    "wrong_shape": "open: store spec",
+    "two_arguments": "signature: make_store(root, url) cannot be called",
+    "missing_package": "No module named 'a_package_that_is_not_installed'",
+    "get_hangs": "read: get_job('jobharness-preflight-probe') did not return within 10 s",
+    "loses_fields": "read: get_job('jobharness-preflight-probe') returned",
+    "exits_in_save": "save: the process died (exit code 0) during save_job",
+    "recover_always_raises": "recover: OSError: recovery log is read-only",
 }
 
 
+def preflight_spec(case: str) -> str:
+    return f"{PREFLIGHT_STORES / case}.py:make_store"
+
+
+def test_every_preflight_store_is_proved() -> None:
+    assert {path.stem for path in PREFLIGHT_STORES.glob("*.py")} == set(PREFLIGHT_FAILURES)
+
+
 @pytest.mark.parametrize("case", sorted(PREFLIGHT_FAILURES))
-def test_the_preflight_names_what_is_wrong_with_the_store(tmp_path: Path, case: str) -> None:
-    source, says = PREFLIGHT_FAILURES[case]
-    (tmp_path / "store.py").write_text(source)
-    result = run_preflight(f"{tmp_path / 'store.py'}:make_store")
+def test_the_preflight_names_what_is_wrong_with_the_store(case: str) -> None:
+    says = PREFLIGHT_FAILURES[case]
+    result = run_preflight(preflight_spec(case))
     assert not result.ok
     assert says in result.reason, result.reason
     assert result.took < 12
@@ -335,12 +270,11 @@ def test_the_preflight_passes_the_built_in_stores(store: str) -> None:
     assert result.capabilities["recover"] is (store in ("hardened", "sqlite"))
 
 
-@pytest.mark.parametrize("case", ["raises", "wrong_shape", "hangs"])
+@pytest.mark.parametrize("case", ["factory_raises", "wrong_shape", "get_hangs"])
 def test_a_store_that_cannot_be_verified_exits_2_within_30_s_with_an_unknown_report(
     tmp_path: Path, case: str
 ) -> None:
     """As a user runs it: a real process, the installed entry point, no scenario run."""
-    (tmp_path / "store.py").write_text(PREFLIGHT_FAILURES[case][0])
     out = tmp_path / "report"
     started = time.monotonic()
     finished = subprocess.run(
@@ -351,7 +285,7 @@ def test_a_store_that_cannot_be_verified_exits_2_within_30_s_with_an_unknown_rep
             "verify",
             "--quick",
             "--store",
-            f"{tmp_path / 'store.py'}:make_store",
+            preflight_spec(case),
             "--out",
             str(out),
         ],
@@ -365,11 +299,11 @@ def test_a_store_that_cannot_be_verified_exits_2_within_30_s_with_an_unknown_rep
     assert took < 30
     assert "Traceback" not in finished.stderr
     assert len(finished.stderr.strip().splitlines()) == 1
-    assert PREFLIGHT_FAILURES[case][1] in finished.stderr
+    assert PREFLIGHT_FAILURES[case] in finished.stderr
     assert "verdict unknown" in finished.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["verdict"] == "unknown"
-    assert PREFLIGHT_FAILURES[case][1] in report["reason"]
+    assert PREFLIGHT_FAILURES[case] in report["reason"]
     assert {c["status"] for c in report["criteria"]} == {"unknown"}
     assert report["scenarios"] == []
     assert "UNKNOWN" in (out / "report.md").read_text().splitlines()[0]
