@@ -243,6 +243,10 @@ def analyze(run_dir: Path) -> dict[str, Any]:
         ) from None
     except ValueError as error:
         raise ConfigError(f"{report_path}: not valid JSON ({error})") from None
+    if previous.get("preflight", {}).get("ok") is False:
+        # No scenario ran: there is no history to re-judge, and the preflight's reason stands.
+        write_reports(run_dir, previous)
+        return previous
     reports = []
     for entry in previous.get("scenarios", []):
         history_file = run_dir / entry["history"]

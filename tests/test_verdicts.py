@@ -307,6 +307,8 @@ def test_a_store_that_cannot_be_verified_exits_2_within_30_s_with_an_unknown_rep
     assert {c["status"] for c in report["criteria"]} == {"unknown"}
     assert report["scenarios"] == []
     assert "UNKNOWN" in (out / "report.md").read_text().splitlines()[0]
+    assert main(["analyze", str(out)]) == 2  # re-judging keeps the preflight's reason
+    assert json.loads((out / "report.json").read_text())["reason"] == report["reason"]
 
 
 def test_the_replay_line_carries_every_option_of_the_run(
