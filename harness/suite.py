@@ -320,7 +320,7 @@ def build_report(
         "tool": "jobharness",
         "format": 2,
         "verdict": verdict,
-        "reason": verdict_reason(verdict, criteria),
+        "reason": verdict_reason(verdict, criteria, reports),
         "store": spec,
         "seed": seed,
         "quick": quick,
@@ -335,15 +335,26 @@ def build_report(
     }
 
 
-def verdict_reason(verdict: str, criteria: list[CriterionResult]) -> str:
-    """One sentence saying why the run got its verdict (the CLI's last line repeats it)."""
+def verdict_reason(
+    verdict: str, criteria: list[CriterionResult], reports: list[ScenarioReport] = ()
+) -> str:
+    """One sentence saying why the run got its verdict (the CLI's last line repeats it).
+
+    For *unknown*, the first scenario that could not be judged and why: the first thing a
+    reader must fix (install strace, say) before the run can mean anything.
+    """
     named = {
         status: [c.id for c in criteria if c.status == status] for status in (FAIL, UNKNOWN, PASS)
     }
     if verdict == FAIL:
         return f"{', '.join(named[FAIL])} failed"
     if verdict == UNKNOWN and named[UNKNOWN]:
-        return f"{', '.join(named[UNKNOWN])} could not be judged"
+        why = next(
+            (f"{r.name}: {r.status_and_reason[1]}" for r in reports if r.status == UNKNOWN), ""
+        )
+        if len(why) > 160:
+            why = why[:157] + "..."
+        return f"{', '.join(named[UNKNOWN])} could not be judged" + (f" ({why})" if why else "")
     if verdict == UNKNOWN:
         return "no criterion was judged"
     return f"{', '.join(named[PASS])} passed"
