@@ -16,49 +16,20 @@ mid-call, a read racing the nemesis, a damage racing a save): they say so in the
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from typing import Any
 
 import pytest
+from histories import Pair, history, op
 
 from harness.checkers import CheckResult, run_checker
 from harness.checkers.errors import is_clear
 from harness.checkers.litter import is_temp_name
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate
-from harness.history import FAIL, INFO, INVOKE, OK, History, Record
+from harness.history import FAIL, INFO, OK, History
 from harness.payload import make_job, summarize_read, write_record
 
-Pair = list[Record]
-
 # ---------------------------------------------------------------- building histories
-
-
-def op(
-    process: str,
-    f: str,
-    job: str | None,
-    start: float,
-    end: float,
-    value: Any = None,
-    result: Any = None,
-    kind: str = OK,
-    error: str | None = None,
-    elapsed: float | None = None,
-) -> Pair:
-    """One operation: its invoke at ``start`` and its completion at ``end``."""
-    return [
-        Record(process, INVOKE, f, job, value, start),
-        Record(process, kind, f, job, result, end, error, elapsed=elapsed),
-    ]
-
-
-def history(*pairs: Pair) -> History:
-    """Records sorted by time and indexed, as :func:`~harness.history.merge_histories` does."""
-    records = sorted((record for pair in pairs for record in pair), key=lambda record: record.time)
-    return History(
-        [dataclasses.replace(record, index=index) for index, record in enumerate(records)]
-    )
 
 
 def job_of(job: str, seq: int, status: str | None = None) -> dict[str, Any]:

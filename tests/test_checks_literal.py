@@ -9,44 +9,18 @@ and the final ``inventory``.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
+from histories import Pair, history, op
 
 from harness.checkers import CheckResult, run_checker
 from harness.checkers.errors import names_job
 from harness.checkers.litter import is_declared, is_temp_name
 from harness.criteria import ScenarioChecks, evaluate_all
-from harness.history import FAIL, INFO, INVOKE, OK, History, Record
+from harness.history import FAIL, INFO, History
 from harness.spec import store_files_report
-
-Pair = list[Record]
-
-
-def op(
-    process: str,
-    f: str,
-    job: str | None,
-    start: float,
-    end: float,
-    value: Any = None,
-    result: Any = None,
-    kind: str = OK,
-    error: str | None = None,
-) -> Pair:
-    return [
-        Record(process, INVOKE, f, job, value, start),
-        Record(process, kind, f, job, result, end, error),
-    ]
-
-
-def history(*pairs: Pair) -> History:
-    records = sorted((record for pair in pairs for record in pair), key=lambda record: record.time)
-    return History(
-        [dataclasses.replace(record, index=index) for index, record in enumerate(records)]
-    )
 
 
 def check(name: str, h: History) -> CheckResult:

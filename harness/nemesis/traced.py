@@ -132,16 +132,7 @@ def operation_window(calls: list[RawCall], work: Path, name: str) -> tuple[list[
     marks = {
         os.fspath(work / f".marker-{which}-{name}"): which for which in ("begin", "end", "settled")
     }
-    found: dict[str, int] = {}
-    for index, call in enumerate(calls):
-        if call.name in ("openat", "open") and call.failed:
-            path_token = call.args[1] if call.name == "openat" else call.args[0]
-            try:
-                path = os.fsdecode(decode_string(path_token))
-            except TraceModelError:
-                continue
-            if path in marks:
-                found.setdefault(marks[path], index)
+    found = _find_markers(calls, marks)
     for which in ("begin", "end", "settled"):
         if which not in found:
             raise TraceError(
