@@ -130,6 +130,13 @@ def _fails_if_counted(*keys: str) -> Part:
     return part
 
 
+def _judged_only(result: CheckResult) -> tuple[Verdict, str]:
+    """The checker's verdict when it judged something; silent when it found nothing to judge."""
+    if result.valid is None:
+        return SILENT, result.summary
+    return result.valid, result.summary
+
+
 def _fails_only(result: CheckResult) -> tuple[Verdict, str]:
     """A checker that can fail a criterion but not vouch for it (no leak is no proof of C2)."""
     if result.valid is False:
@@ -230,7 +237,9 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "C7",
         "Backup recovery works on corruption",
-        (("recovery_to_last_good", _whole), ("crash_backup", _whole)),
+        # crash_backup finds nothing to judge in a store with no job file and backup (SQLite):
+        # there, as for the damage scenarios, C7 does not apply, rather than is unknown.
+        (("recovery_to_last_good", _whole), ("crash_backup", _judged_only)),
         "after damage to a job file, reads return the version before it, not older, not an error",
     ),
     Criterion(
@@ -321,6 +330,7 @@ def evaluate(criterion: Criterion, scenarios: list[ScenarioChecks]) -> Criterion
     failures: list[str] = []
     unknowns: list[str] = []
     empty: list[str] = []  # scenarios whose checkers found nothing to judge
+    silent: list[str] = []  # why a result did not bear on it (P3 of a store with no job file)
     not_applicable: list[str] = []
     passes: list[str] = []
     evidence: list[str] = []
@@ -347,6 +357,8 @@ def evaluate(criterion: Criterion, scenarios: list[ScenarioChecks]) -> Criterion
                 continue
             verdict, text = part(result)
             if verdict == SILENT:
+                if text and f"{scenario.name}: {text}" not in silent:
+                    silent.append(f"{scenario.name}: {text}")
                 continue
             verdicts.append(verdict)
             if verdict is False:
@@ -398,7 +410,7 @@ def evaluate(criterion: Criterion, scenarios: list[ScenarioChecks]) -> Criterion
             [],
             per_scenario,
         )
-    why = "; ".join(not_applicable[:3]) or "no scenario in this run sets out to judge it"
+    why = "; ".join((not_applicable + silent)[:3]) or "no scenario in this run sets out to judge it"
     return CriterionResult(
         criterion.id, criterion.title, NOT_APPLICABLE, f"not applicable: {why}", [], per_scenario
     )

@@ -115,6 +115,17 @@ def test_nothing_to_judge_anywhere_is_unknown() -> None:
     assert verdict.status == "unknown"
 
 
+def test_a_power_loss_backup_check_with_nothing_to_judge_leaves_c7_not_applicable() -> None:
+    """A store with no job file and backup (SQLite): C7 does not apply, it is not unknown."""
+    c7 = next(c for c in CRITERIA if c.id == "C7")
+    nothing_here = CheckResult("crash_backup", None, "no state had a job file and a backup")
+    verdict = evaluate(c7, [scenario("power-loss", nothing_here, roles=())])
+    assert verdict.status == "n/a"
+    assert "no state had a job file and a backup" in verdict.summary
+    failing = CheckResult("crash_backup", False, "served an older version", {}, ["op #3"])
+    assert evaluate(c7, [scenario("power-loss", failing, roles=())]).status == "fail"
+
+
 def test_no_scenario_setting_out_to_judge_it_is_not_applicable() -> None:
     verdict = evaluate(C1, [scenario("a", ok("no_torn_read"))])
     assert verdict.status == "n/a"
