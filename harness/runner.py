@@ -651,6 +651,8 @@ class ScenarioRunner:
                 done[which] = damage.damage_file(path, how, self.rng)
             except FileNotFoundError:
                 done[which] = {"skipped": "file did not exist at that moment"}
+            except damage.DamageSkipped as skipped:
+                done[which] = {"skipped": str(skipped)}
             except OSError as error:
                 done[which] = {"skipped": f"{type(error).__name__}: {error}"}
         applied = [which for which in files if "skipped" not in done[which]]

@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from harness.criteria import (
     unknown_results,
     verdict_of,
 )
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.history import History, load_history
 from harness.preflight import run_preflight
 from harness.runner import RunOutcome, run_scenario
@@ -112,6 +113,8 @@ def scenario_status(
     >>> scenario_status("unknown", True, "setup did not complete", [])
     ('unknown', 'setup did not complete')
     """
+    if not applicable and standing == UNKNOWN:
+        return UNKNOWN, reason  # it could not run here: the harness did not see it
     if not applicable or standing == NOT_APPLICABLE:
         return NOT_APPLICABLE, reason
     if any(check.valid is False and not check.crashed for check in checks):
@@ -189,7 +192,7 @@ def verify(
             if progress:
                 progress(scenario.name, index, len(scenarios), message)
 
-        outcome = run_scenario(scenario, spec, run_dir, seed, tell)
+        outcome = _run_guarded(scenario, spec, run_dir, seed, tell)
         report = judge_outcome(scenario, outcome, out_dir)
         _save_scenario_meta(run_dir, report)
         reports.append(report)
@@ -209,6 +212,28 @@ def verify(
         machine=document["machine"],
     )
     return document
+
+
+def _run_guarded(
+    scenario: Scenario, spec: str, run_dir: Path, seed: int, tell: Callable[[str], None]
+) -> RunOutcome:
+    """Run one scenario; a failure of the harness itself makes it *unknown*, and the run goes on.
+
+    The scenario's processes and mounts are already cleaned up by the runner's own ``finally``;
+    what is lost is this scenario's verdict, which the report says, with the cause to report.
+    """
+    try:
+        return run_scenario(scenario, spec, run_dir, seed, tell)
+    except HarnessError:
+        raise  # a configuration error: the whole run stops with its message
+    except Exception as error:
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        reason = (
+            f"the harness itself failed ({type(error).__name__}: {error} at "
+            f"{Path(where.filename).name}:{where.lineno}); this is a jobharness bug, please "
+            "report it with this run folder"
+        )
+        return RunOutcome(scenario, run_dir, [], applicable=False, reason=reason, unknown=True)
 
 
 def judge_outcome(scenario: Scenario, outcome: RunOutcome, out_dir: Path) -> ScenarioReport:

@@ -187,6 +187,7 @@ def test_a_scenario_is_unknown_when_its_setup_failed_or_a_checker_crashed() -> N
     assert scenario_status("unknown", True, "setup", [bad("never_raises")])[0] == "fail"
     assert scenario_status("", True, "", [nothing("no_torn_read")])[0] == "unknown"
     assert scenario_status("", False, "no update_job", [])[0] == "n/a"
+    assert scenario_status("unknown", False, "needs strace", [])[0] == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -351,3 +352,47 @@ def test_the_replay_line_carries_every_option_of_the_run(
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("verdict: ")
     assert f"(exit {code}" in last
+
+
+# ---------------------------------------------------------------- the harness's own failures
+
+
+def test_a_bit_flip_of_a_file_emptied_under_it_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    import random
+
+    from harness.nemesis.damage import DamageSkipped, damage_file
+
+    empty = tmp_path / "j0.json"
+    empty.write_bytes(b"")
+    with pytest.raises(DamageSkipped, match="empty"):
+        damage_file(str(empty), "bitflip", random.Random(1))
+
+
+def test_a_scenario_the_harness_fails_on_is_unknown_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the harness costs the one scenario its verdict, never the run or a pass."""
+    from harness import suite
+    from harness.scenario import parse_scenario
+
+    real = suite.run_scenario
+
+    def fails_on_first(scenario, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if scenario.name == "first":
+            raise IndexError("index out of range")
+        return real(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(suite, "run_scenario", fails_on_first)
+    body = {
+        "description": "a writer and a reader",
+        "checkers": ["never_raises", "no_torn_read"],
+        "workload": {"jobs": 2, "duration": 0.3},
+        "processes": [{"role": "writer", "count": 1}, {"role": "reader", "count": 1}],
+    }
+    scenarios = [parse_scenario(dict(body, name=name), name) for name in ("first", "second")]
+    document = suite.verify(scenarios, "hardened", tmp_path / "out", 3)
+    statuses = {s["name"]: s["status"] for s in document["scenarios"]}
+    assert statuses == {"first": "unknown", "second": "pass"}
+    first = next(s for s in document["scenarios"] if s["name"] == "first")
+    assert "jobharness bug" in first["reason"] and "IndexError" in first["reason"]
+    assert document["verdict"] == "unknown"

@@ -20,6 +20,10 @@ import random
 from typing import Any
 
 
+class DamageSkipped(Exception):
+    """The damage could not be applied to the file as it was at that moment (says why)."""
+
+
 def damage_file(path: str, how: str, rng: random.Random) -> dict[str, Any]:
     """Apply damage ``how`` to ``path``; return what was done."""
     size = os.path.getsize(path)
@@ -49,6 +53,10 @@ def _flip_digit(path: str, size: int, rng: random.Random) -> dict[str, Any]:
     """Flip the lowest bit of a random ASCII digit ('4' <-> '5'): the JSON stays valid."""
     with open(path, "rb") as source:
         data = source.read()
+    if not data:
+        # Emptied between the stat and the read (a store that truncates in place): nothing to
+        # flip, and damage that did not happen must not be recorded as applied.
+        raise DamageSkipped("the file was empty when the bit flip read it")
     digits = [index for index, byte in enumerate(data) if 0x30 <= byte <= 0x39]
     if not digits:
         # No digit to flip: flip a bit of a letter instead ('a' <-> '`'); may break the JSON.
