@@ -241,6 +241,23 @@ def test_failing_the_job_of_a_dead_worker_is_what_recovery_is_for() -> None:
     assert result.valid is None  # nobody was alive through the recovery: nothing at stake
 
 
+def test_a_job_failed_by_the_restart_after_its_worker_left_is_not_charged_to_a_live_recovery() -> (
+    None
+):
+    """worker-1 lived through worker-0.1's recover() but left job ``a`` running (a save raised)
+    and ended; the restart's recover() then failed ``a``, rightly: the final read of ``error``
+    is the restart's doing, not the live-time recovery's."""
+    history = Recorder()
+    history.save("worker-1", "a", 1, "running", 0.0)
+    history.op("worker-0.1", "recover", None, None, {}, 0.10)
+    history.read("worker-0.1", "a", ["worker-1", 1], "running", 0.13)
+    history.save("worker-1", "b", 2, "running", 0.20)  # worker-1 works on, then ends
+    history.op("restart", "recover", None, None, {}, 0.40)
+    history.read("final", "a", ["worker-1", 1], "error", 0.50)
+    result = run_checker("recovery_spares_live_jobs", history.history())
+    assert result.valid is True, result.evidence
+
+
 def test_a_live_workers_job_rolled_back_by_anothers_recovery_fails_c6() -> None:
     history = Recorder()
     history.save("worker-1", "a", 1, "queued", 0.0)

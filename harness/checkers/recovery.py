@@ -56,10 +56,20 @@ def check_recovery_spares_live_jobs(history: History) -> CheckResult:
         for op in history.of("save")
         if isinstance(op.value, dict) and isinstance(op.value.get("tag"), list)
     }
+    last_end: dict[str, float] = {}
+    for op in history.operations:
+        last_end[op.process] = max(last_end.get(op.process, op.end), op.end)
+    # A recovery that began after a writer's process was gone may fail its jobs, rightly: a
+    # read after one of those says nothing about what the live-time recovery did.
+    after_death = [
+        (recover.start, recover.process)
+        for recover in history.of("recover")
+        if not (isinstance(recover.value, dict) and recover.value.get("absent"))
+    ]
     failed = [
         evidence
         for read in history.of("get")
-        if (evidence := _failed_live(read, writes, recoveries)) is not None
+        if (evidence := _failed_live(read, writes, recoveries, last_end, after_death)) is not None
     ]
     job_writers: dict[str, set[str]] = {}
     for write in writes.values():
@@ -109,6 +119,8 @@ def _failed_live(
     read: Operation,
     writes: dict[tuple[object, ...], Operation],
     recoveries: list[tuple[Operation, set[str]]],
+    last_end: dict[str, float],
+    all_recoveries: list[tuple[float, str]],
 ) -> str | None:
     result = read.result if isinstance(read.result, dict) else {}
     if read.type != OK or result.get("kind") != "job" or result.get("status") != "error":
@@ -117,6 +129,9 @@ def _failed_live(
     write = writes.get(tuple(tag)) if isinstance(tag, list) else None
     if write is None or write.job != read.job or (write.value or {}).get("status") == "error":
         return None
+    gone = last_end.get(write.process, float("inf"))
+    if any(gone < start < read.end for start, _ in all_recoveries):
+        return None  # failed by a recovery that ran once its worker was gone: as it should be
     for recover, live in recoveries:
         if write.process in live and recover.start < read.end and write.start < recover.end:
             return (

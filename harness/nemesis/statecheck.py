@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.checkers.litter import is_declared, is_temp_name
 from harness.nemesis.crashstates import CrashState
 from harness.nemesis.replay import is_ephemeral
 from harness.outcomes import describe_error, describe_exit
 from harness.payload import summarize_read
-from harness.spec import parse_store_spec
+from harness.spec import parse_store_spec, store_files_report
 
 if TYPE_CHECKING:
     from harness.nemesis.powerloss import PowerLossOptions
@@ -249,21 +250,30 @@ def check_state(
             "untouched": {other: _read(store, other) for other in untouched},
         }
         if known is not None:
-            result["litter"] = _litter(directory, set(known))
+            owned = store_files_report(store, directory, ()).get("owned", [])
+            result["litter"] = _litter(directory, set(known), owned)
             result["backup"] = _read_backup(store, directory, job)
         return result
     finally:
         close_store(store)
 
 
-def _litter(directory: Path, known: set[str]) -> list[str]:
-    """Files in ``directory`` that the store had neither before nor after the operation."""
+def _litter(directory: Path, known: set[str], owned: list[str]) -> list[str]:
+    """Files in ``directory`` that the store had neither before nor after the operation.
+
+    A file the store declares as its own (``owned_paths()``: a lock folder, a rollback journal
+    SQLite leaves after a cut until its next write) is no litter, unless its name looks
+    temporary: the same rule as the no-litter check's (:mod:`harness.checkers.litter`).
+    """
     found = []
     for current, _, filenames in os.walk(directory):
         for name in filenames:
             rel = os.path.relpath(os.path.join(current, name), directory)
-            if rel not in known and not is_ephemeral(rel):
-                found.append(rel)
+            if rel in known or is_ephemeral(rel):
+                continue
+            if is_declared(rel, owned) and not is_temp_name(rel):
+                continue
+            found.append(rel)
     return sorted(found)
 
 
