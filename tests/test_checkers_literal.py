@@ -428,6 +428,20 @@ def test_a_damage_that_spans_a_save_still_does_not_excuse_an_older_version() -> 
     assert result.counts["older_than_backup"] == 1
 
 
+def test_a_damage_during_a_save_may_keep_the_older_backup() -> None:
+    """The job file is damaged while a save is under way: a careful store does not rotate the
+    damaged file into its backup, so after a second damage the backup holds the version from
+    before the first one, and serving it is right."""
+    h = history(
+        *versions_0_1_2(),
+        save("writer-0", "j0", 3, 3.0, 3.3),
+        damage("j0", "main", 3.1, 3.15),  # version 2 destroyed while save 3 was in flight
+        damage("j0", "main", 4.0, 4.01, how="bitflip"),  # version 3 destroyed
+        read("reader-0", "j0", 1, 4.5, 4.6),
+    )
+    assert check("recovery_to_last_good", h).valid is True
+
+
 def test_an_error_while_the_backup_is_intact_is_caught() -> None:
     h = history(
         *versions_0_1_2(), damage("j0", "main", 3.0, 3.01), read_error("reader-0", "j0", 3.5, 3.6)

@@ -136,8 +136,9 @@ class JobModel:
     def predecessors(self, write: Write) -> list[Write]:
         """The versions ``write`` may have replaced: what a backup may hold after it.
 
-        A version destroyed by damage before ``write`` began is not a good version to replace:
-        a careful store keeps the one before it instead, so those count as well.
+        A version destroyed by damage before ``write`` ended (the write may look at the current
+        file at any point of its call) is not a good version to replace: a careful store keeps
+        the one before it instead, so those count as well.
         """
         found: dict[int, Write] = {}
         pending = [w for w in self.candidates(write.start) if w is not write]
@@ -146,7 +147,10 @@ class JobModel:
             if id(version) in found:
                 continue
             found[id(version)] = version
-            if self._destroyed_before(version, write.start):
+            # A damage that began before this write *ended* may have been what the write saw
+            # when it went to rotate the current file: a careful store then keeps the backup
+            # it had (the version before the damaged one) instead of rotating damage into it.
+            if self._destroyed_before(version, write.end):
                 pending.extend(w for w in self.candidates(version.start) if w is not version)
         return list(found.values())
 
