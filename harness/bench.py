@@ -55,6 +55,7 @@ from harness.bench_stores import (
     postgres_unreachable_reason,
 )
 from harness.errors import ConfigError
+from harness.provenance import current_commit, machine_info
 
 FORMAT = 1
 TOOL = "jobharness-bench"
@@ -209,7 +210,6 @@ def run_bench(
     Keys starting with ``_`` (``_errors``, ``_notes``, ``_skipped``) are for the report and the
     exit code; :func:`write_results` leaves them out of bench.json.
     """
-    from harness.suite import current_commit, machine_info
 
     started = time.monotonic()
     bench: dict[str, Any] = {

@@ -31,13 +31,13 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import descriptors
-from harness.history import FAIL, INFO, OK, HistoryLog
+from harness import calls, descriptors
+from harness.calls import recorded
+from harness.history import FAIL, OK, HistoryLog
 from harness.outcomes import describe_error
 from harness.payload import choose_size, make_job, summarize_read, write_record
 from harness.spec import capabilities, parse_store_spec, store_files_report
@@ -71,11 +71,6 @@ class ProcessConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# When the store call in flight began (monotonic seconds, 0.0 when idle): a value shared with the
-# runner, which kills a process whose call has been in flight too long (a hung store).
-_busy_since: Any = None
-
-
 def run_process(
     config: ProcessConfig, ready: Any, go: Any, finished: Any = None, busy_since: Any = None
 ) -> None:
@@ -84,8 +79,7 @@ def run_process(
     ``finished`` is set when the role's work is done: a process that exits without it, with any
     exit code, died by itself. ``busy_since`` is the shared clock of the call in flight.
     """
-    global _busy_since
-    _busy_since = busy_since
+    calls.use_call_clock(busy_since)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
     _silence_logging()
     log = HistoryLog(config.history_path, config.name, config.epoch)
@@ -93,13 +87,13 @@ def run_process(
     descriptors.lower_open_files_limit()  # a descriptor leak must run out within the run
     token = log.invoke("open", None, {"spec": config.spec, "pid": os.getpid()})
     try:
-        _set_busy(True)
+        calls.set_busy(True)
         store = parse_store_spec(config.spec).open(Path(config.root))
     except BaseException as error:  # a factory that fails is reported, not a traceback
         log.complete(token, FAIL, None, describe_error(error))
         ready.set()
         raise SystemExit(3) from None
-    _set_busy(False)
+    calls.set_busy(False)
     log.complete(token, OK, {"capabilities": capabilities(store)})
     descriptors.start_sampling(log)
     ready.set()
@@ -227,48 +221,6 @@ ROLES = {
 # ---------------------------------------------------------------- recorded calls
 
 
-def recorded(
-    log: HistoryLog,
-    f: str,
-    job: str | None,
-    value: Any,
-    call: Callable[[], Any],
-    *,
-    raised: str = INFO,
-    summarize: Callable[[Any], Any] = lambda result: None,
-) -> tuple[bool, Any]:
-    """Record ``call`` as an invoke and one completion, timing the call alone.
-
-    ``ok`` with ``summarize(result)`` when it returns; the ``raised`` kind (*info* for a write:
-    it may have happened; *fail* for a read: it had no effect) with the error when it raises.
-    Returns whether it returned, and what.
-    """
-    token = log.invoke(f, job, value)
-    _set_busy(True)
-    started = time.perf_counter()
-    try:
-        result = call()
-    except Exception as error:
-        elapsed = time.perf_counter() - started
-        _set_busy(False)
-        log.complete(token, raised, {"raised": True}, describe_error(error), elapsed=elapsed)
-        descriptors.note_call()
-        return False, None
-    except BaseException as error:
-        # SystemExit or KeyboardInterrupt out of a store call: in a web server it takes the
-        # worker down. Record it, then let it end this process as it would end theirs.
-        elapsed = time.perf_counter() - started
-        _set_busy(False)
-        result = {"raised": True, "fatal": True}
-        log.complete(token, raised, result, describe_error(error), elapsed=elapsed)
-        raise
-    elapsed = time.perf_counter() - started  # before summarizing: only the store call counts
-    _set_busy(False)
-    log.complete(token, OK, summarize(result), elapsed=elapsed)
-    descriptors.note_call()
-    return True, result
-
-
 def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
     """Call ``save_job`` and record it; a save that raised is *info* (it may have happened)."""
     returned, _ = recorded(
@@ -301,11 +253,6 @@ def recover_store(store: Any, log: HistoryLog) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _set_busy(busy: bool) -> None:
-    if _busy_since is not None:
-        _busy_since.value = time.monotonic() if busy else 0.0
 
 
 def _may_continue(config: ProcessConfig, done: int) -> bool:

@@ -14,7 +14,7 @@ the calls is a leak.
 
 The sampler is process-wide (one per harness process, installed by :func:`start_sampling`),
 because every store call of every role goes through one recording helper
-(``harness.client.recorded``), which then needs no extra argument to count.
+(``harness.calls.recorded``), which then needs no extra argument to count.
 """
 
 from __future__ import annotations

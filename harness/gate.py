@@ -36,6 +36,7 @@ from typing import Any
 
 from harness.criteria import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, status_of
 from harness.errors import ConfigError
+from harness.provenance import current_commit
 
 DEFAULT_THRESHOLD = 0.10
 RANK = (FAIL, UNKNOWN, PASS, NOT_APPLICABLE)  # which status wins when reports of a store merge
@@ -136,7 +137,6 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def build_baseline(results: Results, threshold: float) -> dict[str, Any]:
     """A baseline from results: every criterion verdict, every gated ratio figure."""
-    from harness.suite import current_commit
 
     figures = {
         name: {"ratio": round(ratio, 4), "threshold": default_threshold(name, threshold)}

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import subprocess
 import time
 import traceback
 from collections.abc import Callable
@@ -39,6 +37,7 @@ from harness.criteria import (
 from harness.errors import ConfigError, HarnessError
 from harness.history import History, load_history
 from harness.preflight import run_preflight
+from harness.provenance import current_commit, machine_info
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario
 
@@ -390,30 +389,6 @@ def write_reports(out_dir: Path, document: dict[str, Any]) -> None:
 
     (out_dir / "report.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
     (out_dir / "report.md").write_text(render_markdown(document))
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "hostname": platform.node(),
-        "system": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }
-
-
-def current_commit() -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def _save_scenario_meta(run_dir: Path, report: ScenarioReport) -> None:

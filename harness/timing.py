@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.client import recorded
+from harness.calls import recorded
 from harness.floors import FloorError, floor_durable_replace, floor_for, floor_plain_read
 from harness.history import FAIL, OK, HistoryLog
 from harness.nemesis.damage import damage_file

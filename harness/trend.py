@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.provenance import current_commit, machine_info
+
 DEFAULT_HISTORY = Path("reports") / "history.jsonl"
 
 
@@ -39,7 +41,6 @@ def append_run(
     path: Path | None = None,
 ) -> dict[str, Any]:
     """Append one run's line to the history file and return it."""
-    from harness.suite import current_commit, machine_info
 
     entry = {
         "kind": kind,

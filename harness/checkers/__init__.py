@@ -14,51 +14,28 @@ checker yields *unknown*, never a crash of the run).
 from __future__ import annotations
 
 import traceback
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from harness.checkers.result import (
+    MAX_EVIDENCE,
+    CheckResult,
+    first_evidence,
+    plural,
+    spread,
+)
 from harness.history import History
 
-MAX_EVIDENCE = 5
-
-
-@dataclass
-class CheckResult:
-    """The verdict of one checker on one history."""
-
-    name: str
-    valid: bool | None
-    summary: str
-    counts: dict[str, int] = field(default_factory=dict)
-    evidence: list[str] = field(default_factory=list)  # the first offending operations, described
-    figures: dict[str, Any] = field(default_factory=dict)  # measurements (latency percentiles)
-    crashed: bool = False  # the checker itself failed: the verdict is unknown
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "valid": self.valid,
-            "summary": self.summary,
-            "counts": self.counts,
-            "evidence": self.evidence,
-            "figures": self.figures,
-            "crashed": self.crashed,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(
-            data["name"],
-            data.get("valid"),
-            data.get("summary", ""),
-            dict(data.get("counts", {})),
-            list(data.get("evidence", [])),
-            dict(data.get("figures", {})),
-            bool(data.get("crashed")),
-        )
-
+__all__ = [
+    "MAX_EVIDENCE",
+    "CheckResult",
+    "Checker",
+    "first_evidence",
+    "plural",
+    "registry",
+    "run_checker",
+    "run_checkers",
+    "spread",
+]
 
 Checker = Callable[[History], CheckResult]
 
@@ -115,16 +92,3 @@ def run_checker(name: str, history: History) -> CheckResult:
 
 def run_checkers(names: list[str] | tuple[str, ...], history: History) -> list[CheckResult]:
     return [run_checker(name, history) for name in names]
-
-
-def first_evidence(items: list[str]) -> list[str]:
-    return items[:MAX_EVIDENCE]
-
-
-def spread(counts: Counter[str]) -> str:
-    """``"3 garbled, 1 foreign"``: how many of each kind of problem, most frequent first."""
-    return ", ".join(f"{count} {kind}" for kind, count in counts.most_common())
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from harness.checkers import CheckResult, first_evidence, plural, spread
+from harness.checkers.result import CheckResult, first_evidence, plural, spread
 from harness.history import History, Operation
 
 

@@ -19,7 +19,7 @@ the service's HTTP 500) and ``save_job`` fails (C6: the write is lost).
 
 from __future__ import annotations
 
-from harness.checkers import CheckResult, first_evidence
+from harness.checkers.result import CheckResult, first_evidence
 from harness.history import History
 
 GROWTH_SLACK = 8  # descriptors a process may add in the second half of its calls

@@ -49,8 +49,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.checkers import CheckResult, first_evidence, plural
 from harness.checkers.raises import fault_windows, under_disk_fault
+from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import History, Operation
 
 GENERIC = {"", "error", "unknown", "failed", "none", "null", "exception", "internal error"}

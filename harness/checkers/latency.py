@@ -8,8 +8,8 @@ began after damage to its job file and before a save replaced the file.
 
 from __future__ import annotations
 
-from harness.checkers import CheckResult
 from harness.checkers.reads import judge_reads
+from harness.checkers.result import CheckResult
 from harness.history import OK, History
 from harness.stats import summarize_ms
 

@@ -9,7 +9,7 @@ as soon as a job is left unfinished: nothing else can bring it to an end.
 
 from __future__ import annotations
 
-from harness.checkers import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import OK, History
 
 TERMINAL = ("done", "error")

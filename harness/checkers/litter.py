@@ -29,7 +29,7 @@ import fnmatch
 import re
 from typing import Any
 
-from harness.checkers import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import History
 
 TEMP_PATTERNS = (

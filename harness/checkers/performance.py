@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.checkers import CheckResult
+from harness.checkers.result import CheckResult
 from harness.history import FAIL, OK, History, Operation
 from harness.stats import percentile, summarize_ms
 

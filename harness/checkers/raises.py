@@ -8,7 +8,7 @@ that could not be made durable must not be acknowledged.
 
 from __future__ import annotations
 
-from harness.checkers import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import History, Operation
 
 

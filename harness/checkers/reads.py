@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.checkers import CheckResult, first_evidence, plural, spread
 from harness.checkers.model import ReadVerdict, build_models
+from harness.checkers.result import CheckResult, first_evidence, plural, spread
 from harness.history import History
 
 TORN = ("foreign", "garbled", "invalid")

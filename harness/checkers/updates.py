@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.checkers import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import OK, History, Operation
 
 

@@ -51,7 +51,7 @@ from harness.nemesis.traced import (
 from harness.payload import make_job, write_record
 
 if TYPE_CHECKING:
-    from harness.nemesis.powerloss import PowerLossOptions
+    from harness.nemesis.powerloss_options import PowerLossOptions
 
 ALPHABET = ("first", "over", "update", "second")
 TARGET, BYSTANDER, SECOND = "j0", "j1", "j2"

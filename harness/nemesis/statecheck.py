@@ -30,7 +30,7 @@ from harness.payload import summarize_read
 from harness.spec import parse_store_spec, store_files_report
 
 if TYPE_CHECKING:
-    from harness.nemesis.powerloss import PowerLossOptions
+    from harness.nemesis.powerloss_options import PowerLossOptions
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _CHILD = "import sys; from harness.nemesis.statecheck import {0}; {0}(sys.argv[1:])"
