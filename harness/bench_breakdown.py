@@ -44,7 +44,6 @@ HARDENED_STEPS = (
     "rename_us",
     "dir_fsync_us",
 )
-PHASE470_STEPS = ("copy_backup_us", "encode_us", "write_us", "fsync_us", "rename_us")
 BREAKDOWN_STORES = ("hardened", "phase470")
 
 

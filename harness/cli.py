@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        return _dispatch(args, argv)
+        return _dispatch(args)
     except ConfigError as error:
         print(f"jobharness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -109,11 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "verify":
-        return _verify(args, argv)
+        return _verify(args)
     if args.command == "run":
-        return _run(args, argv)
+        return _run(args)
     if args.command == "analyze":
         return _analyze(args)
     from harness import cli_perf
@@ -121,7 +121,7 @@ def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
     return cli_perf.dispatch(args)
 
 
-def _verify(args: argparse.Namespace, argv: list[str]) -> int:
+def _verify(args: argparse.Namespace) -> int:
     from harness.scenario import load_suite
 
     spec = _check_spec(args.store)
@@ -130,7 +130,7 @@ def _verify(args: argparse.Namespace, argv: list[str]) -> int:
     return _execute(scenarios, spec, args, "verify", quick=args.quick)
 
 
-def _run(args: argparse.Namespace, argv: list[str]) -> int:
+def _run(args: argparse.Namespace) -> int:
     from harness.scenario import load_scenario
 
     spec = _check_spec(args.store)

@@ -32,11 +32,9 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
-COMPLETIONS = (OK, FAIL, INFO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +275,3 @@ def join_operations(records: Iterable[Record]) -> Iterator[Operation]:
             index=invoke.index,
             elapsed=record.elapsed,
         )
-
-
-def history_path(run_dir: str | os.PathLike[str]) -> Path:
-    return Path(run_dir) / "history.jsonl"

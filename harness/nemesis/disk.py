@@ -44,12 +44,6 @@ def unmount(path: Path) -> None:
         subprocess.run(["umount", "-l", os.fspath(path)], capture_output=True, check=False)
 
 
-def is_mounted(path: Path) -> bool:
-    target = os.fspath(path.absolute())
-    with open("/proc/self/mounts", encoding="utf-8") as mounts:
-        return any(line.split()[1] == target for line in mounts if len(line.split()) > 1)
-
-
 def fill(path: Path) -> int:
     """Take all the free space of the filesystem at ``path``; return the bytes taken."""
     filler = path / FILLER_NAME
