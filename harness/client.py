@@ -40,7 +40,7 @@ from harness.calls import recorded
 from harness.history import FAIL, OK, HistoryLog
 from harness.outcomes import describe_error
 from harness.payload import choose_size, make_job, summarize_read, write_record
-from harness.spec import capabilities, parse_store_spec, store_files_report
+from harness.spec import capabilities, parse_store_spec, storage_medium, store_files_report
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,11 @@ def run_setup(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Ra
     """Save version 0 of each job and report capabilities and the job files' paths."""
     for job_id in config.jobs:
         save(store, log, job_id, make_job(job_id, "setup", 0, _payload_size(config, rng), rng))
-    report = {"capabilities": capabilities(store), "paths": _job_paths(store, config)}
+    report = {
+        "capabilities": capabilities(store),
+        "paths": _job_paths(store, config),
+        "medium": storage_medium(store),
+    }
     report.update(store_files_report(store, config.root, config.all_jobs))  # for no_litter
     with open(config.setup_report, "w", encoding="utf-8") as out:
         json.dump(report, out)

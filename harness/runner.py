@@ -192,6 +192,15 @@ class ScenarioRunner:
 
     def _check_capabilities(self) -> str | None:
         capabilities = self.setup.get("capabilities", {})
+        medium = self.setup.get("medium", "file")
+        if self.scenario.kind == "powerloss" and medium != "file":
+            # The crash states are computed from the files under the store's root; a store whose
+            # data lives on a server has none, and a cut of this disk is not what loses its
+            # writes (the server's own durability is).
+            return (
+                f"the store keeps its data in {medium}, not in files under its folder: a power "
+                "cut of this machine's disk has nothing of it to undo"
+            )
         roles = self.scenario.roles()
         if "updater" in roles and not capabilities.get("update_job"):
             return "the store has no update_job(job_id, changes), which concurrent updates need"

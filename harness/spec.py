@@ -206,6 +206,27 @@ def check_store_object(store: object, spec_text: str) -> None:
         )
 
 
+def storage_medium(store: object) -> str:
+    """Where the store keeps its data: ``file`` (under its root folder) unless it says otherwise.
+
+    Read from the optional ``latency_floor()`` declaration (``{"medium": "postgresql", ...}``),
+    which names the medium for the performance budget too. A declaration that raises or says
+    nothing usable counts as ``file``: the scenarios that need files then run, and find out.
+
+    >>> storage_medium(object())
+    'file'
+    """
+    declare = getattr(store, "latency_floor", None)
+    if not callable(declare):
+        return "file"
+    try:
+        declared = declare()
+    except Exception:  # the latency scenario reports a declaration that raises
+        return "file"
+    medium = declared.get("medium") if isinstance(declared, dict) else None
+    return medium if isinstance(medium, str) and medium else "file"
+
+
 def capabilities(store: object) -> dict[str, bool]:
     """Which optional methods the store offers (scenarios needing others are not applicable)."""
     return {name: callable(getattr(store, name, None)) for name in OPTIONAL_METHODS}

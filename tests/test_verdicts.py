@@ -396,3 +396,18 @@ def test_a_scenario_the_harness_fails_on_is_unknown_and_the_run_goes_on(
     first = next(s for s in document["scenarios"] if s["name"] == "first")
     assert "jobharness bug" in first["reason"] and "IndexError" in first["reason"]
     assert document["verdict"] == "unknown"
+
+
+@pytest.mark.parametrize("scenario_file", ["power-loss.toml", "power-loss-sequences.toml"])
+def test_power_loss_does_not_apply_to_a_store_whose_data_lives_on_a_server(
+    tmp_path: Path, postgres_url: str, scenario_file: str
+) -> None:
+    """Crash states are computed from files under the store's folder; PostgreSQL has none there.
+    Judging it on them read empty tables as lost jobs (a false alarm, seen once)."""
+    from harness.runner import run_scenario
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / scenario_file)
+    outcome = run_scenario(scenario, "postgres", tmp_path / "run", seed=5)
+    assert not outcome.applicable and not outcome.unknown
+    assert "keeps its data in postgresql" in outcome.reason
