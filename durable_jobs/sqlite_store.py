@@ -47,6 +47,12 @@ BUSY_TIMEOUT_MS = 30_000
 class SqliteJobStore:
     """Jobs as rows of ``jobs(id, body, version, updated)`` in a WAL-mode SQLite database."""
 
+    # The durability settings of every connection. WAL with FULL: the log is fsynced at every
+    # commit, so a commit that returned survives a power cut (NORMAL, the usual WAL setting,
+    # may lose the last commits). A subclass may choose another correct pair.
+    JOURNAL_MODE = "WAL"
+    SYNCHRONOUS = "FULL"
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,10 +203,8 @@ class SqliteJobStore:
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            # FULL: the WAL is fsynced at every commit, so a commit that returned survives a
-            # power cut. NORMAL (the usual WAL setting) may lose the last commits.
-            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute(f"PRAGMA journal_mode = {self.JOURNAL_MODE}")
+            connection.execute(f"PRAGMA synchronous = {self.SYNCHRONOUS}")
             self._local.connection = connection
         return connection
 

@@ -11,6 +11,7 @@ the progress line; and it counts calls for the descriptor sampler.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,16 @@ from harness.outcomes import describe_error
 # When the store call in flight began (monotonic seconds, 0.0 when idle): a value shared with the
 # runner, which kills a process whose call has been in flight too long (a hung store).
 _call_clock: Any = None
+
+
+def silence_store_logging() -> None:
+    """Keep a store's log records off stderr in a harness process.
+
+    The store's warnings (recovery logs every repair) would flood the terminal, and their
+    ``write(2)`` calls would be counted by fault injection and power loss as the store's own.
+    """
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.lastResort = None
 
 
 def use_call_clock(clock: Any) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import logging
 import os
 import random
 import signal
@@ -81,7 +80,7 @@ def run_process(
     """
     calls.use_call_clock(busy_since)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
-    _silence_logging()
+    calls.silence_store_logging()
     log = HistoryLog(config.history_path, config.name, config.epoch)
     rng = random.Random(f"{config.seed}/{config.name}")
     descriptors.lower_open_files_limit()  # a descriptor leak must run out within the run
@@ -311,9 +310,3 @@ def _jsonable(value: object) -> Any:
     if len(text) > 4000:
         return {"summary": text[:4000] + "..."}
     return json.loads(text)
-
-
-def _silence_logging() -> None:
-    """Keep the store's log records off stderr: writing them would be counted as store writes."""
-    logging.getLogger().addHandler(logging.NullHandler())
-    logging.lastResort = None

@@ -43,6 +43,7 @@ from typing import Any
 
 import multiprocess
 
+from harness.calls import silence_store_logging
 from harness.errors import StoreSpecError
 from harness.outcomes import describe_error, describe_exit
 from harness.spec import capabilities, check_store_object, parse_store_spec
@@ -143,7 +144,7 @@ def _remove(spec: str, root: Path) -> None:
 def _probe(spec: str, root: Path, pipe: Any) -> None:
     """The child: one message per step begun (``start``), ended (``done``) or failed (``error``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _quiet_logging()
+    silence_store_logging()
     step = "import"
     try:
         parsed = parse_store_spec(spec)
@@ -250,10 +251,3 @@ def _where(error: BaseException) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _quiet_logging() -> None:
-    import logging
-
-    logging.getLogger().addHandler(logging.NullHandler())
-    logging.lastResort = None

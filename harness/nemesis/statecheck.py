@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import selectors
 import signal
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.calls import silence_store_logging
 from harness.checkers.litter import is_declared, is_temp_name
 from harness.nemesis.crashstates import CrashState
 from harness.nemesis.replay import is_ephemeral
@@ -208,7 +208,7 @@ def check_main(argv: list[str]) -> None:
     tasks = json.loads(Path(argv[1]).read_text())
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever the store prints must not be mistaken for a result
-    silence_logging()
+    silence_store_logging()
     spec = parse_store_spec(config["spec"])
     for index, directory in tasks[int(argv[2]) :]:
         result = check_state(
@@ -307,9 +307,3 @@ def close_store(store: Any) -> None:
     if callable(close):
         with contextlib.suppress(Exception):  # closing is not under test
             close()
-
-
-def silence_logging() -> None:
-    """Keep the store's warnings off stderr (recovery logs every repair it makes)."""
-    logging.getLogger().addHandler(logging.NullHandler())
-    logging.lastResort = None

@@ -29,9 +29,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.calls import silence_store_logging
 from harness.errors import HarnessError
 from harness.nemesis.replay import TRACED_SYSCALLS, Baseline, is_ephemeral
-from harness.nemesis.statecheck import child_environment, close_store, silence_logging
+from harness.nemesis.statecheck import child_environment, close_store
 from harness.nemesis.strace_log import RawCall, TraceModelError, decode_string
 from harness.outcomes import describe_error
 from harness.spec import parse_store_spec
@@ -207,7 +208,7 @@ def load_tree(folder: Path) -> Baseline:
 
 def prepare_main(argv: list[str]) -> None:
     """Entry point of the prepare process: save the jobs in order (in each root), then sync."""
-    silence_logging()
+    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     spec = parse_store_spec(config["spec"])
     for root in config.get("roots", [config.get("root")]):
@@ -224,7 +225,7 @@ def trace_main(argv: list[str]) -> None:
     The snapshots read the store's files from this process, which releases any POSIX lock the
     store holds on them (fcntl locks are per process): harmless here, nothing else runs.
     """
-    silence_logging()
+    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     root, work = Path(config["root"]), Path(config["work"])
     store = parse_store_spec(config["spec"]).open(root)
@@ -247,7 +248,7 @@ def trace_main(argv: list[str]) -> None:
 
 def trace_recover_main(argv: list[str]) -> None:
     """Entry point of the traced process of the second cut: ``recover()`` on each root."""
-    silence_logging()
+    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     work = Path(config["work"])
     spec = parse_store_spec(config["spec"])
@@ -269,7 +270,7 @@ def trace_sequences_main(argv: list[str]) -> None:
     (``<name>-<k>``), with nothing made durable between them (the point of a multi-operation
     workload: the unsynced effects of one operation meet the next), then the last snapshot.
     """
-    silence_logging()
+    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     work = Path(config["work"])
     spec = parse_store_spec(config["spec"])

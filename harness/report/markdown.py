@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.criteria import status_of
+
 MARK = {"pass": "pass", "fail": "**FAIL**", "unknown": "**UNKNOWN**", "n/a": "n/a"}
 CHECK_MARK = {True: "pass", False: "**FAIL**", None: "n/a"}
 
 
 def _status(entry: dict[str, Any]) -> str:
-    status = entry.get("status")
-    if status in MARK:
-        return str(status)
-    return {True: "pass", False: "fail"}.get(entry.get("passed"), "n/a")
+    return status_of(entry.get("passed"), entry.get("status"))
 
 
 def render_markdown(report: dict[str, Any]) -> str:

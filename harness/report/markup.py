@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from harness.criteria import status_of
 from harness.report.plots import esc, format_number
 
 # Keyed by a status word, or by the older ``passed`` flag (None was "n/a" before "unknown").
@@ -40,10 +41,7 @@ CSS_CLASS: dict[Any, str] = {
 
 def status_key(entry: dict[str, Any]) -> str:
     """The status of a saved criterion or scenario: pass, fail, unknown or n/a."""
-    status = entry.get("status")
-    if status in ("pass", "fail", "unknown", "n/a"):
-        return str(status)
-    return {True: "pass", False: "fail"}.get(entry.get("passed"), "n/a")
+    return status_of(entry.get("passed"), entry.get("status"))
 
 
 def slug(text: str) -> str:

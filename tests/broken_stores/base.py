@@ -229,17 +229,7 @@ class BaseStore:
 
     def _fail_abandoned(self) -> list[str]:
         failed = []
-        # A job whose writer died between its two renames has only its backup: count it too
-        # (the harness caught this store leaving such a job running after the restart).
-        job_ids = set()
-        for name in os.listdir(self.root):
-            if name.startswith("."):
-                continue
-            for suffix in (JOB_SUFFIX, BACKUP_SUFFIX):
-                if name.endswith(suffix):
-                    job_ids.add(name[: -len(suffix)])
-                    break
-        for job_id in sorted(job_ids):
+        for job_id in self._job_ids():
             with self._locked(job_id):
                 job = self.get_job(job_id)
                 if job is None or not _is_abandoned(job):
@@ -253,6 +243,22 @@ class BaseStore:
                 self._install(job_id, self.encode(job))
                 failed.append(job_id)
         return failed
+
+    def _job_ids(self) -> list[str]:
+        """Every job with a job file or a backup.
+
+        A job whose writer died between its two renames has only its backup: it counts too (the
+        harness caught this store leaving such a job running after the restart).
+        """
+        job_ids = set()
+        for name in os.listdir(self.root):
+            if name.startswith("."):
+                continue
+            for suffix in (JOB_SUFFIX, BACKUP_SUFFIX):
+                if name.endswith(suffix):
+                    job_ids.add(name[: -len(suffix)])
+                    break
+        return sorted(job_ids)
 
     # ---------------------------------------------------------------- helpers
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "broken_stores"))
 
-from base import BaseStore, _is_abandoned  # the corpus's correct base store
+from base import BaseStore  # the corpus's correct base store
 
 JOB_FILE = "job.json"
 LOCK_FILE = ".lock"
@@ -85,23 +85,6 @@ class FolderStore(BaseStore):
                 except (BlockingIOError, FileNotFoundError):
                     pass
         return removed
-
-    def _fail_abandoned(self) -> list[str]:
-        failed = []
-        for job_id in self._job_ids():
-            with self._locked(job_id):
-                job = self.get_job(job_id)
-                if job is None or not _is_abandoned(job):
-                    continue
-                job = dict(job)
-                job["status"] = "error"
-                job["error"] = (
-                    f"abandoned: the worker stopped while job {job_id} was running; "
-                    "failed on recovery, resubmit it"
-                )
-                self._install(job_id, self.encode(job))
-                failed.append(job_id)
-        return failed
 
     def _job_ids(self) -> list[str]:
         return sorted(name for name in os.listdir(self.root) if os.path.isdir(self._folder(name)))

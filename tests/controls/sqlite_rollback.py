@@ -14,32 +14,16 @@ is a *hot journal*: the next connection rolls it back and deletes it.
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
 from pathlib import Path
 
-from durable_jobs.sqlite_store import BUSY_TIMEOUT_MS, SqliteJobStore
+from durable_jobs.sqlite_store import SqliteJobStore
 
 
 class RollbackJournalStore(SqliteJobStore):
     """The built-in SQLite store, with a rollback journal and ``synchronous=EXTRA``."""
 
-    def _connection(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:
-            # Forked: a connection inherited from the parent must never be used in the child.
-            self._local = threading.local()
-            self._pid = os.getpid()
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA journal_mode = DELETE")
-            connection.execute("PRAGMA synchronous = EXTRA")
-            self._local.connection = connection
-        return connection
+    JOURNAL_MODE = "DELETE"
+    SYNCHRONOUS = "EXTRA"
 
 
 def make_store(root: Path) -> RollbackJournalStore:
