@@ -9,7 +9,7 @@ and recording the count of open descriptors as the run goes:
     {"process": "writer-0", "f": "fds", "value": {"open": 9, "calls": 64, "limit": 256}, ...}
 
 one sample when the store is open (``calls`` 0), one every :data:`SAMPLE_EVERY` store calls, one
-at the end. ``harness.checkers.descriptors`` judges the samples: a count that keeps growing with
+at the end. ``harness.checkers.no_descriptor_leak`` judges the samples: a count that keeps growing with
 the calls is a leak.
 
 The sampler is process-wide (one per harness process, installed by :func:`start_sampling`),

@@ -1,6 +1,6 @@
 """Latency floors: the least a write and a read cost on the medium the store keeps its jobs on.
 
-The performance budget (:mod:`harness.checkers.performance`) never judges a store's absolute
+The performance budget (:mod:`harness.checkers.performance_budget`) never judges a store's absolute
 times, which move with the machine; it judges them against a *floor* measured in the same run,
 interleaved with the store's calls. A floor must be something no store on that medium can beat,
 or the budget raises a false alarm no store can fix. A PostgreSQL store cannot read a job faster

@@ -23,8 +23,8 @@ import pytest
 from histories import Pair, history, op
 
 from harness.checkers import CheckResult, run_checker
-from harness.checkers.errors import is_clear
-from harness.checkers.litter import is_temp_name
+from harness.checkers.clear_errors import is_clear
+from harness.checkers.no_litter import is_temp_name
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate
 from harness.history import FAIL, INFO, OK, History
 from harness.payload import make_job, summarize_read, write_record

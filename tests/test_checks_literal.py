@@ -16,8 +16,8 @@ import pytest
 from histories import Pair, history, op
 
 from harness.checkers import CheckResult, run_checker
-from harness.checkers.errors import names_job
-from harness.checkers.litter import is_declared, is_temp_name
+from harness.checkers.clear_errors import names_job
+from harness.checkers.no_litter import is_declared, is_temp_name
 from harness.criteria import ScenarioChecks, evaluate_all
 from harness.history import FAIL, INFO, History
 from harness.spec import store_files_report

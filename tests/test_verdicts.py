@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.checkers import CheckResult
-from harness.checkers.raises import death_kind
+from harness.checkers.never_raises import death_kind
 from harness.cli import main
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all, verdict_of
 from harness.gate import Results, compare

@@ -41,37 +41,45 @@ Checker = Callable[[History], CheckResult]
 
 
 def registry() -> dict[str, Checker]:
-    """Every checker by name (imported here so each module stays a leaf)."""
+    """Every checker by name: module ``harness.checkers.<name>`` holds ``check_<name>``.
+
+    Imported here, not at the top, so that each checker module stays a leaf that the package's
+    ``__init__`` does not pull in until a checker is actually run.
+    """
     from harness.checkers import (
-        crash,
-        descriptors,
-        errors,
+        acknowledged_writes_survive,
+        clear_errors,
+        crash_backup,
+        crash_consistency,
+        crash_litter,
         latency,
-        lifecycle,
-        litter,
-        performance,
-        raises,
-        reads,
-        recovery,
-        updates,
+        never_raises,
+        no_descriptor_leak,
+        no_litter,
+        no_lost_update,
+        no_torn_read,
+        performance_budget,
+        recovery_spares_live_jobs,
+        recovery_to_last_good,
+        terminal_state,
     )
 
     return {
-        "never_raises": raises.check_never_raises,
-        "no_torn_read": reads.check_no_torn_read,
-        "acknowledged_writes_survive": reads.check_acknowledged_writes_survive,
-        "recovery_to_last_good": reads.check_recovery_to_last_good,
-        "no_lost_update": updates.check_no_lost_update,
-        "terminal_state": lifecycle.check_terminal_state,
-        "recovery_spares_live_jobs": recovery.check_recovery_spares_live_jobs,
-        "clear_errors": errors.check_clear_errors,
-        "no_litter": litter.check_no_litter,
-        "no_descriptor_leak": descriptors.check_no_descriptor_leak,
+        "never_raises": never_raises.check_never_raises,
+        "no_torn_read": no_torn_read.check_no_torn_read,
+        "acknowledged_writes_survive": acknowledged_writes_survive.check_acknowledged_writes_survive,
+        "recovery_to_last_good": recovery_to_last_good.check_recovery_to_last_good,
+        "no_lost_update": no_lost_update.check_no_lost_update,
+        "terminal_state": terminal_state.check_terminal_state,
+        "recovery_spares_live_jobs": recovery_spares_live_jobs.check_recovery_spares_live_jobs,
+        "clear_errors": clear_errors.check_clear_errors,
+        "no_litter": no_litter.check_no_litter,
+        "no_descriptor_leak": no_descriptor_leak.check_no_descriptor_leak,
         "latency": latency.check_latency,
-        "crash_consistency": crash.check_crash_consistency,
-        "crash_backup": crash.check_crash_backup,
-        "crash_litter": crash.check_crash_litter,
-        "performance_budget": performance.check_performance_budget,
+        "crash_consistency": crash_consistency.check_crash_consistency,
+        "crash_backup": crash_backup.check_crash_backup,
+        "crash_litter": crash_litter.check_crash_litter,
+        "performance_budget": performance_budget.check_performance_budget,
     }
 
 

@@ -8,7 +8,7 @@ began after damage to its job file and before a save replaced the file.
 
 from __future__ import annotations
 
-from harness.checkers.reads import judge_reads
+from harness.checkers.read_verdicts import judge_reads
 from harness.checkers.result import CheckResult
 from harness.history import OK, History
 from harness.stats import summarize_ms

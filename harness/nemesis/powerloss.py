@@ -43,7 +43,7 @@ Phases of :func:`explore_power_loss`:
        {"type": "ok", "value": {"read": {"kind": "job", "tag": [...]}, "recover_raised": null,
         "untouched": {"j1": {...}}, "litter": [], "backup": {"kind": "job", ...}}}
 
-   :mod:`harness.checkers.crash` judges them (``crash_consistency``: C6, ``crash_backup``: C7,
+   :mod:`harness.checkers.crash_consistency` judges them (``crash_consistency``: C6, ``crash_backup``: C7,
    ``crash_litter``: C8). The numbered calls of each operation are kept in
    ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``trace.strace``.
 

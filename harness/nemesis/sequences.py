@@ -22,7 +22,7 @@ that version or its own. One ``crash_state`` per job touched is recorded for eac
     {"f": "crash_state", "job": "j2", "value": {"operation": "sequence first, second, update",
      "point": "first, second, update: after #9 rename(.j2.json.tmp -> j2.json)", ...}}
 
-and judged by :mod:`harness.checkers.crash` like the states of single operations.
+and judged by :mod:`harness.checkers.crash_consistency` like the states of single operations.
 """
 
 from __future__ import annotations

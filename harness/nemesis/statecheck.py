@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.calls import silence_store_logging
-from harness.checkers.litter import is_declared, is_temp_name
+from harness.checkers.no_litter import is_declared, is_temp_name
 from harness.nemesis.crashstates import CrashState
 from harness.nemesis.replay import is_ephemeral
 from harness.outcomes import describe_error, describe_exit
@@ -263,7 +263,7 @@ def _litter(directory: Path, known: set[str], owned: list[str]) -> list[str]:
 
     A file the store declares as its own (``owned_paths()``: a lock folder, a rollback journal
     SQLite leaves after a cut until its next write) is no litter, unless its name looks
-    temporary: the same rule as the no-litter check's (:mod:`harness.checkers.litter`).
+    temporary: the same rule as the no-litter check's (:mod:`harness.checkers.no_litter`).
     """
     found = []
     for current, _, filenames in os.walk(directory):

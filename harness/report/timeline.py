@@ -137,7 +137,7 @@ def problem_reads(
     The report must render even when a checker trips over an odd history: then nothing is
     highlighted (the checker results in report.json already say what went wrong).
     """
-    from harness.checkers.reads import DURABILITY, RECOVERY, TORN, judge_reads
+    from harness.checkers.read_verdicts import DURABILITY, RECOVERY, TORN, judge_reads
     from harness.history import History
 
     judged_by = {

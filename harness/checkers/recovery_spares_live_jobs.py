@@ -22,7 +22,7 @@ process's work (nothing was at stake).
 
 from __future__ import annotations
 
-from harness.checkers.reads import judge_reads
+from harness.checkers.read_verdicts import judge_reads
 from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import OK, History, Operation
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.checkers.raises import fault_windows, under_disk_fault
+from harness.checkers.never_raises import fault_windows, under_disk_fault
 from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import History, Operation
 

@@ -88,7 +88,7 @@ def _problems(op: Operation) -> list[tuple[str, str]]:
     reads = result.get("untouched") if isinstance(result.get("untouched"), dict) else {}
     for job, expected in (value.get("untouched") or {}).items():
         other = reads.get(job) or {}
-        if not _matches(other, expected):
+        if not matches_version(other, expected):
             found.append(
                 (
                     "other job changed",
@@ -103,13 +103,13 @@ def _read_problem(
 ) -> tuple[str, str] | None:
     """(kind, detail) of what is wrong with the target job's read, or None if it is allowed."""
     allowed = [new] if acknowledged else [old, new]
-    if any(_matches(got, expected) for expected in allowed if expected is not None):
+    if any(matches_version(got, expected) for expected in allowed if expected is not None):
         return None
     if old is None and not acknowledged and got.get("kind") == "none":
         return None  # the very first write, cut before it: the job does not exist yet
     if got.get("kind") != "job":
         return f"job {got.get('kind')}", ""
-    if acknowledged and _matches(got, old):
+    if acknowledged and matches_version(got, old):
         return "acknowledged write lost", ""
     tags = [expected.get("tag") for expected in (old, new) if isinstance(expected, dict)]
     if got.get("tag") in tags:
@@ -119,116 +119,10 @@ def _read_problem(
     return "content nobody wrote", ""
 
 
-def _matches(got: dict[str, Any], expected: Any) -> bool:
+def matches_version(got: dict[str, Any], expected: Any) -> bool:
     return (
         isinstance(expected, dict)
         and got.get("kind") == "job"
         and got.get("tag") == expected.get("tag")
         and got.get("digest") == expected.get("digest")
-    )
-
-
-def check_crash_backup(history: History) -> CheckResult:
-    """After each power-loss state, the backup still answers for a damaged job file (C7).
-
-    The explorer damages the job file of every state once the store has recovered and read it,
-    then reads again (``result.backup``). The answer must be the version just read, or the one
-    before it (``value.older`` before ``old``, ``old`` before ``new``): a power cut must not
-    leave the job without a usable backup, nor with an older one. States without a job file, and
-    stores that name no backup in ``paths_for``, are not judged.
-    """
-    judged = 0
-    problems: Counter[str] = Counter()
-    evidence: list[str] = []
-    for op in history.of("crash_state"):
-        value = op.value if isinstance(op.value, dict) else {}
-        result = op.result if isinstance(op.result, dict) else {}
-        backup, read = result.get("backup"), result.get("read")
-        if not isinstance(backup, dict) or not isinstance(read, dict):
-            continue
-        chain = [value.get("older"), value.get("old"), value.get("new")]
-        current = next(
-            (k for k, version in enumerate(chain) if k and _matches(read, version)), None
-        )
-        if current is None:
-            continue  # the read itself was wrong: crash_consistency says so
-        if chain[current - 1] is None and backup.get("kind") != "job":
-            continue  # the first version of the job: no earlier one a backup could hold
-        judged += 1
-        if any(_matches(backup, version) for version in chain[current - 1 : current + 1]):
-            continue
-        if backup.get("kind") != "job":
-            kind = f"backup {backup.get('kind')}"
-        elif any(_matches(backup, version) for version in chain):
-            kind = "backup older than the version before"
-        else:
-            kind = "backup neither the version read nor the one before it"
-        problems[kind] += 1
-        where = f"after a power cut at {value.get('point', '?')} ({value.get('state', '')})"
-        evidence.append(
-            f"{op.describe()}: {kind} {where}: with the job file damaged, read {backup}"
-        )
-    if not judged:
-        return CheckResult(
-            "crash_backup", None, "no power-loss state had a job file and a backup to judge"
-        )
-    counts = {"states": judged, "bad_backup": sum(problems.values()), **dict(problems)}
-    if problems:
-        return CheckResult(
-            "crash_backup",
-            False,
-            f"{sum(problems.values())} of {plural(judged, 'power-loss state')} left no usable "
-            f"backup ({spread(problems)})",
-            counts,
-            first_evidence(evidence),
-        )
-    return CheckResult(
-        "crash_backup",
-        True,
-        f"in all {plural(judged, 'power-loss state')} the backup held the version read "
-        "or the one before it",
-        counts,
-    )
-
-
-def check_crash_litter(history: History) -> CheckResult:
-    """After each power-loss state and ``recover()``, no file is left that the store never had.
-
-    ``result.litter`` lists the files present after ``recover()`` that the store had neither
-    before nor after the traced operation (a temp file whose rename was lost, whatever its
-    name). Any is litter (C8): restarts after power cuts would pile them up.
-    """
-    judged = 0
-    bad = 0
-    evidence: list[str] = []
-    names: Counter[str] = Counter()
-    for op in history.of("crash_state"):
-        value = op.value if isinstance(op.value, dict) else {}
-        result = op.result if isinstance(op.result, dict) else {}
-        litter = result.get("litter")
-        if not isinstance(litter, list):
-            continue
-        judged += 1
-        if litter:
-            bad += 1
-            names.update(litter)
-            where = f"after a power cut at {value.get('point', '?')} ({value.get('state', '')})"
-            evidence.append(f"{op.describe()}: recover() left {', '.join(litter)} {where}")
-    if not judged:
-        return CheckResult("crash_litter", None, "no power-loss state was inventoried")
-    counts = {"states": judged, "littered": bad}
-    if bad:
-        return CheckResult(
-            "crash_litter",
-            False,
-            f"{bad} of {plural(judged, 'power-loss state')} kept files the store never had "
-            f"after recover() ({plural(len(names), 'name')}: {', '.join(sorted(names)[:3])})",
-            counts,
-            first_evidence(evidence),
-        )
-    return CheckResult(
-        "crash_litter",
-        True,
-        f"recover() left no stray file in any of {plural(judged, 'power-loss state')}",
-        counts,
     )
