@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from harness.bench_latency import Operation, summarize
-from harness.bench_stores import dispose_store, open_store, postgres_unreachable_reason
+from harness.bench_latency import TimedOperation, summarize
+from harness.bench_stores import dispose_store, open_bench_store, postgres_unreachable_reason
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -61,7 +61,7 @@ def make_store(
     def make(name: str, folder: str) -> Any:
         if name == "postgres" and postgres_reason:
             pytest.skip(postgres_reason)
-        store = open_store(name, bench_work / _safe(request.node.name) / folder)
+        store = open_bench_store(name, bench_work / _safe(request.node.name) / folder)
         opened.append(store)
         return store
 
@@ -79,12 +79,14 @@ def test_folder(bench_work: Path, request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-def paired(benchmark: Any) -> Callable[[Operation, Operation | None, int], None]:
+def paired(benchmark: Any) -> Callable[[TimedOperation, TimedOperation | None, int], None]:
     """``paired(op, floor, rounds)``: benchmark ``op`` with its floor interleaved (see below)."""
     return lambda op, floor, rounds: run_paired(benchmark, op, floor, rounds)
 
 
-def run_paired(benchmark: Any, op: Operation, floor: Operation | None, rounds: int) -> None:
+def run_paired(
+    benchmark: Any, op: TimedOperation, floor: TimedOperation | None, rounds: int
+) -> None:
     """Benchmark ``op`` with pytest-benchmark, its ``floor`` interleaved; record the figure.
 
     ``benchmark.extra_info`` gets the bench.json record of the figure (p50, p99 in us, and the

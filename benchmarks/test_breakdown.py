@@ -15,7 +15,7 @@ import pytest
 
 from harness.bench_breakdown import STEP_FUNCTIONS
 from harness.bench_population import jobs_for_recover, make_cold, populate
-from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_store
+from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
 
 BREAKDOWN_ROUNDS = 200
 RECOVER_JOBS = 10_000
@@ -53,7 +53,7 @@ def test_cold_recover(benchmark: Any, make_store: Any, store_name: str) -> None:
     def fresh_store() -> tuple[tuple[Any], dict[str, Any]]:
         if store_name != "postgres":
             make_cold(store_name, root)
-            return (open_store(store_name, root),), {}
+            return (open_bench_store(store_name, root),), {}
         return (store,), {}  # the server's buffers stay warm; its table is this one
 
     benchmark.group = "cold recover"

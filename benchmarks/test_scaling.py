@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.bench_latency import Operation
+from harness.bench_latency import TimedOperation
 from harness.bench_population import filler_jobs, populate
 from harness.bench_scaling import READER_WRITERS, run_window, summarize_window
 from harness.bench_stores import ALL_STORES, PAYLOAD_BYTES, make_bench_job
@@ -95,10 +95,10 @@ def test_directory_size(
     floor_path = os.fspath(root / ".floor-probe.json")
     floor_durable_replace(root, floor_path, body)
     if op_name == "save":
-        op = Operation(
+        op = TimedOperation(
             "save", "save", store_name, "1k", "floor_write", lambda: store.save_job("probe", probe)
         )
-        floor = Operation(
+        floor = TimedOperation(
             "floor_write",
             "floor_write",
             None,
@@ -107,8 +107,10 @@ def test_directory_size(
             lambda: floor_durable_replace(root, floor_path, body),
         )
     else:
-        op = Operation("get", "get", store_name, "1k", "floor_read", lambda: store.get_job("probe"))
-        floor = Operation(
+        op = TimedOperation(
+            "get", "get", store_name, "1k", "floor_read", lambda: store.get_job("probe")
+        )
+        floor = TimedOperation(
             "floor_read", "floor_read", None, "1k", None, lambda: floor_plain_read(floor_path)
         )
     paired(op, floor, DIRECTORY_ROUNDS)

@@ -6,7 +6,7 @@ Two ways to use it. Open a store explicitly::
     store = open_store("file:///srv/jobs")
     store.save_job("a1", {"status": "queued"})
 
-or call the module-level functions, which keep the seed's API (``durable_jobs.save_job``,
+or call the module-level functions, which keep the incident's API (``durable_jobs.save_job``,
 ``durable_jobs.get_job``) and use the store named by ``$DURABLE_JOBS_URL`` (default
 ``file:data/jobs``), opened on first use::
 

@@ -7,10 +7,10 @@ Layout of a store rooted at ``data/jobs``::
     data/jobs/.a1.json.<random>.tmp   a write in progress (orphaned only if its writer died)
     data/jobs/.locks/NN.lock          lock stripes serialising writers of the same job
 
-What it keeps from the seed's design (phase 4.7.0), and what it adds:
+What it keeps from the incident's design (phase 4.7.0), and what it adds:
 
 * **Atomic replace.** A new version is written to a temp file, fsynced, then renamed over the
-  job file, so a reader sees the old version or the new one, never a mix. The seed did this too,
+  job file, so a reader sees the old version or the new one, never a mix. Phase 4.7.0 did this too,
   but with one fixed temp name per job: two writers of one job wrote into the same temp file and
   one renamed the other's half-written bytes into place. Temp names here are unique.
 * **Directory fsync.** ``rename`` changes the directory, not the file; until the directory is

@@ -1,4 +1,4 @@
-"""Reference variants kept *exactly* as the seed describes them. Do not fix them.
+"""Reference variants kept *exactly* as the incident describes them. Do not fix them.
 
 They exist so the harness and the benchmarks have something real to compare against, and so the
 harness can prove it catches what went wrong in production:
@@ -6,7 +6,7 @@ harness can prove it catches what went wrong in production:
 * :class:`NaiveJobStore` is the design before the fix: ``json.dump`` straight into the job file.
   A reader can see an empty or half-written file, ``get_job`` raises ``JSONDecodeError`` on it
   (the HTTP 500s), and a crash mid-write leaves the file torn for good.
-* :class:`Phase470JobStore` is the seed's fix, phase 4.7.0, line for line: a temp file with the
+* :class:`Phase470JobStore` is the incident's fix, phase 4.7.0, line for line: a temp file with the
   fixed name ``<job>.json.tmp``, flush + fsync, ``os.replace``; a backup made by copying the
   previous file to ``.bak``; a safe read that tries the job file 5 times with 50 ms sleeps, then
   the backup, then returns an error dict. Its known defects, which the harness must find:
@@ -21,7 +21,7 @@ harness can prove it catches what went wrong in production:
   - updates are read-modify-write without a lock, so concurrent updates are lost;
   - nothing fails the jobs a dead worker left "running" (there is no ``recover``).
 
-Neither class has ``recover()``: the seed had none. Both take the directory the seed called
+Neither class has ``recover()``: the incident's design had none. Both take the directory the incident called
 ``/data/tp_jobs/meta``.
 """
 
@@ -63,7 +63,7 @@ class NaiveJobStore:
             return json.load(f)  # raises JSONDecodeError on an empty or torn file: the 500s
 
     def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """What the seed's application did: read, change, write back, with no lock."""
+        """What the incident's application did: read, change, write back, with no lock."""
         job = self.get_job(job_id) or {}
         job.update(changes)
         self.save_job(job_id, job)
@@ -84,7 +84,7 @@ class NaiveJobStore:
 
 
 class Phase470JobStore:
-    """The seed's phase 4.7.0 design, reproduced as written (see the module docstring)."""
+    """The incident's phase 4.7.0 design, reproduced as written (see the module docstring)."""
 
     retries = 5
     retry_sleep = 0.05
@@ -103,7 +103,7 @@ class Phase470JobStore:
 
     @staticmethod
     def _atomic_write_json(path: str, obj: dict[str, Any]) -> None:
-        # The seed's helper: fixed temp name, flush + fsync, atomic replace; no directory fsync.
+        # The incident's helper: fixed temp name, flush + fsync, atomic replace; no directory fsync.
         data = json.dumps(obj)
         tmp_path = path + ".tmp"
         with open(tmp_path, "w", encoding="utf-8") as f:
@@ -142,7 +142,7 @@ class Phase470JobStore:
         }
 
     def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """What the seed's application did: read, change, write back, with no lock."""
+        """What the incident's application did: read, change, write back, with no lock."""
         job = self.get_job(job_id) or {}
         job.update(changes)
         self.save_job(job_id, job)

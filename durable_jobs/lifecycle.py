@@ -1,6 +1,6 @@
 """Job lifecycle rules shared by every backend: which statuses are final, and who owns a job.
 
-A job moves ``queued -> running -> done | error``. The seed's worst bug was a job left
+A job moves ``queued -> running -> done | error``. The incident's worst bug was a job left
 ``running`` forever after its worker died, so :meth:`recover` (run at start-up) fails every
 non-terminal job whose owner is gone. A worker marks the jobs it runs with :func:`current_owner`::
 

@@ -1,6 +1,6 @@
 """The job-store interface and :func:`open_store`, which picks a backend from a URL.
 
-Every backend has the seed's API, so an application written against the seed switches unchanged::
+Every backend has the incident's API, so an application written against the incident's API switches unchanged::
 
     store = open_store()                      # $DURABLE_JOBS_URL, else file:data/jobs
     store.save_job("a1", {"status": "queued"})
@@ -14,7 +14,7 @@ URLs:
 ``file:///srv/jobs`` or ``file:jobs``  hardened file backend (the embedded default)
 ``sqlite:///srv/jobs.db``              SQLite, WAL, ``synchronous=FULL``
 ``postgresql://user@host/db``          PostgreSQL (``?table=name`` picks the table)
-``phase470:///dir``, ``naive:///dir``  the seed's reference designs (known defects)
+``phase470:///dir``, ``naive:///dir``  the incident's reference designs (known defects)
 =====================================  =============================================
 
 Three slashes mean an absolute path (``file:///srv/jobs`` is ``/srv/jobs``); a path after a
@@ -38,7 +38,7 @@ _PATH_SCHEMES = ("file", "sqlite", "phase470", "naive")
 
 @runtime_checkable
 class BasicJobStore(Protocol):
-    """The least a job store offers: the two calls of the seed's application."""
+    """The least a job store offers: the two calls of the incident's application."""
 
     def save_job(self, job_id: str, job: dict[str, Any]) -> None: ...
 

@@ -49,7 +49,7 @@ from harness.bench_latency import (
 from harness.bench_stores import (
     ALL_STORES,
     dispose_store,
-    open_store,
+    open_bench_store,
     opened_store,
     parse_store_list,
     postgres_unreachable_reason,
@@ -169,13 +169,13 @@ def check_postgres(stores: list[str], *, explicit: bool) -> dict[str, str]:
 
 def write_results(bench: dict[str, Any], out: Path) -> None:
     """Write bench.json and bench.md, and append the run to the trend history."""
-    from harness.bench_report import render_markdown, trend_figures
+    from harness.bench_report import render_bench_markdown, trend_figures
     from harness.trend import append_run
 
     out.mkdir(parents=True, exist_ok=True)
     public = {key: value for key, value in bench.items() if not key.startswith("_")}
     (out / "bench.json").write_text(json.dumps(public, indent=1, sort_keys=False) + "\n")
-    (out / "bench.md").write_text(render_markdown(bench))
+    (out / "bench.md").write_text(render_bench_markdown(bench))
     append_run(
         "bench",
         trend_figures(public),
@@ -303,7 +303,7 @@ def _latency_phase(
     opened: dict[str, Any] = {}
     try:
         for name in stores:
-            opened[name] = open_store(name, folder / name)
+            opened[name] = open_bench_store(name, folder / name)
         floors = floor_operations(folder / "floor", payload, payload_job("floor", payload))
         operations = list(floors)
         for name, store in opened.items():
@@ -337,7 +337,7 @@ def _latency_phase(
         if "naive" in opened and payload == plan.payloads[0]:
             bench["_notes"].append(
                 "get_damaged is not measured for naive: it has no backup, and "
-                "get_job raises on a damaged file (the seed's HTTP 500s)"
+                "get_job raises on a damaged file (the incident's HTTP 500s)"
             )
     finally:
         for store in opened.values():

@@ -31,7 +31,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from harness.bench_latency import Operation, run_rounds
+from harness.bench_latency import TimedOperation, run_rounds
 from harness.bench_stores import PAYLOAD_BYTES, make_bench_job
 
 HARDENED_STEPS = (
@@ -204,7 +204,7 @@ def measure_breakdown(
     store.save_job("breakdown-real", real_job)
     recorded: list[dict[str, float]] = []
     operations = [
-        Operation(
+        TimedOperation(
             "copy",
             "save",
             store_name,
@@ -212,7 +212,7 @@ def measure_breakdown(
             None,
             lambda: recorded.append(steps_of(root, "breakdown-copy", copy_job)),
         ),
-        Operation(
+        TimedOperation(
             "real",
             "save",
             store_name,

@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.bench_latency import Operation, paired_median_ratio, run_rounds
+from harness.bench_latency import TimedOperation, paired_median_ratio, run_rounds
 from harness.bench_population import filler_jobs, populate
-from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_store
+from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
 from harness.timing import floor_durable_replace, floor_plain_read
 
 FILE_STORES = ("naive", "phase470", "hardened")
@@ -50,7 +50,7 @@ def measure_directory_sizes(
         opened: dict[str, Any] = {}
         try:
             for name in names:
-                opened[name] = open_store(name, folder)
+                opened[name] = open_bench_store(name, folder)
             curves.update(_measure_group(opened, folder, sizes, rounds, warmup, max_seconds))
         finally:
             for store in opened.values():
@@ -72,7 +72,7 @@ def _measure_group(
     floor_path = os.fspath(folder / ".floor-probe.json")
     floor_durable_replace(folder, floor_path, body)
     writes = [
-        Operation(
+        TimedOperation(
             "floor_write",
             "floor_write",
             None,
@@ -82,7 +82,7 @@ def _measure_group(
         )
     ]
     reads = [
-        Operation(
+        TimedOperation(
             "floor_read", "floor_read", None, "1k", None, lambda: floor_plain_read(floor_path)
         )
     ]
@@ -90,12 +90,12 @@ def _measure_group(
         job_id = f"probe-{name}"
         store.save_job(job_id, probe)
         writes.append(
-            Operation(
+            TimedOperation(
                 f"save.{name}", "save", name, "1k", "floor_write", _saver(store, job_id, probe)
             )
         )
         reads.append(
-            Operation(f"get.{name}", "get", name, "1k", "floor_read", _getter(store, job_id))
+            TimedOperation(f"get.{name}", "get", name, "1k", "floor_read", _getter(store, job_id))
         )
     first_name, first_store = next(iter(stores.items()))
     curves: dict[str, list[dict[str, Any]]] = {name: [] for name in stores}

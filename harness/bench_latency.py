@@ -21,7 +21,7 @@ burst hit anyway. That paired median is what stays put from run to run, and what
 compare. It still moves when the *kind* of load changes (a busy journal makes every fsync
 dearer, so an operation with one fsync gets cheaper relative to a floor with two).
 
->>> ops = [Operation("floor_read.1k", "floor_read", None, "1k", None, lambda: None)]
+>>> ops = [TimedOperation("floor_read.1k", "floor_read", None, "1k", None, lambda: None)]
 >>> samples, errors = run_rounds(ops, rounds=3, warmup=1)
 >>> len(samples["floor_read.1k"]), errors
 (3, {})
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench_stores import PAYLOAD_BYTES, damage_main_file, main_file_size, make_bench_job
+from harness.errors import HarnessError
 from harness.stats import percentile
 from harness.timing import floor_durable_replace, floor_plain_read
 
@@ -49,7 +50,7 @@ Samples = dict[str, list[float]]
 
 
 @dataclass(frozen=True)
-class Operation:
+class TimedOperation:
     """One thing to time: ``call`` is timed; ``prepare`` (if any) runs untimed before it."""
 
     figure: str
@@ -61,21 +62,21 @@ class Operation:
     prepare: Callable[[], None] | None = None
 
 
-class MeasurementError(Exception):
+class MeasurementError(HarnessError):
     """An operation did not do what its figure claims (e.g. a damaged read served an error)."""
 
 
 # ---------------------------------------------------------------------------- operations
 
 
-def floor_operations(floor_dir: Path, payload: str, job: dict[str, Any]) -> list[Operation]:
+def floor_operations(floor_dir: Path, payload: str, job: dict[str, Any]) -> list[TimedOperation]:
     """The two floors of ``payload``, on a file in ``floor_dir`` holding ``job`` as plain JSON."""
     floor_dir.mkdir(parents=True, exist_ok=True)
     body = json.dumps(job).encode()
     path = os.fspath(floor_dir / f"floor-{payload}.json")
     floor_durable_replace(floor_dir, path, body)  # so the first read has a file
     return [
-        Operation(
+        TimedOperation(
             f"floor_write.{payload}",
             "floor_write",
             None,
@@ -83,7 +84,7 @@ def floor_operations(floor_dir: Path, payload: str, job: dict[str, Any]) -> list
             None,
             lambda: floor_durable_replace(floor_dir, path, body),
         ),
-        Operation(
+        TimedOperation(
             f"floor_read.{payload}",
             "floor_read",
             None,
@@ -94,14 +95,16 @@ def floor_operations(floor_dir: Path, payload: str, job: dict[str, Any]) -> list
     ]
 
 
-def store_operations(name: str, store: Any, payload: str, job: dict[str, Any]) -> list[Operation]:
+def store_operations(
+    name: str, store: Any, payload: str, job: dict[str, Any]
+) -> list[TimedOperation]:
     """``save``, ``get`` and ``update`` of one job of ``payload`` size in ``store``."""
     job_id = job["id"]
     store.save_job(job_id, job)
     counter = itertools.count(1)
     write_floor, read_floor = f"floor_write.{payload}", f"floor_read.{payload}"
     return [
-        Operation(
+        TimedOperation(
             f"save.{name}.{payload}",
             "save",
             name,
@@ -109,10 +112,10 @@ def store_operations(name: str, store: Any, payload: str, job: dict[str, Any]) -
             write_floor,
             lambda: store.save_job(job_id, job),
         ),
-        Operation(
+        TimedOperation(
             f"get.{name}.{payload}", "get", name, payload, read_floor, lambda: store.get_job(job_id)
         ),
-        Operation(
+        TimedOperation(
             f"update.{name}.{payload}",
             "update",
             name,
@@ -123,7 +126,9 @@ def store_operations(name: str, store: Any, payload: str, job: dict[str, Any]) -
     ]
 
 
-def damaged_read_operation(name: str, store: Any, payload: str, job: dict[str, Any]) -> Operation:
+def damaged_read_operation(
+    name: str, store: Any, payload: str, job: dict[str, Any]
+) -> TimedOperation:
     """``get_job`` right after the job's main file was truncated (the recovery path).
 
     The job is saved twice first, so a backup of the same content exists. The main file is torn
@@ -146,7 +151,7 @@ def damaged_read_operation(name: str, store: Any, payload: str, job: dict[str, A
             )
         return result
 
-    return Operation(
+    return TimedOperation(
         f"get_damaged.{name}.{payload}",
         "get_damaged",
         name,
@@ -166,7 +171,7 @@ def payload_job(store_name: str, payload: str) -> dict[str, Any]:
 
 
 def run_rounds(
-    operations: Sequence[Operation],
+    operations: Sequence[TimedOperation],
     *,
     rounds: int,
     warmup: int,
@@ -216,7 +221,7 @@ def run_rounds(
     return samples, errors
 
 
-def _time_once(op: Operation) -> float:
+def _time_once(op: TimedOperation) -> float:
     if op.prepare is not None:
         op.prepare()
     started = time.perf_counter()
@@ -242,7 +247,7 @@ def paired_median_ratio(values: Sequence[float], floors: Sequence[float]) -> flo
 
 
 def summarize(
-    op: Operation, values: Sequence[float], floors: Sequence[float] | None
+    op: TimedOperation, values: Sequence[float], floors: Sequence[float] | None
 ) -> dict[str, Any]:
     """The bench.json record of one figure from its samples (seconds) and its floor's samples."""
     p50 = percentile(values, 50) * 1e6
@@ -261,7 +266,9 @@ def summarize(
     }
 
 
-def summarize_all(operations: Sequence[Operation], samples: Samples) -> dict[str, dict[str, Any]]:
+def summarize_all(
+    operations: Sequence[TimedOperation], samples: Samples
+) -> dict[str, dict[str, Any]]:
     """Figures for every operation that has samples, each paired with its floor's samples."""
     figures: dict[str, dict[str, Any]] = {}
     for op in operations:

@@ -87,10 +87,10 @@ def time_cold_recover(name: str, root: Path, jobs: int) -> tuple[dict[str, Any],
     Returns the bench.json record and how many abandoned jobs the recover said it failed (the
     caller checks it against the 1% it planted, so a recover that did nothing is noticed).
     """
-    from harness.bench_stores import dispose_store, open_store
+    from harness.bench_stores import dispose_store, open_bench_store
 
     make_cold(name, root)
-    store = open_store(name, root)
+    store = open_bench_store(name, root)
     try:
         started = time.perf_counter()
         report = store.recover()

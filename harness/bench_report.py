@@ -104,7 +104,7 @@ def _cell(figure: dict[str, Any] | None) -> str:
 # ---------------------------------------------------------------------------- markdown
 
 
-def render_markdown(bench: dict[str, Any]) -> str:
+def render_bench_markdown(bench: dict[str, Any]) -> str:
     """bench.md: targets first, then latency, breakdown, recover, directory size, throughput."""
     machine = bench.get("machine", {})
     lines = [

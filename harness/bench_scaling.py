@@ -8,10 +8,10 @@ Each counts the operations that *completed* inside the window and keeps their la
 figure is the total count divided by the window. Three shapes:
 
 * ``distinct``: N writers, each saving its own job;
-* ``same``: N writers saving one job (serialised by the store's lock, or not, for the seed's);
+* ``same``: N writers saving one job (serialised by the store's lock, or not, for phase 4.7.0's);
 * ``readers``: N readers calling ``get_job`` on the jobs two writers keep saving.
 
-Operations that raise (the seed's phase470 writers of one job share a temp file and trip over
+Operations that raise (the incident's phase470 writers of one job share a temp file and trip over
 each other's renames; naive readers see torn files) are counted as ``errors``, not as throughput.
 
 >>> outcome = {"role": "writer", "count": 20, "errors": 0, "latencies": [0.001] * 20}
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_store
+from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
 from harness.stats import percentile
 
 READY_TIMEOUT_S = 60.0
@@ -66,7 +66,7 @@ def run_window(
     window = context.Array("d", 2, lock=False)
     results = context.Queue()
     processes: list[Any] = []
-    store = open_store(store_name, root)
+    store = open_bench_store(store_name, root)
     try:
         for job_id in job_ids:  # readers must find the jobs from the first read on
             store.save_job(job_id, make_bench_job(job_id, payload_bytes))
@@ -115,7 +115,7 @@ def _window_worker(
     count = errors = 0
     latencies: list[float] = []
     try:
-        store = open_store(store_name, Path(root))
+        store = open_bench_store(store_name, Path(root))
         job = make_bench_job(job_id, payload_bytes)
         call = (
             (lambda: store.save_job(job_id, job))

@@ -71,7 +71,7 @@ def postgres_unreachable_reason(timeout_s: int = 3) -> str | None:
     return None
 
 
-def open_store(name: str, root: Path) -> Any:
+def open_bench_store(name: str, root: Path) -> Any:
     """Open built-in store ``name`` rooted at ``root`` with its harness factory."""
     root.mkdir(parents=True, exist_ok=True)
     return BUILTIN_STORES[name](root)
@@ -90,7 +90,7 @@ def dispose_store(store: Any) -> None:
 @contextlib.contextmanager
 def opened_store(name: str, root: Path) -> Iterator[Any]:
     """Open a store for the duration of a ``with`` block, then drop its table and close it."""
-    store = open_store(name, root)
+    store = open_bench_store(name, root)
     try:
         yield store
     finally:
@@ -102,7 +102,7 @@ def make_bench_job(
 ) -> dict[str, Any]:
     """A job of about ``size`` bytes of JSON: a status, a counter and random hex data.
 
-    Hex keeps the JSON encoders on their fast ASCII path, as the seed's jobs (CSV rows, result
+    Hex keeps the JSON encoders on their fast ASCII path, as the incident's jobs (CSV rows, result
     URLs) mostly are; the seed fixes the content, so every run writes the same bytes.
     """
     rng = random.Random(f"{job_id}:{size}:{seed}")

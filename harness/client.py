@@ -38,7 +38,7 @@ from harness import calls, descriptors
 from harness.calls import recorded
 from harness.history import FAIL, OK, HistoryLog
 from harness.outcomes import describe_error
-from harness.payload import choose_size, make_job, summarize_read, write_record
+from harness.payload import WRITE_TAG_KEY, choose_size, make_job, summarize_read, write_record
 from harness.spec import capabilities, parse_store_spec, storage_medium, store_files_report
 
 
@@ -100,7 +100,7 @@ def run_process(
         log.event("abandoned", None, {"reason": "no go signal within 120 s"})
         raise SystemExit(4)
     config = dataclasses.replace(config, deadline=time.monotonic() + config.duration)
-    role = ROLES[config.role]
+    role = ROLE_FUNCTIONS[config.role]
     try:
         if config.recover_first:
             recover_store(store, log)  # a restarted application process recovers first
@@ -158,7 +158,7 @@ def run_updater(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.
 
 
 def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
-    """Run each of the process's jobs to the end, saving every step like the seed's worker."""
+    """Run each of the process's jobs to the end, saving every step like the incident's worker."""
     owner = _owner()
     seq = 0
     for job_id in config.jobs:
@@ -171,11 +171,12 @@ def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.R
         steps.append(("done", 1.0))
         for status, progress in steps:
             seq += 1
-            job = dict(base, hx=[config.name, seq], status=status, progress=progress, owner=owner)
+            job = dict(base, status=status, progress=progress, owner=owner)
+            job[WRITE_TAG_KEY] = [config.name, seq]
             if status == "done":
                 job["result"] = f"{job_id}.csv"
             if not save(store, log, job_id, job):
-                break  # the seed's worker would stop on an exception too; the job is left as is
+                break  # the incident's worker would stop on an exception too; the job is left as is
             if config.think and status != "done":
                 time.sleep(config.think)  # the work of one step
 
@@ -209,7 +210,7 @@ def run_timer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Ra
     measure_latencies(store, config, log, rng)
 
 
-ROLES = {
+ROLE_FUNCTIONS = {
     "timer": run_timer,
     "writer": run_writer,
     "reader": run_reader,
@@ -273,7 +274,7 @@ def _payload_size(config: ProcessConfig, rng: random.Random) -> int:
 
 
 def _job_paths(store: Any, config: ProcessConfig) -> dict[str, dict[str, str | None]]:
-    """Where each job's files are: ``paths_for`` if the store has it, else the seed's layout."""
+    """Where each job's files are: ``paths_for`` if the store has it, else the incident's layout."""
     paths: dict[str, dict[str, str | None]] = {}
     paths_for = getattr(store, "paths_for", None)
     for job_id in config.jobs:

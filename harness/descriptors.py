@@ -1,7 +1,7 @@
 """Open file descriptors of a harness process: a lowered limit, and samples of the count.
 
 A store that opens a file on every save and never closes it works for a while, then every
-``open`` of the process fails with ``EMFILE``: reads raise (an HTTP 500 in the seed's service)
+``open`` of the process fails with ``EMFILE``: reads raise (an HTTP 500 in the incident's service)
 and saves fail. A long-lived service meets that after days; the harness makes it happen within
 a run by lowering the soft ``RLIMIT_NOFILE`` of every store process to :data:`OPEN_FILES_LIMIT`
 and recording the count of open descriptors as the run goes:

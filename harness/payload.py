@@ -3,7 +3,7 @@
 Every job the harness writes carries a **tag** naming its writer and sequence number, and the
 history records a **digest** of the job's identifying content beside the tag::
 
-    {"id": "j3", "hx": ["writer-1", 17], "data": "9f3c...", "status": "running"}
+    {"id": "j3", "written_by": ["writer-1", 17], "data": "9f3c...", "status": "running"}
      \\_______________ digest covers these three keys _____________/
 
 A read is summarised the same way, so a checker can match it to exactly one write, or show that it
@@ -24,14 +24,18 @@ import json
 import random
 from typing import Any
 
-TAG_KEY = "hx"
-PAYLOAD_KEYS = ("id", TAG_KEY, "data")
+WRITE_TAG_KEY = "written_by"  # the write that wrote this version: [process, sequence]
+PAYLOAD_KEYS = ("id", WRITE_TAG_KEY, "data")
 _MISSING = "<missing>"
 
 
 def make_job(job_id: str, writer: str, seq: int, size: int, rng: random.Random) -> dict[str, Any]:
     """A job of about ``size`` bytes tagged ``(writer, seq)``, with seeded random content."""
-    return {"id": job_id, TAG_KEY: [writer, seq], "data": rng.randbytes(max(size // 2, 1)).hex()}
+    return {
+        "id": job_id,
+        WRITE_TAG_KEY: [writer, seq],
+        "data": rng.randbytes(max(size // 2, 1)).hex(),
+    }
 
 
 def choose_size(sizes: tuple[int, ...], default: int, rng: random.Random) -> int:
@@ -60,7 +64,7 @@ def digest(job: dict[str, Any]) -> str:
 
 def tag_of(job: dict[str, Any]) -> list[Any] | None:
     """The ``[writer, seq]`` tag of a job, or None if it carries no well-formed tag."""
-    tag = job.get(TAG_KEY)
+    tag = job.get(WRITE_TAG_KEY)
     if (
         isinstance(tag, list)
         and len(tag) == 2
@@ -73,7 +77,7 @@ def tag_of(job: dict[str, Any]) -> list[Any] | None:
 
 def write_record(job: dict[str, Any]) -> dict[str, Any]:
     """What the history keeps of a write: tag, digest, status, and size."""
-    record: dict[str, Any] = {"tag": job[TAG_KEY], "digest": digest(job)}
+    record: dict[str, Any] = {"tag": job[WRITE_TAG_KEY], "digest": digest(job)}
     if "status" in job:
         record["status"] = job["status"]
     return record

@@ -327,7 +327,7 @@ class ScenarioRunner:
         self.progress("measuring")
         self.nemesis.event("phase", None, {"phase": "latency"})
         workload = self.scenario.workload
-        extra = {"samples": workload.samples, **self.scenario.extra}
+        extra = {"samples": workload.samples, **self.scenario.options}
         config = self._config("timer-0", "timer", 0, jobs=(), extra=extra, duration=LATENCY_TIMEOUT)
         self._run_to_end(config, LATENCY_TIMEOUT + 30)
 
@@ -409,7 +409,8 @@ class ScenarioRunner:
             max_ops=group.ops,
             steps=group.steps,
             think=group.think_ms / 1000,
-            recover_first=incarnation > 0 and bool(scenario.extra.get("recover_on_restart", False)),
+            recover_first=incarnation > 0
+            and bool(scenario.options.get("recover_on_restart", False)),
         )
 
     def _spawn(

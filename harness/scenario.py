@@ -132,7 +132,7 @@ class Scenario:
     checkers: tuple[str, ...]
     quick: bool = True
     recover_after: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # [options]: read by the kind using it
 
     def roles(self) -> set[str]:
         return {group.role for group in self.processes}
@@ -169,7 +169,7 @@ class Scenario:
             self.checkers,
             self.quick,
             self.recover_after,
-            self.extra,
+            self.options,
         )
 
 
@@ -246,7 +246,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         faults.append(_parse_fault(_Reader(fault_data, where, f"faults[{index}].")))
 
     checkers = tuple(reader.string_list("checkers", CHECKERS, default=_default_checkers(kind)))
-    extra = reader.table("options")
+    options = reader.table("options")
     reader.reject_unknown()
 
     scenario = Scenario(
@@ -260,7 +260,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         checkers,
         quick,
         recover_after,
-        extra,
+        options,
     )
     _check_consistency(scenario, where)
     return scenario

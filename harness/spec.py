@@ -9,7 +9,7 @@ A spec is one of:
 ``factory(root: pathlib.Path)`` returns an object with ``save_job(job_id, job)`` and
 ``get_job(job_id)``, and optionally ``update_job(job_id, changes)``, ``recover()`` and
 ``paths_for(job_id) -> {"main": Path, "backup": Path}`` (where the store keeps a job's files, so
-damage can be aimed at them; without it the seed's layout ``root/<id>.json[.bak]`` is assumed),
+damage can be aimed at them; without it the incident's layout ``root/<id>.json[.bak]`` is assumed),
 and ``latency_floor() -> {"medium": ...}`` (the medium the performance budget's floors are
 measured on; a local file when absent, see :mod:`harness.floors`)
 and ``owned_paths() -> list of globs`` (the store's own permanent files that are not one job's:
@@ -19,7 +19,7 @@ processes would, so a spec travels between processes as its text, never as an ob
 
 **Declaring the store's own files.** After the restart, the no-litter check (C8) treats every
 file of the store's folder that appeared during the run as litter, unless it is a job's current
-file or its backup (``paths_for``, or the seed's layout) or the store declares it with
+file or its backup (``paths_for``, or the incident's layout) or the store declares it with
 ``owned_paths()``. It returns paths or glob patterns, relative to the root (absolute paths
 under the root are accepted too); ``*`` matches across ``/``, and a pattern naming a folder
 owns everything inside it. A name that looks temporary (``*.tmp``, ``tmpXXXXXXXX``,
@@ -98,7 +98,7 @@ def drop_postgres_table(root: Path) -> None:
 
 
 def phase470_store(root: Path) -> Any:
-    """The seed's phase 4.7.0 design, kept with its defects."""
+    """The incident's phase 4.7.0 design, kept with its defects."""
     from durable_jobs.legacy import Phase470JobStore
 
     return Phase470JobStore(root)
@@ -238,7 +238,7 @@ def store_files_report(
     """Which files of ``root`` the store says are its own, for the no-litter check.
 
     ``layout``: each job's files by role (``main``, ``backup``, any other key ``paths_for``
-    returns), relative to ``root``; the seed's layout when the store has no ``paths_for`` or it
+    returns), relative to ``root``; the incident's layout when the store has no ``paths_for`` or it
     raised for that job. ``owned``: what ``owned_paths()`` declares, relative to ``root``.
     ``owned_error``: why ``owned_paths()`` could not be used, when it raised.
     """
@@ -248,7 +248,7 @@ def store_files_report(
     for job_id in jobs:
         files: dict[str, str] = {"main": f"{job_id}.json", "backup": f"{job_id}.json.bak"}
         if callable(paths_for):
-            # On a raise, the seed's layout; the damage nemesis reports what it cannot find.
+            # On a raise, the incident's layout; the damage nemesis reports what it cannot find.
             with contextlib.suppress(Exception):
                 found = dict(paths_for(job_id))
                 files = {key: _relative(value, base) for key, value in found.items()}

@@ -385,10 +385,10 @@ def verdict_reason(
 
 
 def write_reports(out_dir: Path, document: dict[str, Any]) -> None:
-    from harness.report.markdown import render_markdown
+    from harness.report.markdown import render_report_markdown
 
     (out_dir / "report.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
-    (out_dir / "report.md").write_text(render_markdown(document))
+    (out_dir / "report.md").write_text(render_report_markdown(document))
 
 
 def _save_scenario_meta(run_dir: Path, report: ScenarioReport) -> None:

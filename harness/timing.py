@@ -9,7 +9,7 @@ floor_write     the least any durable write costs on the store's medium (see
                 one-row upsert for PostgreSQL)
 floor_read      the least any read costs there (a plain file read + ``json.loads``; a
                 one-row ``SELECT`` by key)
-naive_save      the seed's pre-fix design (``json.dump`` into the file, no fsync)
+naive_save      the incident's pre-fix design (``json.dump`` into the file, no fsync)
 naive_get       its read (``json.load``)
 save, get       the store under test
 get_recovering  the store's ``get_job`` right after its job file was damaged, each sample
@@ -19,7 +19,7 @@ get_recovering  the store's ``get_job`` right after its job file was damaged, ea
 
 Each is recorded as an operation with the time inside the call (``elapsed``); which floor was
 measured is recorded first, as a ``floor`` event. The ``performance_budget`` checker judges the
-seed's budget from the history alone.
+incident's budget from the history alone.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _no_job_file(medium: str) -> str:
 
 
 def _job_file(store: Any, root: str) -> str | None:
-    """Where the store keeps job ``t0``: its ``paths_for``, else the seed's layout, else None."""
+    """Where the store keeps job ``t0``: its ``paths_for``, else the incident's layout, else None."""
     paths_for = getattr(store, "paths_for", None)
     if callable(paths_for):
         try:

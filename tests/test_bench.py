@@ -17,10 +17,10 @@ import pytest
 
 from harness.bench import BenchPlan, check_postgres, run_bench, write_results
 from harness.bench_breakdown import HARDENED_STEPS, hardened_save_steps, measure_breakdown
-from harness.bench_latency import Operation, paired_median_ratio, run_rounds, summarize
-from harness.bench_report import format_table, render_markdown, trend_figures
+from harness.bench_latency import TimedOperation, paired_median_ratio, run_rounds, summarize
+from harness.bench_report import format_table, render_bench_markdown, trend_figures
 from harness.bench_scaling import run_window, summarize_window
-from harness.bench_stores import make_bench_job, open_store, parse_store_list
+from harness.bench_stores import make_bench_job, open_bench_store, parse_store_list
 from harness.bench_targets import TARGETS, evaluate_target, evaluate_targets
 from harness.errors import ConfigError
 
@@ -119,9 +119,9 @@ def test_rounds_rotate_the_order_and_a_failing_operation_is_dropped_and_reported
         raise OSError("disk on fire")
 
     operations = [
-        Operation("a", "save", "s", "1k", None, lambda: order.append("a")),
-        Operation("b", "save", "s", "1k", None, lambda: order.append("b")),
-        Operation("c", "save", "s", "1k", None, boom),
+        TimedOperation("a", "save", "s", "1k", None, lambda: order.append("a")),
+        TimedOperation("b", "save", "s", "1k", None, lambda: order.append("b")),
+        TimedOperation("c", "save", "s", "1k", None, boom),
     ]
     samples, errors = run_rounds(operations, rounds=4, warmup=0)
     assert errors == {"c": "OSError: disk on fire"}
@@ -130,8 +130,10 @@ def test_rounds_rotate_the_order_and_a_failing_operation_is_dropped_and_reported
 
 
 def test_a_figure_record_has_every_key_and_floors_have_no_ratio() -> None:
-    floor = Operation("floor_write.1k", "floor_write", None, "1k", None, lambda: None)
-    save = Operation("save.hardened.1k", "save", "hardened", "1k", "floor_write.1k", lambda: None)
+    floor = TimedOperation("floor_write.1k", "floor_write", None, "1k", None, lambda: None)
+    save = TimedOperation(
+        "save.hardened.1k", "save", "hardened", "1k", "floor_write.1k", lambda: None
+    )
     floor_record = summarize(floor, [0.001, 0.002], None)
     save_record = summarize(save, [0.0011, 0.0022], [0.001, 0.002])
     assert set(floor_record) == set(save_record) == FIGURE_KEYS
@@ -144,7 +146,7 @@ def test_a_figure_record_has_every_key_and_floors_have_no_ratio() -> None:
 
 
 def test_the_breakdown_copy_leaves_what_the_real_save_leaves(tmp_path: Path) -> None:
-    store = open_store("hardened", tmp_path / "jobs")
+    store = open_bench_store("hardened", tmp_path / "jobs")
     first, second = make_bench_job("j1", 1024, seed=1), make_bench_job("j1", 1024, seed=2)
     store.save_job("j1", first)
     steps = hardened_save_steps(str(store.root.absolute()), "j1", second)
@@ -157,7 +159,7 @@ def test_the_breakdown_copy_leaves_what_the_real_save_leaves(tmp_path: Path) -> 
 
 
 def test_the_breakdown_copy_of_a_finished_job_also_writes_it_as_the_backup(tmp_path: Path) -> None:
-    store = open_store("hardened", tmp_path / "jobs")
+    store = open_bench_store("hardened", tmp_path / "jobs")
     store.save_job("j1", make_bench_job("j1", 1024, seed=1))
     done = make_bench_job("j1", 1024, status="done", seed=2)
     hardened_save_steps(str(store.root.absolute()), "j1", done)
@@ -168,7 +170,7 @@ def test_the_breakdown_copy_of_a_finished_job_also_writes_it_as_the_backup(tmp_p
 
 @pytest.mark.parametrize("store_name", ["hardened", "phase470"])
 def test_the_breakdown_steps_add_up_to_about_the_total(tmp_path: Path, store_name: str) -> None:
-    store = open_store(store_name, tmp_path / store_name)
+    store = open_bench_store(store_name, tmp_path / store_name)
     steps, real_p50 = measure_breakdown(store_name, store, rounds=15, warmup=2)
     parts = sum(value for key, value in steps.items() if key != "total_us")
     assert 0.6 * steps["total_us"] <= parts <= 1.4 * steps["total_us"]
@@ -277,7 +279,7 @@ def test_the_markdown_says_by_how_much_a_target_was_missed() -> None:
         "targets": evaluate_targets({"save.hardened.1k": figure(900.0, ratio=1.38)}),
         "figures": {},
     }
-    assert "**MISSED** | 0.23 over (20% over the limit)" in render_markdown(bench)
+    assert "**MISSED** | 0.23 over (20% over the limit)" in render_bench_markdown(bench)
 
 
 def test_an_interrupted_run_leaves_no_work_folder(

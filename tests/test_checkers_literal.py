@@ -860,7 +860,9 @@ def test_an_acknowledged_write_lost_to_a_power_cut_is_caught() -> None:
 
 
 def test_content_nobody_wrote_after_a_power_cut_is_caught() -> None:
-    result = check("crash_consistency", history(crash_state(False, {"id": "j0", "hx": ["x", 1]})))
+    result = check(
+        "crash_consistency", history(crash_state(False, {"id": "j0", "written_by": ["x", 1]}))
+    )
     assert result.counts["content nobody wrote"] == 1
 
 

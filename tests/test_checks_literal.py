@@ -35,7 +35,7 @@ def setup(
     layout: dict[str, dict[str, str]] | None = None,
     **extra: Any,
 ) -> Pair:
-    """The setup event: jobs j0 and j1 in the seed's layout unless ``layout`` says otherwise."""
+    """The setup event: jobs j0 and j1 in the incident's layout unless ``layout`` says otherwise."""
     layout = layout or {
         job: {"main": f"{job}.json", "backup": f"{job}.json.bak"} for job in ("j0", "j1")
     }
@@ -123,7 +123,7 @@ def test_job_files_found_through_paths_for_are_not_litter() -> None:
 
 
 def test_a_job_file_of_a_job_the_store_does_not_place_there_is_litter() -> None:
-    """The seed's layout is assumed only for jobs of the run: ``j7.json`` is nobody's."""
+    """The incident's layout is assumed only for jobs of the run: ``j7.json`` is nobody's."""
     h = history(setup([]), recover(), inventory(*JOB_FILES, "j7.json"))
     assert check("no_litter", h).valid is False
 

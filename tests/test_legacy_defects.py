@@ -1,6 +1,6 @@
-"""The seed's defects are real: each test passes *because* the reference design is broken.
+"""The incident's defects are real: each test passes *because* the reference design is broken.
 
-``legacy.py`` keeps the pre-fix design (naive) and the seed's fix (phase 4.7.0) exactly as
+``legacy.py`` keeps the pre-fix design (naive) and the incident's fix (phase 4.7.0) exactly as
 written, so the harness has something real to catch. If one of these tests fails, a reference
 variant was "fixed" by mistake, and the harness's proof that it catches the defect is gone.
 

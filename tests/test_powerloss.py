@@ -50,7 +50,7 @@ def acknowledged(states: list[CrashState]) -> list[dict[str, bytes]]:
     return [dict(state.files) for state in states if state.acknowledged]
 
 
-# The seed's phase 4.7.0 save: temp file, fsync, rename; no fsync of the directory.
+# The incident's phase 4.7.0 save: temp file, fsync, rename; no fsync of the directory.
 SEED_SAVE = """\
 9 openat(AT_FDCWD</w>, "/r/a.json.tmp", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) = 3</r/a.json.tmp>
 9 write(3</r/a.json.tmp>, "new", 3) = 3
@@ -419,7 +419,7 @@ def test_the_hardened_store_survives_every_power_loss_state(tmp_path: Path) -> N
 
 def test_the_cap_keeps_the_extremes_so_the_lost_write_is_still_found(tmp_path: Path) -> None:
     scenario = dataclasses.replace(
-        load_scenario(SCENARIO), extra={"max_states": 3, "update": False}
+        load_scenario(SCENARIO), options={"max_states": 3, "update": False}
     )
     outcome, result = run_power_loss("phase470", tmp_path, scenario)
     assert any("sampled out (options.max_states = 3)" in note for note in outcome.notes)

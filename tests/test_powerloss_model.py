@@ -270,7 +270,7 @@ def run_power_loss(
         pytest.skip(f"power-loss exploration needs strace: {reason}")
     scenario: Scenario = load_scenario(SCENARIO)
     if extra:
-        scenario = dataclasses.replace(scenario, extra={**dict(scenario.extra), **extra})
+        scenario = dataclasses.replace(scenario, options={**dict(scenario.options), **extra})
     outcome = run_scenario(scenario, spec, run_dir, seed=seed)
     assert outcome.applicable, outcome.reason
     history = History(outcome.records)

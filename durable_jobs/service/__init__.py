@@ -1,6 +1,6 @@
 """The job service: a CSV-enrichment web API whose jobs survive crashes and never answer 500.
 
-It is the application of the seed incident done right: upload a CSV, a background worker
+It is the application of the incident done right: upload a CSV, a background worker
 enriches each row, the client polls the job and downloads the result. Run it with one command::
 
     python -m durable_jobs.service --host 127.0.0.1 --port 8000 --store file:data/jobs

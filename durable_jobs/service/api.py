@@ -1,13 +1,13 @@
 """The HTTP API of the job service: upload a CSV, poll its job, download the enriched result.
 
-This is the seed's CSV-enrichment API done right. A client's whole conversation::
+This is the incident's CSV-enrichment API done right. A client's whole conversation::
 
     POST /jobs  (multipart, field "file")   202 {"id": "9f2c...", "status": "queued"}
     GET  /jobs/9f2c...                      200 {"id": ..., "status": "running", "progress": 0.4}
     GET  /jobs/9f2c...                      200 {"id": ..., "status": "done", "rows": 1200, ...}
     GET  /jobs/9f2c.../download             200 text/csv attachment
 
-What the seed got wrong, and the rule here:
+What the incident's service got wrong, and the rule here:
 
 * **A status read never answers 500.** ``GET /jobs/{id}`` answers 200 with the job, 404 for an
   id that never existed or could never be valid (checked before the disk is touched), and 200

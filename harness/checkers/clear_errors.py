@@ -58,7 +58,7 @@ MIN_LENGTH = 10
 
 
 @dataclass(frozen=True)
-class Fault:
+class InjectedFault:
     """A kind of fault the harness injected, in the words a message must use for it."""
 
     kind: str  # what the report calls it: "damaged file", "ENOSPC", ...
@@ -66,7 +66,7 @@ class Fault:
     permanent: bool  # retrying cannot help: the message must not suggest it
 
 
-DAMAGED = Fault(
+DAMAGED = InjectedFault(
     "damaged file",
     (
         "damage",
@@ -91,18 +91,18 @@ DAMAGED = Fault(
     ),
     permanent=True,
 )
-MISSING = Fault(
+MISSING = InjectedFault(
     "deleted file",
     ("missing", "not found", "does not exist", "no such file", "deleted", "enoent", "is gone"),
     permanent=True,
 )
-NO_SPACE = Fault(
+NO_SPACE = InjectedFault(
     "ENOSPC", ("no space", "space left", "full", "enospc", "errno 28", "quota"), permanent=False
 )
-IO_ERROR = Fault(
+IO_ERROR = InjectedFault(
     "EIO", ("i/o error", "input/output", "eio", "errno 5", "io error"), permanent=False
 )
-KILLED = Fault(
+KILLED = InjectedFault(
     "worker killed",
     ("abandon", "killed", "stopped", "died", "dead", "crash", "interrupted", "no longer running"),
     permanent=False,
@@ -135,16 +135,18 @@ def names_job(message: str, job: str, files: tuple[str, ...] = ()) -> bool:
     )
 
 
-def fault_for_error(error: str | None) -> Fault:
+def fault_for_error(error: str | None) -> InjectedFault:
     """The fault of an injected errno: ENOSPC and EIO by their words, others by their name."""
     name = (error or "").upper()
-    return DISK_FAULTS.get(name) or Fault(name or "disk fault", (name.lower(),), permanent=False)
+    return DISK_FAULTS.get(name) or InjectedFault(
+        name or "disk fault", (name.lower(),), permanent=False
+    )
 
 
 def judge(
     message: object,
     job: str,
-    faults: list[Fault],
+    faults: list[InjectedFault],
     *,
     must_name_job: bool = True,
     files: tuple[str, ...] = (),
@@ -175,7 +177,7 @@ class _InjectedFaults:
             for op in history.of("diskfault")
             if isinstance(op.value, dict)
         }
-        self.damages: dict[str, list[tuple[float, Fault]]] = {}
+        self.damages: dict[str, list[tuple[float, InjectedFault]]] = {}
         for op in history.of("damage"):
             if op.job is None or not (isinstance(op.result, dict) and op.result.get("applied")):
                 continue
@@ -186,7 +188,7 @@ class _InjectedFaults:
         layout = setup.result.get("layout", {}) if setup and isinstance(setup.result, dict) else {}
         self.files = {job: tuple(files.values()) for job, files in layout.items()}
 
-    def on(self, op: Operation) -> list[Fault]:
+    def on(self, op: Operation) -> list[InjectedFault]:
         """The faults that may explain an error of ``op``: its process's and its job's."""
         faults = []
         if under_disk_fault(op, self.windows, []):
@@ -233,9 +235,9 @@ def check_clear_errors(history: History) -> CheckResult:
 
 def _messages(
     history: History, injected: _InjectedFaults
-) -> list[tuple[Operation, object, bool, list[Fault]]]:
+) -> list[tuple[Operation, object, bool, list[InjectedFault]]]:
     """Each error message of the history: (operation, message, must it name the job, faults)."""
-    found: list[tuple[Operation, object, bool, list[Fault]]] = []
+    found: list[tuple[Operation, object, bool, list[InjectedFault]]] = []
     for op in history.of("get", "save", "update"):
         result = op.result if isinstance(op.result, dict) else {}
         if op.f == "get" and result.get("kind") == "error":

@@ -1,7 +1,7 @@
 """Never raises: ``get_job`` never raised; ``save_job`` and ``update_job`` raised only under an
 injected disk fault; no store call hung; no process died by itself.
 
-``get_job`` raising is what became HTTP 500 in the seed's incident. A write that raises while
+``get_job`` raising is what became HTTP 500 in the incident. A write that raises while
 the harness is failing its system calls (or the disk is full) is the *right* behaviour: a write
 that could not be made durable must not be acknowledged.
 """

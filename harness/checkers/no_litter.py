@@ -4,7 +4,7 @@ A writer killed between creating its temp file and renaming it leaves the temp f
 ``recover()`` must remove it (and must not remove a live writer's). The inventory the runner
 takes at the very end of a run is judged against what the store says is its own, file by file:
 
-1. a job's current file or its backup (``paths_for(job_id)``, or the seed's layout
+1. a job's current file or its backup (``paths_for(job_id)``, or the incident's layout
    ``<id>.json`` / ``<id>.json.bak``, recorded at setup as ``layout``) is kept;
 2. a name that looks temporary is litter, whatever else is said about it: ``*.tmp``,
    Python's ``tempfile`` names (``tmpk3j_x9q2``), ``*.partial``, ``*.part``, ``.#*``, ``*~``,

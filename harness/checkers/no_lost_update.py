@@ -1,7 +1,7 @@
 """No lost update: every field acknowledged by ``update_job`` is present at the end.
 
 Each updater process owns one field (``u0``, ``u1``, ...) of every job and sets it to its own
-increasing sequence number, so for one field the updates are ordered. The seed's application did
+increasing sequence number, so for one field the updates are ordered. The incident's application did
 updates as read-modify-write without a lock: two processes read the same version, each sets its
 own field, and the second save wipes the first one's field. That is a lost update.
 

@@ -1,15 +1,15 @@
-"""The seed's performance budget, judged against floors measured in the same run.
+"""The incident's performance budget, judged against floors measured in the same run.
 
-The seed promised: atomic write +0.5 ms and backup +1 ms per update; safe read +0 ms on success
+The incident promised: atomic write +0.5 ms and backup +1 ms per update; safe read +0 ms on success
 and at most +250 ms on corruption. Those were absolute guesses for one machine. Here each is
 judged against what this machine cannot avoid *on the store's own medium*, measured in the same
 run, interleaved with the store's calls (see :mod:`harness.timing` and :mod:`harness.floors`):
 
 * **write budget** (P1): ``save`` p50 <= ``naive_save`` p50 + max(0.5 ms, floor_write p50 -
-  naive_save p50) + 1.0 ms. The seed's 0.5 ms for atomicity is widened to what a durable write
-  really costs here: a disk whose fsync alone takes longer than the seed's guess must not fail
+  naive_save p50) + 1.0 ms. The incident's 0.5 ms for atomicity is widened to what a durable write
+  really costs here: a disk whose fsync alone takes longer than the incident's guess must not fail
   every store. The 1 ms for the backup stays.
-* **read budget** (P2): ``get`` p50 <= floor_read p50 + 0.1 ms ("+0 ms" at the seed's
+* **read budget** (P2): ``get`` p50 <= floor_read p50 + 0.1 ms ("+0 ms" at the incident's
   millisecond resolution).
 * **corruption budget** (P3): the p99 of ``get_recovering`` over every damage kind together
   (bit flip, garbage, empty, truncate, delete) <= floor_read p50 + 250 ms. The figures keep each

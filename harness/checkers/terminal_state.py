@@ -1,6 +1,6 @@
 """Terminal state: after the restart, every job is done or error.
 
-The seed's first complaint: jobs stuck in "running" forever after a worker died. Killing workers
+The incident's first complaint: jobs stuck in "running" forever after a worker died. Killing workers
 mid-job is the fault; the restart (``recover()``, as at application start-up) is the cure. The
 final reads then show each job's status; a job never created (its worker died before the first
 save) is fine, a job left ``queued`` or ``running`` is not. A store without ``recover()`` fails

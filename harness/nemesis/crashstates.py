@@ -49,7 +49,7 @@ makes that baseline durable first (``sync``). SQLite's ``-shm`` file is left out
 is shared memory (``mmap``) that SQLite rebuilds from the WAL when it is missing, never a source
 of truth, and writes through ``mmap`` are invisible to strace anyway.
 
-A tiny example: the seed's save, traced (paths relative to the store directory)::
+A tiny example: the incident's save, traced (paths relative to the store directory)::
 
     #1 open(j0.json.tmp, O_WRONLY|O_CREAT|O_TRUNC)    creates the name j0.json.tmp
     #2 write(j0.json.tmp, 60 B at 0)

@@ -2,7 +2,7 @@
 
 ======== ==============================================================================
 truncate  cut the file at a random length (a write that never finished)
-empty     truncate to 0 bytes (the "empty JSON file" of the seed's incident)
+empty     truncate to 0 bytes (the "empty JSON file" of the incident)
 garbage   overwrite every byte with random bytes, same length (a disk gone bad)
 bitflip   flip the low bit of one digit: the file is *still valid JSON*, only a number
           changed (only a checksum can tell)
@@ -19,8 +19,10 @@ import os
 import random
 from typing import Any
 
+from harness.errors import HarnessError
 
-class DamageSkipped(Exception):
+
+class DamageSkipped(HarnessError):
     """The damage could not be applied to the file as it was at that moment (says why)."""
 
 

@@ -96,7 +96,7 @@ from harness.nemesis.traced import (
     run_child,
     run_traced,
 )
-from harness.payload import make_job, write_record
+from harness.payload import WRITE_TAG_KEY, make_job, write_record
 from harness.scenario import Scenario
 
 PREPARE_TIMEOUT = 60.0  # seconds: one process opens the store and saves a few jobs
@@ -136,7 +136,7 @@ def explore_power_loss(
     ``root`` is the store directory the runner's setup process already opened. The ``crash_state``
     operations go to ``histories/powerloss.jsonl``; see the module docstring for the phases.
     """
-    options = PowerLossOptions.from_scenario(dict(scenario.extra), scenario.path)
+    options = PowerLossOptions.from_scenario(dict(scenario.options), scenario.path)
     work = run_dir / "powerloss"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -149,7 +149,7 @@ def explore_power_loss(
     first = {job: make_job(job, WRITER, 1, size, rng) for job in [target, *bystanders]}
     second = make_job(target, WRITER, 2, size, rng)
     third = make_job(target, WRITER, 3, size, rng)
-    changes = {"hx": third["hx"], "data": third["data"]}
+    changes = {WRITE_TAG_KEY: third[WRITE_TAG_KEY], "data": third["data"]}
     operations = [
         _Operation(
             "save",

@@ -48,7 +48,7 @@ from harness.nemesis.traced import (
     run_traced,
     sequence_window,
 )
-from harness.payload import make_job, write_record
+from harness.payload import WRITE_TAG_KEY, make_job, write_record
 
 if TYPE_CHECKING:
     from harness.nemesis.powerloss_options import PowerLossOptions
@@ -123,7 +123,7 @@ def plan(
             job = SECOND if kind == "second" else TARGET
             if kind == "update":
                 change = make_job(job, "sequence", len(versions[job]) + 1, size, rng)
-                changes = {"hx": change["hx"], "data": change["data"]}
+                changes = {WRITE_TAG_KEY: change[WRITE_TAG_KEY], "data": change["data"]}
                 value = {**current[job], **changes}
                 call = {"kind": "update", "job": job, "changes": changes}
             else:

@@ -25,10 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.scenario import SYSCALL_GROUPS
 
 
-class InjectionUnavailable(Exception):
+class InjectionUnavailable(HarnessError):
     """strace is missing or cannot attach here; the message says why and how to fix it."""
 
 

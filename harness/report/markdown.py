@@ -22,7 +22,7 @@ def _status(entry: dict[str, Any]) -> str:
     return status_of(entry.get("passed"), entry.get("status"))
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_report_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# jobharness report: store `{report['store']}`: {report['verdict'].upper()}",
         "",

@@ -1,7 +1,7 @@
 """Broken store: ``get_job`` raises on a damaged job file.
 
 Defect: the job file is decoded without a safety net: a checksum mismatch, a truncated or
-garbage file makes ``get_job`` raise (what became HTTP 500 in the seed's incident) instead of
+garbage file makes ``get_job`` raise (what became HTTP 500 in the incident) instead of
 falling back to the backup.
 
 Caught by: ``never_raises`` (``get_job`` raised), under damage to job files.

@@ -1,9 +1,9 @@
 """Broken store: a checksum mismatch on a file that still parses is waited out for 300 ms.
 
-Defect: the seed's retry loop in a new place. When a job file's checksum fails but its body is
+Defect: the incident's retry loop in a new place. When a job file's checksum fails but its body is
 still valid JSON (a flipped digit), the store takes it for a save in progress and waits 300 ms
 before giving up and falling back to the backup. The answer is right, only late: a reader of a
-damaged job waits 300 ms, over the seed's corruption budget of +250 ms. A truncated, emptied or
+damaged job waits 300 ms, over the incident's corruption budget of +250 ms. A truncated, emptied or
 deleted file never parses, so a budget timed on truncation alone (as the harness once was)
 never sees it.
 

@@ -1,6 +1,6 @@
 """Broken store: ``update_job`` is a read-modify-write without a lock.
 
-Defect: what the seed's application did. Two processes read the same version, each sets its
+Defect: what the incident's application did. Two processes read the same version, each sets its
 own field, each saves: the second save wipes the first one's field. (Each save is still atomic
 and locked; only the read and the write are not done under one lock.)
 
