@@ -220,7 +220,7 @@ def _print_summary(
     report: dict[str, Any], out: Path, took: float | None, html: Path | None = None
 ) -> None:
     """The criteria, where the report is, and last the verdict with its exit code and why."""
-    from harness.criteria import status_of
+    from harness.results import status_of
 
     marks = {"pass": "pass   ", "fail": "FAIL   ", "unknown": "UNKNOWN", "n/a": "n/a    "}
     print()

@@ -58,15 +58,12 @@ P1-P3     Performance budget: write, read, read on corruption     performance_bu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from harness.checkers import CheckResult, plural
-
-Status = Literal["pass", "fail", "unknown", "n/a"]
-PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "n/a"
-STATUSES: tuple[str, ...] = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
+from harness.results.status import FAIL, NOT_APPLICABLE, PASS, UNKNOWN
+from harness.results.verify_report import CriterionResult, ScenarioResult
 
 # What one part of a criterion makes of one checker result, with the sentence why: True (judged,
 # held), False (judged, violated), None (it set out to judge and found nothing to judge: no damage
@@ -75,19 +72,6 @@ STATUSES: tuple[str, ...] = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
 SILENT = "silent"
 Verdict = bool | None | str
 Part = Callable[[CheckResult], tuple[Verdict, str]]
-
-
-def status_of(passed: bool | None, status: str | None = None) -> str:
-    """A saved verdict's status: its ``status`` when present, else from its ``passed`` flag.
-
-    Reports written before verdicts had four values carry only ``passed`` (None was "n/a").
-
-    >>> status_of(True), status_of(False), status_of(None), status_of(None, "unknown")
-    ('pass', 'fail', 'n/a', 'unknown')
-    """
-    if status in STATUSES:
-        return status
-    return {True: PASS, False: FAIL}.get(passed, NOT_APPLICABLE)  # type: ignore[arg-type]
 
 
 def _whole(result: CheckResult) -> tuple[Verdict, str]:
@@ -273,32 +257,6 @@ CRITERIA: tuple[Criterion, ...] = (
 
 
 @dataclass
-class CriterionResult:
-    id: str
-    title: str
-    status: str  # pass | fail | unknown | n/a
-    summary: str
-    evidence: list[str]
-    scenarios: dict[str, str]  # scenario name -> its status for this criterion
-
-    @property
-    def passed(self) -> bool | None:
-        """True for pass, False for fail, None otherwise (unknown or n/a: see ``status``)."""
-        return {PASS: True, FAIL: False}.get(self.status)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "status": self.status,
-            "passed": self.passed,
-            "summary": self.summary,
-            "evidence": self.evidence,
-            "scenarios": self.scenarios,
-        }
-
-
-@dataclass
 class ScenarioChecks:
     """What the criteria need of one scenario: its name, roles and checker results.
 
@@ -317,6 +275,19 @@ class ScenarioChecks:
     status: str = ""
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, scenario: ScenarioResult) -> ScenarioChecks:
+        """What the criteria need of a scenario's result in a report."""
+        return cls(
+            scenario.name,
+            scenario.roles,
+            {check.name: check for check in scenario.checks},
+            scenario.checkers,
+            scenario.applicable,
+            scenario.reason,
+            scenario.standing,
+        )
+
     @property
     def standing(self) -> str:
         if self.status:
@@ -324,103 +295,111 @@ class ScenarioChecks:
         return "" if self.applicable else NOT_APPLICABLE
 
 
-def evaluate(criterion: Criterion, scenarios: list[ScenarioChecks]) -> CriterionResult:
+@dataclass
+class _Tally:
+    """What the scenarios said of one criterion, gathered by :func:`evaluate` to conclude on."""
+
+    per_scenario: dict[str, str] = field(default_factory=dict)  # scenario -> its status here
+    failures: list[str] = field(default_factory=list)
+    unknowns: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # scenarios whose checkers found nothing
+    silent: list[str] = field(default_factory=list)  # why a result did not bear on it
+    not_applicable: list[str] = field(default_factory=list)
+    passes: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+
+def evaluate(criterion: Criterion, scenarios: Sequence[ScenarioChecks]) -> CriterionResult:
     """One criterion over every scenario: see the module docstring for how statuses combine."""
-    per_scenario: dict[str, str] = {}
-    failures: list[str] = []
-    unknowns: list[str] = []
-    empty: list[str] = []  # scenarios whose checkers found nothing to judge
-    silent: list[str] = []  # why a result did not bear on it (P3 of a store with no job file)
-    not_applicable: list[str] = []
-    passes: list[str] = []
-    evidence: list[str] = []
+    tally = _Tally()
     for scenario in scenarios:
         if criterion.roles and not set(criterion.roles) & set(scenario.roles):
             continue
-        listed = set(scenario.checkers or scenario.results) & _checkers_of(criterion)
-        if not listed:
+        if not set(scenario.checkers or scenario.results) & _checkers_of(criterion):
             continue
-        standing = scenario.standing
-        if standing == NOT_APPLICABLE:
-            not_applicable.append(f"{scenario.name}: {scenario.reason}")
-            per_scenario[scenario.name] = NOT_APPLICABLE
+        if scenario.standing == NOT_APPLICABLE:
+            tally.not_applicable.append(f"{scenario.name}: {scenario.reason}")
+            tally.per_scenario[scenario.name] = NOT_APPLICABLE
             continue
-        verdicts: list[Verdict] = []
-        crashed: list[str] = []
-        nothing: list[str] = []
-        for checker, part in criterion.parts:
-            result = scenario.results.get(checker)
-            if result is None:
-                continue
-            if result.crashed:
-                crashed.append(result.summary)  # a checker that crashed judged nothing
-                continue
-            verdict, text = part(result)
-            if verdict == SILENT:
-                if text and f"{scenario.name}: {text}" not in silent:
-                    silent.append(f"{scenario.name}: {text}")
-                continue
-            verdicts.append(verdict)
-            if verdict is False:
-                failures.append(f"{scenario.name}: {text}")
-                evidence.extend(f"{scenario.name}: {line}" for line in result.evidence[:2])
-            elif verdict is None:
-                nothing.append(text)
-        if not (verdicts or crashed or not scenario.results):
-            continue  # its checks ran and none bears on this criterion here
-        if False in verdicts:
-            per_scenario[scenario.name] = FAIL
-        elif standing == UNKNOWN or crashed:
-            unknowns.append(f"{scenario.name}: {scenario.reason if standing else crashed[0]}")
-            per_scenario[scenario.name] = UNKNOWN
-        elif True in verdicts:
-            passes.append(scenario.name)
-            per_scenario[scenario.name] = PASS
-        elif verdicts:
-            # Its checkers found nothing to judge here (no damage landed, no worker was killed, no
-            # error message to read): not a pass, but no doubt either when another scenario did.
-            empty.append(f"{scenario.name}: {nothing[0]}")
-            per_scenario[scenario.name] = NOT_APPLICABLE
-    if failures:
+        _judge_scenario(criterion, scenario, tally)
+    return _conclude(criterion, tally)
+
+
+def _judge_scenario(criterion: Criterion, scenario: ScenarioChecks, tally: _Tally) -> None:
+    """Read each part of ``criterion`` in one scenario's results, and file the scenario."""
+    verdicts: list[Verdict] = []
+    crashed: list[str] = []
+    nothing: list[str] = []
+    for checker, part in criterion.parts:
+        result = scenario.results.get(checker)
+        if result is None:
+            continue
+        if result.crashed:
+            crashed.append(result.summary)  # a checker that crashed judged nothing
+            continue
+        verdict, text = part(result)
+        if verdict == SILENT:
+            if text and f"{scenario.name}: {text}" not in tally.silent:
+                tally.silent.append(f"{scenario.name}: {text}")
+            continue
+        verdicts.append(verdict)
+        if verdict is False:
+            tally.failures.append(f"{scenario.name}: {text}")
+            tally.evidence.extend(f"{scenario.name}: {line}" for line in result.evidence[:2])
+        elif verdict is None:
+            nothing.append(text)
+    if not (verdicts or crashed or not scenario.results):
+        return  # its checks ran and none bears on this criterion here
+    name, standing = scenario.name, scenario.standing
+    if False in verdicts:
+        tally.per_scenario[name] = FAIL
+    elif standing == UNKNOWN or crashed:
+        tally.unknowns.append(f"{name}: {scenario.reason if standing else crashed[0]}")
+        tally.per_scenario[name] = UNKNOWN
+    elif True in verdicts:
+        tally.passes.append(name)
+        tally.per_scenario[name] = PASS
+    elif verdicts:
+        # Its checkers found nothing to judge here (no damage landed, no worker was killed, no
+        # error message to read): not a pass, but no doubt either when another scenario did.
+        tally.empty.append(f"{name}: {nothing[0]}")
+        tally.per_scenario[name] = NOT_APPLICABLE
+
+
+def _conclude(criterion: Criterion, tally: _Tally) -> CriterionResult:
+    """The criterion's status from what its scenarios said: fail, unknown, pass, then n/a."""
+
+    def result(status: str, summary: str, evidence: Sequence[str] = ()) -> CriterionResult:
         return CriterionResult(
-            criterion.id, criterion.title, FAIL, "; ".join(failures[:4]), evidence[:5], per_scenario
+            criterion.id, criterion.title, status, summary, tuple(evidence), tally.per_scenario
         )
-    passed_in = ", ".join(sorted(set(passes)))
-    if unknowns:
-        summary = f"unknown: not judged in {plural(len(unknowns), 'scenario')} ("
-        summary += "; ".join(unknowns[:3]) + ")"
-        summary += f"; passed in {passed_in}" if passes else ""
-        return CriterionResult(criterion.id, criterion.title, UNKNOWN, summary, [], per_scenario)
-    if passes:  # scenarios that found nothing to judge here stay listed as such per scenario
-        return CriterionResult(
-            criterion.id,
-            criterion.title,
-            PASS,
-            f"passed in {plural(len(set(passes)), 'scenario')} ({passed_in}): "
-            f"{criterion.explanation}",
-            [],
-            per_scenario,
-        )
-    if empty:
-        return CriterionResult(
-            criterion.id,
-            criterion.title,
-            UNKNOWN,
-            f"unknown: no scenario found anything to judge ({'; '.join(empty[:3])})",
-            [],
-            per_scenario,
-        )
-    why = "; ".join((not_applicable + silent)[:3]) or "no scenario in this run sets out to judge it"
-    return CriterionResult(
-        criterion.id, criterion.title, NOT_APPLICABLE, f"not applicable: {why}", [], per_scenario
+
+    if tally.failures:
+        return result(FAIL, "; ".join(tally.failures[:4]), tally.evidence[:5])
+    passed_in = ", ".join(sorted(set(tally.passes)))
+    if tally.unknowns:
+        summary = f"unknown: not judged in {plural(len(tally.unknowns), 'scenario')} ("
+        summary += "; ".join(tally.unknowns[:3]) + ")"
+        summary += f"; passed in {passed_in}" if tally.passes else ""
+        return result(UNKNOWN, summary)
+    if tally.passes:  # scenarios that found nothing to judge here stay listed as such per scenario
+        count = plural(len(set(tally.passes)), "scenario")
+        return result(PASS, f"passed in {count} ({passed_in}): {criterion.explanation}")
+    if tally.empty:
+        found = "; ".join(tally.empty[:3])
+        return result(UNKNOWN, f"unknown: no scenario found anything to judge ({found})")
+    why = (
+        "; ".join((tally.not_applicable + tally.silent)[:3])
+        or "no scenario in this run sets out to judge it"
     )
+    return result(NOT_APPLICABLE, f"not applicable: {why}")
 
 
-def evaluate_all(scenarios: list[ScenarioChecks]) -> list[CriterionResult]:
+def evaluate_all(scenarios: Sequence[ScenarioChecks]) -> list[CriterionResult]:
     return [evaluate(criterion, scenarios) for criterion in CRITERIA]
 
 
-def verdict_of(results: list[CriterionResult]) -> str:
+def verdict_of(results: Sequence[CriterionResult]) -> str:
     """``fail`` if any criterion failed; ``unknown`` if any is unknown or none passed; ``pass``."""
     statuses = [result.status for result in results]
     if FAIL in statuses:
@@ -433,7 +412,7 @@ def verdict_of(results: list[CriterionResult]) -> str:
 def unknown_results(reason: str) -> list[CriterionResult]:
     """Every criterion unknown for one reason: a run that could not start (the preflight failed)."""
     return [
-        CriterionResult(criterion.id, criterion.title, UNKNOWN, f"unknown: {reason}", [], {})
+        CriterionResult(criterion.id, criterion.title, UNKNOWN, f"unknown: {reason}")
         for criterion in CRITERIA
     ]
 

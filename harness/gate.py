@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.criteria import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, status_of
 from harness.errors import ConfigError
 from harness.provenance import current_commit
+from harness.results import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, status_of
 
 DEFAULT_THRESHOLD = 0.10
 RANK = (FAIL, UNKNOWN, PASS, NOT_APPLICABLE)  # which status wins when reports of a store merge

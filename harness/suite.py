@@ -23,21 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers import CheckResult, run_checkers
-from harness.criteria import (
-    FAIL,
-    NOT_APPLICABLE,
-    PASS,
-    UNKNOWN,
-    CriterionResult,
-    ScenarioChecks,
-    evaluate_all,
-    unknown_results,
-    verdict_of,
-)
+from harness.criteria import ScenarioChecks, evaluate_all, unknown_results, verdict_of
 from harness.errors import ConfigError, HarnessError
 from harness.history import History, load_history
 from harness.preflight import run_preflight
 from harness.provenance import current_commit, machine_info
+from harness.results import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, CriterionResult
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario
 

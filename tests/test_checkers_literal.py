@@ -731,7 +731,7 @@ def test_a_temp_file_left_after_the_restart_is_caught() -> None:
         history(op("restart", "recover", None, 1.0, 1.1), inventory("j0.json", ".j0.json.ab.tmp")),
     )
     assert result.valid is False
-    assert result.evidence == [".j0.json.ab.tmp"]
+    assert result.evidence == (".j0.json.ab.tmp",)
     assert "recover() left them" in result.summary
 
 

@@ -133,7 +133,7 @@ def test_a_temp_name_is_litter_even_when_declared_or_there_before_the_run(name: 
     h = history(setup([name], owned=[name, "tmp*"]), recover(), inventory(*JOB_FILES, name))
     result = check("no_litter", h)
     assert result.valid is False
-    assert result.evidence == [name]
+    assert result.evidence == (name,)
     assert result.counts["temp_files"] == 1
 
 

@@ -70,7 +70,7 @@ def test_a_failure_anywhere_fails_the_criterion_even_beside_an_unknown() -> None
         ],
     )
     assert verdict.status == "fail"
-    assert verdict.evidence == ["a: op #1 (no_torn_read)"]
+    assert verdict.evidence == ("a: op #1 (no_torn_read)",)
 
 
 def test_an_unknown_scenario_makes_a_passed_criterion_unknown() -> None:

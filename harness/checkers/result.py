@@ -3,7 +3,16 @@
 A leaf of the checkers package: every checker imports it, and it imports nothing of theirs, so
 the package's registry (``harness.checkers``) can import every checker without a cycle.
 
->>> CheckResult("no_litter", True, "clean").as_dict()["valid"]
+Evidence is written for people and kept for the report: each line that is about one operation
+of the history starts as :meth:`harness.history.Operation.describe` writes it (``op #2023
+reader-1 get(j0) -> ok ...``), and the result keeps that operation's index beside the line
+(``evidence_operations``), so the HTML timeline can mark the operation without judging the
+history again:
+
+>>> result = CheckResult("no_torn_read", False, "1 torn read", {}, ["op #7 reader-0 get(j0): torn"])
+>>> result.evidence_operations
+(7,)
+>>> CheckResult.from_dict(result.as_dict()) == result
 True
 >>> plural(1, "read"), plural(3, "read")
 ('1 read', '3 reads')
@@ -11,51 +20,91 @@ True
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_EVIDENCE = 5
+OPERATION_NUMBER = re.compile(r"op #(\d+)\b")  # how Operation.describe() names an operation
 
 
-@dataclass
+def operation_of(line: str) -> int | None:
+    """The history index an evidence line is about: its leading ``op #N``, else None.
+
+    >>> operation_of("op #12 reader-0 get(j0) -> ok at 0.1s"), operation_of("writer-1 died")
+    (12, None)
+    """
+    match = OPERATION_NUMBER.match(line)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """The verdict of one checker on one history."""
+    """The verdict of one checker on one history.
+
+    ``valid`` is True (judged, held), False (judged, violated: ``evidence`` names the first
+    offending operations) or None (nothing to judge here, or the checker ``crashed``).
+    ``evidence_operations`` holds, for each evidence line, the index of the operation it is
+    about (None for a line about no one operation); left out, it is read from the lines.
+    """
 
     name: str
     valid: bool | None
     summary: str
     counts: dict[str, int] = field(default_factory=dict)
-    evidence: list[str] = field(default_factory=list)  # the first offending operations, described
+    evidence: tuple[str, ...] = ()  # the first offending operations, described
     figures: dict[str, Any] = field(default_factory=dict)  # measurements (latency percentiles)
     crashed: bool = False  # the checker itself failed: the verdict is unknown
+    evidence_operations: tuple[int | None, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # Checkers build their evidence as lists; the record keeps tuples, so it cannot change.
+        object.__setattr__(self, "evidence", tuple(self.evidence))
+        operations = self.evidence_operations
+        if operations is None:
+            operations = tuple(operation_of(line) for line in self.evidence)
+        object.__setattr__(self, "evidence_operations", tuple(operations))
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as it is saved in report.json."""
         return {
             "name": self.name,
             "valid": self.valid,
             "summary": self.summary,
             "counts": self.counts,
-            "evidence": self.evidence,
+            "evidence": list(self.evidence),
             "figures": self.figures,
             "crashed": self.crashed,
+            "evidence_operations": list(self.evidence_operations or ()),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """A saved result; one saved before ``evidence_operations`` gets them from its lines."""
+        operations = data.get("evidence_operations")
         return cls(
-            data["name"],
+            str(data["name"]),
             data.get("valid"),
-            data.get("summary", ""),
-            dict(data.get("counts", {})),
-            list(data.get("evidence", [])),
-            dict(data.get("figures", {})),
+            str(data.get("summary", "")),
+            dict(data.get("counts") or {}),
+            tuple(data.get("evidence") or ()),
+            dict(data.get("figures") or {}),
             bool(data.get("crashed")),
+            tuple(operations) if isinstance(operations, list) else None,
         )
 
+    def problem_operations(self) -> dict[int, str]:
+        """The operations this result holds against the run, by index, with the words why."""
+        if self.valid is not False or self.crashed:
+            return {}
+        pairs = zip(self.evidence_operations or (), self.evidence, strict=False)
+        return {index: line for index, line in pairs if index is not None}
 
-def first_evidence(items: list[str]) -> list[str]:
-    return items[:MAX_EVIDENCE]
+
+def first_evidence(items: Iterable[str]) -> list[str]:
+    return list(items)[:MAX_EVIDENCE]
 
 
 def spread(counts: Counter[str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.criteria import status_of
+from harness.results import status_of
 
 MARK = {"pass": "pass", "fail": "**FAIL**", "unknown": "**UNKNOWN**", "n/a": "n/a"}
 CHECK_MARK = {True: "pass", False: "**FAIL**", None: "n/a"}

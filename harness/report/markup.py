@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from harness.criteria import status_of
 from harness.report.plots import esc, format_number
+from harness.results import status_of
 
 # Keyed by a status word, or by the older ``passed`` flag (None was "n/a" before "unknown").
 MARK: dict[Any, str] = {
