@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.errors import ConfigError, HarnessError
 from harness.progress import make_progress
+from harness.results import RunReport
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_UNKNOWN = 2  # as in Jepsen: what the harness could not judge is neither pass nor fail
@@ -157,16 +158,15 @@ def _execute(
         report = verify(
             scenarios, spec, out, seed, quick=quick, command=replay, progress=progress.update
         )
-    if "preflight" in report and not report["preflight"].get("ok", True):
+    if report.preflight_failed:
         print(
-            f"jobharness: {report['reason']} (exit 2, verdict unknown; "
-            f"report: {out / 'report.json'})",
+            f"jobharness: {report.reason} (exit 2, verdict unknown; report: {out / 'report.json'})",
             file=sys.stderr,
         )
         return EXIT_UNKNOWN
     html = _render_html(out)
     _print_summary(report, out, time.monotonic() - started, html)
-    return EXIT_CODES.get(report["verdict"], EXIT_UNKNOWN)
+    return EXIT_CODES.get(report.verdict, EXIT_UNKNOWN)
 
 
 def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int) -> str:
@@ -213,35 +213,30 @@ def _analyze(args: argparse.Namespace) -> int:
         )
     report = analyze(args.run_dir)
     _print_summary(report, args.run_dir, None, _render_html(args.run_dir))
-    return EXIT_CODES.get(report["verdict"], EXIT_UNKNOWN)
+    return EXIT_CODES.get(report.verdict, EXIT_UNKNOWN)
 
 
-def _print_summary(
-    report: dict[str, Any], out: Path, took: float | None, html: Path | None = None
-) -> None:
+def _print_summary(report: RunReport, out: Path, took: float | None, html: Path | None) -> None:
     """The criteria, where the report is, and last the verdict with its exit code and why."""
-    from harness.results import status_of
-
     marks = {"pass": "pass   ", "fail": "FAIL   ", "unknown": "UNKNOWN", "n/a": "n/a    "}
     print()
-    for criterion in report["criteria"]:
-        status = status_of(criterion.get("passed"), criterion.get("status"))
-        summary = criterion["summary"]
+    for criterion in report.criteria:
+        summary = criterion.summary
         if len(summary) > 110:
             summary = summary[:107] + "..."
-        print(f"  {marks[status]}  {criterion['id']:<3} {criterion['title']}")
-        if status in ("fail", "unknown"):
+        print(f"  {marks[criterion.status]}  {criterion.id:<3} {criterion.title}")
+        if criterion.status in ("fail", "unknown"):
             print(f"           {summary}")
     print()
     if html is not None:
         print(f"report: {html}")
     print(f"summary: {out / 'report.md'} (data: {out / 'report.json'})")
-    if report["verdict"] != "pass":
-        print(f"replay: {report['replay']}")
+    if report.verdict != "pass":
+        print(f"replay: {report.replay}")
     timing = f" in {took:.1f} s" if took is not None else ""
-    verdict = report["verdict"]
+    verdict = report.verdict
     code = EXIT_CODES.get(verdict, EXIT_UNKNOWN)
-    why = report.get("reason") or ""
+    why = report.reason
     print(f"verdict: {verdict.upper()}{timing} (exit {code}{': ' + why if why else ''})")
 
 

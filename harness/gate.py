@@ -36,7 +36,17 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.provenance import current_commit
-from harness.results import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, status_of
+from harness.results import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    UNKNOWN,
+    BenchResults,
+    RunReport,
+    load_run,
+    read_json_object,
+    status_of,
+)
 
 DEFAULT_THRESHOLD = 0.10
 RANK = (FAIL, UNKNOWN, PASS, NOT_APPLICABLE)  # which status wins when reports of a store merge
@@ -80,59 +90,38 @@ def load_results(paths: list[Path]) -> Results:
         raise ConfigError(
             "give the results to check: report.json / bench.json files or their folders"
         )
-    criteria: dict[str, dict[str, str]] = {}
-    figures: dict[str, float] = {}
-    floors: dict[str, float] = {}
-    sources: list[str] = []
+    results = Results({}, {}, [], {})
     for path in paths:
-        files = _result_files(path)
-        for file in files:
-            data = _read_json(file)
-            sources.append(str(file))
-            if data.get("tool") == "jobharness-bench":
-                for name, figure in (data.get("figures") or {}).items():
-                    if not isinstance(figure, dict):
-                        continue
-                    ratio = figure.get("ratio")
-                    if isinstance(ratio, int | float):
-                        figures[name] = float(ratio)
-                    elif name.startswith("floor_") and isinstance(figure.get("value"), int | float):
-                        floors[name] = float(figure["value"])
-            elif data.get("tool") == "jobharness" and "criteria" in data:
-                store = str(data.get("store", "?"))
-                merged = criteria.setdefault(store, {})
-                for criterion in data["criteria"]:
-                    # The same store in several reports: failed anywhere is failed, then unknown
-                    # anywhere is unknown, then passed anywhere is passed.
-                    current = status_of(criterion.get("passed"), criterion.get("status"))
-                    previous = merged.get(criterion["id"], NOT_APPLICABLE)
-                    merged[criterion["id"]] = min(previous, current, key=RANK.index)
-            else:
-                raise ConfigError(f"{file}: neither a jobharness report.json nor a bench.json")
-    return Results(criteria, figures, sources, floors)
+        run = load_run(path)
+        if isinstance(run, BenchResults):
+            _add_bench(results, run)
+            results.sources.append(str(_source(path, "bench.json")))
+        else:
+            _add_verify(results, run)
+            results.sources.append(str(_source(path, "report.json")))
+    return results
 
 
-def _result_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        found = [p for p in (path / "report.json", path / "bench.json") if p.is_file()]
-        if not found:
-            raise ConfigError(f"{path}: no report.json or bench.json in this folder")
-        return found
-    raise ConfigError(f"{path}: no such file or folder")
+def _source(path: Path, name: str) -> Path:
+    return path / name if path.is_dir() else path
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as error:
-        raise ConfigError(f"{path}: not valid JSON ({error})") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
-    return data
+def _add_bench(results: Results, bench: BenchResults) -> None:
+    """A bench run's ratios, and its floors (to tell whether ratios compare)."""
+    for name, figure in bench.figures.items():
+        if figure.ratio is not None:
+            results.figures[name] = figure.ratio
+        elif figure.is_floor and figure.value is not None:
+            results.floors[name] = figure.value
+
+
+def _add_verify(results: Results, report: RunReport) -> None:
+    """A verify run's criteria. The same store in several reports: failed anywhere is failed,
+    then unknown anywhere is unknown, then passed anywhere is passed."""
+    merged = results.criteria.setdefault(report.store, {})
+    for criterion in report.criteria:
+        previous = merged.get(criterion.id, NOT_APPLICABLE)
+        merged[criterion.id] = min(previous, criterion.status, key=RANK.index)
 
 
 def build_baseline(results: Results, threshold: float) -> dict[str, Any]:
@@ -321,7 +310,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
             f"criteria of {len(baseline['criteria'])} store(s)"
         )
         return 0
-    baseline = _read_json(args.baseline) if args.baseline.exists() else None
+    baseline = read_json_object(args.baseline) if args.baseline.exists() else None
     if baseline is None:
         raise ConfigError(f"{args.baseline}: no baseline; write one with --write-baseline RESULTS")
     changes = compare(baseline, results, args.threshold)

@@ -1,122 +1,54 @@
 """A verification run: scenarios against one store, then checkers, criteria and the report.
 
 :func:`verify` is what ``jobharness verify`` and ``jobharness run`` do; :func:`analyze` re-judges
-a saved run from its histories without running anything. Layout of a run folder::
+a saved run from its histories without running anything. Both return the run's
+:class:`~harness.results.RunReport` and save it. Layout of a run folder::
 
     reports/verify-hardened-20261128-193000/
         report.json   report.md
         scenarios/<name>/history.jsonl     the merged history: the evidence
-        scenarios/<name>/scenario.json     what analyze needs to re-judge it
+        scenarios/<name>/scenario.json     the scenario's result: what analyze re-judges it by
         scenarios/<name>/processes/*.jsonl per-process histories, strace-*.log fault traces
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from harness.checkers import CheckResult, run_checkers
+from harness.checkers import run_checkers
 from harness.criteria import ScenarioChecks, evaluate_all, unknown_results, verdict_of
 from harness.errors import ConfigError, HarnessError
 from harness.history import History, load_history
 from harness.preflight import run_preflight
 from harness.provenance import current_commit, machine_info
-from harness.results import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, CriterionResult
+from harness.report.markdown import render_report_markdown
+from harness.results import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    UNKNOWN,
+    CriterionResult,
+    Preflight,
+    RunReport,
+    ScenarioResult,
+    load_run,
+)
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario
+from harness.trend import append_run, verify_figures
 
 QUICK_FACTOR = 0.35
 
 
 # Operations that are store calls: a history with none of them judged no store at all.
 STORE_CALLS = ("save", "get", "update", "recover", "crash_state", "get_recovering")
-
-
-@dataclass
-class ScenarioReport:
-    """One scenario's part of a report.
-
-    ``standing`` is what the runner said before any checker ran: ``n/a`` (the store lacks what the
-    scenario needs), ``unknown`` (the harness could not run or follow it) or empty; ``status``
-    adds what the checks found (see :func:`scenario_status`).
-    """
-
-    name: str
-    description: str
-    kind: str
-    roles: tuple[str, ...]
-    checkers: tuple[str, ...]
-    applicable: bool
-    reason: str
-    notes: list[str]
-    duration: float
-    history: str  # path relative to the run folder
-    checks: list[CheckResult]
-    standing: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        status, why = self.status_and_reason
-        return {
-            "name": self.name,
-            "description": self.description,
-            "kind": self.kind,
-            "roles": list(self.roles),
-            "checkers": list(self.checkers),
-            "applicable": self.applicable,
-            "standing": self.standing,
-            "reason": why,
-            "notes": self.notes,
-            "duration_s": round(self.duration, 3),
-            "history": self.history,
-            "checks": [check.as_dict() for check in self.checks],
-            "status": status,
-            "passed": {PASS: True, FAIL: False}.get(status),
-        }
-
-    @property
-    def status_and_reason(self) -> tuple[str, str]:
-        return scenario_status(self.standing, self.applicable, self.reason, self.checks)
-
-    @property
-    def status(self) -> str:
-        return self.status_and_reason[0]
-
-    @property
-    def passed(self) -> bool | None:
-        return {PASS: True, FAIL: False}.get(self.status)
-
-
-def scenario_status(
-    standing: str, applicable: bool, reason: str, checks: list[CheckResult]
-) -> tuple[str, str]:
-    """A scenario's verdict and why: fail ranks above unknown, which ranks above pass.
-
-    >>> scenario_status("", True, "", [CheckResult("no_litter", True, "clean")])
-    ('pass', '')
-    >>> scenario_status("unknown", True, "setup did not complete", [])
-    ('unknown', 'setup did not complete')
-    """
-    if not applicable and standing == UNKNOWN:
-        return UNKNOWN, reason  # it could not run here: the harness did not see it
-    if not applicable or standing == NOT_APPLICABLE:
-        return NOT_APPLICABLE, reason
-    if any(check.valid is False and not check.crashed for check in checks):
-        return FAIL, reason
-    if standing == UNKNOWN:
-        return UNKNOWN, reason
-    crashed = [check for check in checks if check.crashed]
-    if crashed:
-        return UNKNOWN, f"checker {crashed[0].name} crashed: {crashed[0].summary}"
-    if any(check.valid is True for check in checks):
-        return PASS, reason
-    return UNKNOWN, reason or "no checker found anything to judge in this history"
 
 
 def standing_of(outcome: RunOutcome) -> tuple[str, str]:
@@ -141,7 +73,7 @@ Progress = Callable[[str, int, int, str], None]  # (scenario, index, total, mess
 
 
 def verify(
-    scenarios: list[Scenario],
+    scenarios: Sequence[Scenario],
     spec: str,
     out_dir: Path,
     seed: int,
@@ -149,59 +81,80 @@ def verify(
     quick: bool = False,
     command: str = "",
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> RunReport:
     """Run ``scenarios`` against ``spec``; write report.json and report.md in ``out_dir``.
 
-    The store's preflight (:mod:`harness.preflight`) comes first: a store that cannot be opened,
-    written and read back runs no scenario, and the report says *unknown* with the reason.
+    Phases: the store's preflight (:mod:`harness.preflight`: a store that cannot be opened,
+    written and read back runs no scenario, and the report says *unknown* with the reason), each
+    scenario run and judged in turn, the report written, and the run's line appended to the
+    trend log.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    began = datetime.now(UTC)
+    began = datetime.now(UTC).isoformat(timespec="seconds")
     if progress:
         progress("preflight", 0, len(scenarios), "opening the store")
-    checked = run_preflight(spec)
-    if not checked.ok:
-        document = build_report([], spec, seed, quick, command, began, time.monotonic() - started)
-        reason = f"the store failed the preflight, no scenario ran: {checked.reason}"
-        document.update(
-            verdict=UNKNOWN,
-            reason=reason,
-            preflight=checked.as_dict(),
-            criteria=[c.as_dict() for c in unknown_results(reason)],
-        )
-        write_reports(out_dir, document)
-        return document
-    reports: list[ScenarioReport] = []
+    preflight = Preflight.from_dict(run_preflight(spec).as_dict())
+    if not preflight.ok:
+        report = _preflight_failed(spec, seed, quick, command, began, started, preflight)
+        write_reports(out_dir, report)
+        return report
+    results = []
     for index, scenario in enumerate(scenarios, 1):
         if quick:
             scenario = scenario.scaled(QUICK_FACTOR)
-        run_dir = out_dir / "scenarios" / scenario.name
 
         def tell(message: str, scenario: Scenario = scenario, index: int = index) -> None:
             if progress:
                 progress(scenario.name, index, len(scenarios), message)
 
-        outcome = _run_guarded(scenario, spec, run_dir, seed, tell)
-        report = judge_outcome(scenario, outcome, out_dir)
-        _save_scenario_meta(run_dir, report)
-        reports.append(report)
-        tell(_status_word(report.status))
-    document = build_report(reports, spec, seed, quick, command, began, time.monotonic() - started)
-    document["preflight"] = checked.as_dict()
-    write_reports(out_dir, document)
-    from harness.trend import append_run, verify_figures
-
+        results.append(_run_and_judge(scenario, spec, out_dir, seed, tell))
+    duration = time.monotonic() - started
+    report = build_report(results, spec, seed, quick, command, began, duration, preflight)
+    write_reports(out_dir, report)
     append_run(
         "verify",
-        verify_figures(document),
+        verify_figures(report),
         directory=out_dir,
         store=spec,
-        verdict=document["verdict"],
-        commit=document["commit"],
-        machine=document["machine"],
+        verdict=report.verdict,
+        commit=report.commit,
+        machine=report.machine,
     )
-    return document
+    return report
+
+
+def _preflight_failed(
+    spec: str,
+    seed: int,
+    quick: bool,
+    command: str,
+    began: str,
+    started: float,
+    preflight: Preflight,
+) -> RunReport:
+    """The report of a run whose store failed the preflight: every criterion unknown, why."""
+    reason = f"the store failed the preflight, no scenario ran: {preflight.reason}"
+    report = build_report([], spec, seed, quick, command, began, time.monotonic() - started)
+    return dataclasses.replace(
+        report,
+        verdict=UNKNOWN,
+        reason=reason,
+        preflight=preflight,
+        criteria=tuple(unknown_results(reason)),
+    )
+
+
+def _run_and_judge(
+    scenario: Scenario, spec: str, out_dir: Path, seed: int, tell: Callable[[str], None]
+) -> ScenarioResult:
+    """One scenario: run it, judge its history, save its scenario.json, say how it went."""
+    run_dir = out_dir / "scenarios" / scenario.name
+    outcome = _run_guarded(scenario, spec, run_dir, seed, tell)
+    result = judge_outcome(scenario, outcome, out_dir)
+    _save_scenario_result(run_dir, result)
+    tell(_status_word(result.status))
+    return result
 
 
 def _run_guarded(
@@ -226,132 +179,126 @@ def _run_guarded(
         return RunOutcome(scenario, run_dir, [], applicable=False, reason=reason, unknown=True)
 
 
-def judge_outcome(scenario: Scenario, outcome: RunOutcome, out_dir: Path) -> ScenarioReport:
-    checks: list[CheckResult] = []
+def judge_outcome(scenario: Scenario, outcome: RunOutcome, out_dir: Path) -> ScenarioResult:
+    """The result of one scenario run: the runner's standing, then its checkers' verdicts."""
+    checks = []
     if outcome.applicable and outcome.records:
         checks = run_checkers(scenario.checkers, History(outcome.records))
     standing, reason = standing_of(outcome)
-    return ScenarioReport(
+    return ScenarioResult.judged(
         name=scenario.name,
         description=scenario.description,
         kind=scenario.kind,
-        roles=tuple(sorted(scenario.roles())),
+        roles=sorted(scenario.roles()),
         checkers=scenario.checkers,
         applicable=outcome.applicable,
+        standing=standing,
         reason=reason,
         notes=outcome.notes,
         duration=outcome.duration,
         history=os.fspath((outcome.run_dir / "history.jsonl").relative_to(out_dir)),
         checks=checks,
-        standing=standing,
     )
 
 
-def analyze(run_dir: Path) -> dict[str, Any]:
-    """Re-judge a saved run from its histories alone and rewrite its reports."""
-    report_path = run_dir / "report.json"
-    try:
-        previous = json.loads(report_path.read_text())
-    except FileNotFoundError:
+def analyze(run_dir: Path) -> RunReport:
+    """Re-judge a saved run from its histories alone and rewrite its reports.
+
+    Each scenario named in report.json is re-judged from its own folder: the checkers, roles and
+    standing its ``scenario.json`` saved (report.json's entry for runs without one), run again
+    on its ``history.jsonl``. A run whose store failed the preflight has no history: its report
+    is kept as it is.
+    """
+    previous = load_run(run_dir)
+    if not isinstance(previous, RunReport):
         raise ConfigError(
-            f"{run_dir}: no report.json here; give the folder a verify or run command wrote"
-        ) from None
-    except ValueError as error:
-        raise ConfigError(f"{report_path}: not valid JSON ({error})") from None
-    if previous.get("preflight", {}).get("ok") is False:
-        # No scenario ran: there is no history to re-judge, and the preflight's reason stands.
+            f"{run_dir}: a bench run; analyze re-judges a folder a verify or run command wrote"
+        )
+    if previous.preflight_failed:
         write_reports(run_dir, previous)
         return previous
-    reports = []
-    for entry in previous.get("scenarios", []):
-        history_file = run_dir / entry["history"]
-        checks: list[CheckResult] = []
-        if entry.get("applicable", True):
-            if not history_file.exists():
-                raise ConfigError(
-                    f"{history_file}: the history of scenario {entry['name']!r} is missing"
-                )
-            checks = run_checkers(entry["checkers"], History(load_history(history_file)))
-        reports.append(
-            ScenarioReport(
-                entry["name"],
-                entry.get("description", ""),
-                entry.get("kind", "concurrent"),
-                tuple(entry.get("roles", ())),
-                tuple(entry["checkers"]),
-                entry.get("applicable", True),
-                entry.get("reason", ""),
-                entry.get("notes", []),
-                entry.get("duration_s", 0.0),
-                entry["history"],
-                checks,
-                entry.get("standing", ""),
+    results = [_rejudge(run_dir, saved) for saved in previous.scenarios]
+    report = build_report(
+        results,
+        previous.store,
+        previous.seed,
+        previous.quick,
+        previous.command,
+        previous.started or datetime.now(UTC).isoformat(timespec="seconds"),
+        previous.duration_s,
+        previous.preflight,
+    )
+    report = dataclasses.replace(
+        report, analyzed_at=datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    write_reports(run_dir, report)
+    return report
+
+
+def _rejudge(run_dir: Path, listed: ScenarioResult) -> ScenarioResult:
+    """One saved scenario, found by name, judged again on its saved history."""
+    folder = run_dir / "scenarios" / listed.name
+    saved = _saved_scenario(folder / "scenario.json", listed)
+    checks = []
+    if saved.applicable:
+        history_file = run_dir / saved.history
+        if not history_file.is_file():
+            raise ConfigError(
+                f"{history_file}: the history of scenario {saved.name!r} is missing; "
+                "analyze needs the run folder as verify wrote it"
             )
-        )
-    began = (
-        datetime.fromisoformat(previous["started"]) if "started" in previous else datetime.now(UTC)
-    )
-    document = build_report(
-        reports,
-        previous.get("store", "?"),
-        previous.get("seed", 0),
-        previous.get("quick", False),
-        previous.get("command", ""),
-        began,
-        previous.get("duration_s", 0.0),
-    )
-    document["analyzed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    write_reports(run_dir, document)
-    return document
+        checks = run_checkers(saved.checkers, History(load_history(history_file)))
+    result = saved.rejudged(checks)
+    if folder.is_dir():
+        _save_scenario_result(folder, result)
+    return result
+
+
+def _saved_scenario(path: Path, listed: ScenarioResult) -> ScenarioResult:
+    """The scenario's own scenario.json when it is there and names it, else report.json's entry."""
+    try:
+        saved = ScenarioResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return listed  # a run saved without one, or with one cut short
+    return saved if saved.name == listed.name else listed
 
 
 def build_report(
-    reports: list[ScenarioReport],
+    results: Sequence[ScenarioResult],
     spec: str,
     seed: int,
     quick: bool,
     command: str,
-    began: datetime,
+    started: str,
     duration: float,
-) -> dict[str, Any]:
-    checks = [
-        ScenarioChecks(
-            r.name,
-            r.roles,
-            {c.name: c for c in r.checks},
-            r.checkers,
-            r.applicable,
-            r.status_and_reason[1],
-            r.standing,
-        )
-        for r in reports
-    ]
-    criteria = evaluate_all(checks)
+    preflight: Preflight | None = None,
+) -> RunReport:
+    """The run's report: the criteria judged over ``results``, the verdict and why."""
+    criteria = evaluate_all([ScenarioChecks.of(result) for result in results])
     verdict = verdict_of(criteria)
     replay = command or (
         f"jobharness verify --store {spec} --seed {seed}" + (" --quick" if quick else "")
     )
-    return {
-        "tool": "jobharness",
-        "format": 2,
-        "verdict": verdict,
-        "reason": verdict_reason(verdict, criteria, reports),
-        "store": spec,
-        "seed": seed,
-        "quick": quick,
-        "command": command,
-        "replay": replay,
-        "started": began.isoformat(timespec="seconds"),
-        "duration_s": round(duration, 2),
-        "machine": machine_info(),
-        "commit": current_commit(),
-        "criteria": [c.as_dict() for c in criteria],
-        "scenarios": [r.as_dict() for r in reports],
-    }
+    return RunReport(
+        store=spec,
+        seed=seed,
+        verdict=verdict,
+        reason=verdict_reason(verdict, criteria, results),
+        criteria=tuple(criteria),
+        scenarios=tuple(results),
+        quick=quick,
+        command=command,
+        replay=replay,
+        started=started,
+        duration_s=round(duration, 2),
+        machine=machine_info(),
+        commit=current_commit(),
+        preflight=preflight,
+    )
 
 
 def verdict_reason(
-    verdict: str, criteria: list[CriterionResult], reports: list[ScenarioReport] = ()
+    verdict: str, criteria: Sequence[CriterionResult], results: Sequence[ScenarioResult] = ()
 ) -> str:
     """One sentence saying why the run got its verdict (the CLI's last line repeats it).
 
@@ -364,9 +311,7 @@ def verdict_reason(
     if verdict == FAIL:
         return f"{', '.join(named[FAIL])} failed"
     if verdict == UNKNOWN and named[UNKNOWN]:
-        why = next(
-            (f"{r.name}: {r.status_and_reason[1]}" for r in reports if r.status == UNKNOWN), ""
-        )
+        why = next((f"{r.name}: {r.reason}" for r in results if r.status == UNKNOWN), "")
         if len(why) > 160:
             why = why[:157] + "..."
         return f"{', '.join(named[UNKNOWN])} could not be judged" + (f" ({why})" if why else "")
@@ -375,16 +320,15 @@ def verdict_reason(
     return f"{', '.join(named[PASS])} passed"
 
 
-def write_reports(out_dir: Path, document: dict[str, Any]) -> None:
-    from harness.report.markdown import render_report_markdown
+def write_reports(out_dir: Path, report: RunReport) -> None:
+    """report.json (the data) and report.md (for people) in ``out_dir``."""
+    (out_dir / "report.json").write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+    (out_dir / "report.md").write_text(render_report_markdown(report))
 
-    (out_dir / "report.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
-    (out_dir / "report.md").write_text(render_report_markdown(document))
 
-
-def _save_scenario_meta(run_dir: Path, report: ScenarioReport) -> None:
+def _save_scenario_result(run_dir: Path, result: ScenarioResult) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "scenario.json").write_text(json.dumps(report.as_dict(), indent=2, default=str))
+    (run_dir / "scenario.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
 
 
 def _status_word(status: str) -> str:

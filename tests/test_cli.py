@@ -152,6 +152,58 @@ def test_analyze_rejudges_a_saved_run_from_its_history(
     assert "stale" in c6["summary"] or any("stale" in e for e in c6["evidence"])
 
 
+def test_analyze_finds_each_scenario_by_name_not_by_its_place_in_the_report(
+    tmp_path: Path,
+) -> None:
+    """Re-judging goes by each scenario's own folder: reorder report.json's scenarios and spoil
+    the history paths it lists, and every scenario still gets its own history and verdict."""
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    (folder / "a.toml").write_text(
+        SHORT_SCENARIO.format(duration=0.3).replace("short-writers", "a")
+    )
+    updates = (ROOT / "scenarios" / "concurrent-updates.toml").read_text()
+    (folder / "b.toml").write_text(updates)
+    out = tmp_path / "run"
+    result = jobharness(
+        "verify",
+        "--quick",
+        "--store",
+        "naive",
+        "--scenarios",
+        str(folder),
+        "--out",
+        str(out),
+        "--seed",
+        "11",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    before = json.loads((out / "report.json").read_text())
+    statuses = {s["name"]: s["status"] for s in before["scenarios"]}
+    assert statuses["concurrent-updates"] == "fail"
+    shuffled = dict(
+        before,
+        scenarios=[
+            dict(s, history="scenarios/elsewhere/history.jsonl")
+            for s in reversed(before["scenarios"])
+        ],
+    )
+    (out / "report.json").write_text(json.dumps(shuffled))
+    assert jobharness("analyze", str(out)).returncode == 1
+    after = json.loads((out / "report.json").read_text())
+    assert {s["name"]: s["status"] for s in after["scenarios"]} == statuses
+    assert [c["status"] for c in after["criteria"]] == [c["status"] for c in before["criteria"]]
+    saved = json.loads((out / "scenarios" / "a" / "scenario.json").read_text())
+    assert saved["history"] == "scenarios/a/history.jsonl" and "analyzed_at" in after
+
+
+def test_analyze_refuses_a_bench_folder_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bench.json").write_text(json.dumps({"tool": "jobharness-bench", "figures": {}}))
+    result = jobharness("analyze", str(tmp_path))
+    assert result.returncode == 2 and "a bench run; analyze re-judges" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_ctrl_c_stops_every_process_and_leaves_no_store_behind(tmp_path: Path) -> None:
     scenario = tmp_path / "long.toml"
     scenario.write_text(SHORT_SCENARIO.format(duration=30))

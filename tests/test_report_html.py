@@ -32,7 +32,8 @@ from harness.history import Record
 from harness.report import bench_sections, markup, plots, timeline
 from harness.report import html as report_html
 from harness.report import runs as report_runs
-from harness.trend import append_run, read_history
+from harness.results import load_run
+from harness.trend import append_run, read_trend
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("JOBHARNESS_CHROMIUM", "/usr/bin/chromium")
@@ -181,14 +182,14 @@ def make_bench(commit: str = "abc1234") -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Two real verify runs (naive fails), a bench folder and a trend history."""
+    """Two real verify runs (naive fails), a bench folder and a trend log."""
     base = tmp_path_factory.mktemp("report")
     suite = base / "scenarios"
     suite.mkdir()
     for name, text in SCENARIOS.items():
         (suite / f"{name}.toml").write_text(text)
-    history = base / "history.jsonl"
-    env = {**os.environ, "JOBHARNESS_HISTORY": str(history)}
+    trend = base / "trend.jsonl"
+    env = {**os.environ, "JOBHARNESS_TREND": str(trend)}
     runs = {}
     for store in STORES:
         out = base / f"verify-{store}"
@@ -224,27 +225,27 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "bench",
         {"save.hardened.1k.ratio": 1.08, "get.hardened.1k.ratio": 1.21},
         directory=bench,
-        path=history,
+        path=trend,
     )
-    lines = read_history(history)
-    with open(history, "a", encoding="utf-8") as out:
+    lines = read_trend(trend)
+    with open(trend, "a", encoding="utf-8") as out:
         for age in range(3):
             for line in lines:
                 past = {
-                    **line,
-                    "dir": f"{line['dir']}-old{age}",
+                    **line.as_dict(),
+                    "dir": f"{line.dir}-old{age}",
                     "date": f"2026-11-2{age}T10:00:00+00:00",
-                    "figures": {k: v * (1 + 0.1 * age) for k, v in line["figures"].items()},
+                    "figures": {k: v * (1 + 0.1 * age) for k, v in line.figures.items()},
                 }
                 out.write(json.dumps(past) + "\n")
-    return {"base": base, "runs": runs, "bench": bench, "history": history}
+    return {"base": base, "runs": runs, "bench": bench, "trend": trend}
 
 
 @pytest.fixture(scope="module")
 def page(workspace: dict[str, Any]) -> str:
-    runs = [report_runs.load_run(path) for path in workspace["runs"].values()]
-    runs.append(report_runs.load_run(workspace["bench"]))
-    return report_html.render_html(runs, history=read_history(workspace["history"]))
+    runs = [load_run(path) for path in workspace["runs"].values()]
+    runs.append(load_run(workspace["bench"]))
+    return report_html.render_html(runs, trend=read_trend(workspace["trend"]))
 
 
 class Collector(HTMLParser):
@@ -332,7 +333,7 @@ def test_the_page_draws_every_kind_of_plot(page: str, workspace: dict[str, Any])
         len(bench) == 2 + 3 + 2 + 1 + 1
     )  # latency save/get, scaling x3, directory save/get, breakdown, recover
     trends = [s for s in svgs if s.startswith("trend-")]
-    figures = {f for line in read_history(workspace["history"]) for f in line["figures"]}
+    figures = {f for line in read_trend(workspace["trend"]) for f in line.figures}
     assert len(trends) == len(figures) and trends
     assert page.count('class="mark current"') == len(trends)
 
@@ -414,7 +415,7 @@ def test_report_writes_html_and_summary_and_says_where(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("JOBHARNESS_HISTORY", str(workspace["history"]))
+    monkeypatch.setenv("JOBHARNESS_TREND", str(workspace["trend"]))
     runs = [*workspace["runs"].values(), workspace["bench"] / "bench.json"]
     assert report_html.run_report_command(Namespace(runs=runs, out=tmp_path / "out")) == 0
     printed = capsys.readouterr().out
@@ -450,9 +451,13 @@ def test_without_arguments_the_latest_run_of_each_store_is_taken(
     (tmp_path / "reports" / "bench-1" / "bench.json").write_text(json.dumps(make_bench()))
     (tmp_path / "reports" / "scratch").mkdir()  # neither kind: ignored when discovering
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("JOBHARNESS_HISTORY", str(tmp_path / "none.jsonl"))
+    monkeypatch.setenv("JOBHARNESS_TREND", str(tmp_path / "none.jsonl"))
     found = report_runs.discover_runs()
-    assert [run.path.name for run in found] == ["verify-hardened-2", "verify-naive-1", "bench-1"]
+    assert [run.folder.name for run in found if run.folder] == [
+        "verify-hardened-2",
+        "verify-naive-1",
+        "bench-1",
+    ]
     assert report_html.run_report_command(Namespace(runs=[], out=None)) == 0
     assert (tmp_path / "reports" / "report.html").is_file() and (
         tmp_path / "reports" / "summary.md"
@@ -466,7 +471,7 @@ def test_a_folder_without_a_run_is_a_one_line_config_error(tmp_path: Path) -> No
     assert "\n" not in str(caught.value)
     (tmp_path / "bench.json").write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read it as JSON"):
-        report_runs.load_run(tmp_path)
+        load_run(tmp_path)
     with pytest.raises(ConfigError, match="no verify or bench run found"):
         report_runs.discover_runs(tmp_path / "empty")
 
@@ -490,7 +495,7 @@ def test_render_after_verify_writes_the_report_into_the_run(
 ) -> None:
     run = tmp_path / "verify-naive"
     shutil.copytree(workspace["runs"]["naive"], run)
-    monkeypatch.setenv("JOBHARNESS_HISTORY", str(workspace["history"]))
+    monkeypatch.setenv("JOBHARNESS_TREND", str(workspace["trend"]))
     path = report_html.render_after_verify(run)
     assert path == run / "report.html"
     text = path.read_text()

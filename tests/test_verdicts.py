@@ -25,7 +25,7 @@ from harness.cli import main
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all, verdict_of
 from harness.gate import Results, compare
 from harness.preflight import run_preflight
-from harness.suite import scenario_status
+from harness.results import scenario_status
 
 C1, C2, C6 = (next(c for c in CRITERIA if c.id == cid) for cid in ("C1", "C2", "C6"))
 
@@ -390,12 +390,13 @@ def test_a_scenario_the_harness_fails_on_is_unknown_and_the_run_goes_on(
         "processes": [{"role": "writer", "count": 1}, {"role": "reader", "count": 1}],
     }
     scenarios = [parse_scenario(dict(body, name=name), name) for name in ("first", "second")]
-    document = suite.verify(scenarios, "hardened", tmp_path / "out", 3)
-    statuses = {s["name"]: s["status"] for s in document["scenarios"]}
+    report = suite.verify(scenarios, "hardened", tmp_path / "out", 3)
+    statuses = {s.name: s.status for s in report.scenarios}
     assert statuses == {"first": "unknown", "second": "pass"}
-    first = next(s for s in document["scenarios"] if s["name"] == "first")
-    assert "jobharness bug" in first["reason"] and "IndexError" in first["reason"]
-    assert document["verdict"] == "unknown"
+    first = report.scenario("first")
+    assert first is not None
+    assert "jobharness bug" in first.reason and "IndexError" in first.reason
+    assert report.verdict == "unknown"
 
 
 @pytest.mark.parametrize("scenario_file", ["power-loss.toml", "power-loss-sequences.toml"])

@@ -1,6 +1,6 @@
 """The benchmark part of ``report.html``: one section per ``bench.json`` included.
 
-:func:`bench_section` draws, for one :class:`~harness.report.runs.BenchRun`, the targets table
+:func:`bench_section` draws, for one :class:`~harness.results.BenchResults`, the targets table
 (each target's figure, limit, value, verdict and margin), then its charts: latency per payload
 (p50 to p99 per store, beside the floor it is judged against), throughput against processes,
 latency against the number of jobs in the directory, where the time of one save goes, and
@@ -11,79 +11,72 @@ so a quick run gives a shorter section. :mod:`harness.report.html` places it on 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.report import plots
 from harness.report.markup import format_value, slug, table_row, tag, verdict_word
 from harness.report.plots import esc
-from harness.report.runs import BenchRun
+from harness.results import BenchFigure, BenchResults, BenchTarget
 
 
-def bench_section(run: BenchRun) -> str:
+def bench_section(bench: BenchResults) -> str:
     """One bench run: its targets table, then each chart its ``bench.json`` has the data for."""
-    data, prefix = run.bench, "bench-" + slug(run.path.name)
-    quick = " (quick)" if data.get("quick") else ""
+    name = bench.folder.name if bench.folder else "bench"
+    prefix = "bench-" + slug(name)
+    quick = " (quick)" if bench.quick else ""
     charts = [
-        *_bench_latency(prefix, data.get("figures") or {}),
-        *_bench_scaling(prefix, data.get("scaling") or {}),
-        *_bench_directory(prefix, data.get("directory_size") or {}),
-        *_bench_breakdown(prefix, data.get("breakdown") or {}),
-        *_bench_recover(prefix, data.get("recover") or {}),
+        *_bench_latency(prefix, bench.figures),
+        *_bench_scaling(prefix, bench.part("scaling")),
+        *_bench_directory(prefix, bench.part("directory_size")),
+        *_bench_breakdown(prefix, bench.part("breakdown")),
+        *_bench_recover(prefix, bench.part("recover")),
     ]
-    return (
-        tag("h3", esc(run.path.name) + quick)
-        + _targets_table(data.get("targets") or [])
-        + "".join(charts)
-    )
+    return tag("h3", esc(name) + quick) + _targets_table(bench.targets) + "".join(charts)
 
 
-def _targets_table(targets: list[Any]) -> str:
+def _targets_table(targets: Sequence[BenchTarget]) -> str:
     rows = [
         table_row(("id", "target", "figure", "metric", "limit", "value", "verdict", "margin"), "th")
     ]
-    for target in (t for t in targets if isinstance(t, dict)):
+    for target in targets:
         rows.append(
             table_row(
                 (
-                    esc(target.get("id", "")),
-                    esc(target.get("title", "")),
-                    tag("code", esc(target.get("figure", ""))),
-                    esc(target.get("metric", "")),
-                    esc(format_value(target.get("limit"))),
-                    esc(format_value(target.get("value"))),
-                    verdict_word(target.get("passed")),
-                    esc(target.get("margin", "")),
+                    esc(target.id),
+                    esc(target.title),
+                    tag("code", esc(target.figure)),
+                    esc(target.metric),
+                    esc(format_value(target.limit)),
+                    esc(format_value(target.value)),
+                    verdict_word(target.passed),
+                    esc(target.margin),
                 )
             )
         )
     return tag("table", "".join(rows), class_="targets") if len(rows) > 1 else ""
 
 
-def _bench_percentiles(figure: Any) -> plots.Percentiles | None:
+def _bench_percentiles(figure: BenchFigure | None) -> plots.Percentiles | None:
     """A bench figure as percentiles in µs; None for a throughput or a figure with no median."""
-    if not isinstance(figure, dict) or figure.get("unit", "us") not in ("us", "µs"):
+    if figure is None or figure.unit not in ("us", "µs") or figure.p50_us is None:
         return None
-    p50 = figure.get("p50_us", figure.get("value"))
-    if not isinstance(p50, int | float):
-        return None
-    p99 = figure.get("p99_us")
-    p99 = p99 if isinstance(p99, int | float) else p50  # too few samples for a p99
-    return plots.Percentiles(float(p50), float(p99), count=figure.get("samples"))
+    p50 = figure.p50_us
+    p99 = figure.p99_us if figure.p99_us is not None else p50  # too few samples for a p99
+    return plots.Percentiles(p50, p99, count=figure.samples)
 
 
-def _bench_latency(prefix: str, figures: dict[str, Any]) -> list[str]:
+def _bench_latency(prefix: str, figures: Mapping[str, BenchFigure]) -> list[str]:
     """Per operation: rows = payloads, series = stores and the floor they are judged against."""
     by_op: dict[str, dict[str, dict[str, plots.Percentiles]]] = {}
-    for key, figure in figures.items():
+    for figure in figures.values():
         value = _bench_percentiles(figure)
-        if value is None or not figure.get("store"):
+        if value is None or not figure.store:
             continue  # a floor: drawn beside the figures that refer to it
-        op = str(figure.get("op") or key.split(".")[0])
-        payload = str(figure.get("payload") or key.split(".")[-1])
-        stores = by_op.setdefault(op, {"floor": {}})
-        stores.setdefault(str(figure["store"]), {})[payload] = value
-        if floor := _bench_percentiles(figures.get(str(figure.get("floor")))):
-            stores["floor"][payload] = floor
+        stores = by_op.setdefault(figure.op, {"floor": {}})
+        stores.setdefault(figure.store, {})[figure.payload] = value
+        if floor := _bench_percentiles(figures.get(figure.floor or "")):
+            stores["floor"][figure.payload] = floor
     charts = []
     for op, stores in by_op.items():
         rows = sorted({p for values in stores.values() for p in values}, key=_payload_bytes)
@@ -122,7 +115,7 @@ def _points(rows: Any, x: str, y: str) -> list[dict[str, Any]]:
     ]
 
 
-def _bench_scaling(prefix: str, scaling: dict[str, Any]) -> list[str]:
+def _bench_scaling(prefix: str, scaling: Mapping[str, Any]) -> list[str]:
     charts = []
     for mode, per_store in scaling.items():
         series = []
@@ -148,7 +141,7 @@ def _bench_scaling(prefix: str, scaling: dict[str, Any]) -> list[str]:
     return charts
 
 
-def _bench_directory(prefix: str, sizes: dict[str, Any]) -> list[str]:
+def _bench_directory(prefix: str, sizes: Mapping[str, Any]) -> list[str]:
     charts = []
     for field_name, op in (("save_p50_us", "save"), ("get_p50_us", "get")):
         series = [
@@ -171,7 +164,7 @@ def _bench_directory(prefix: str, sizes: dict[str, Any]) -> list[str]:
     return charts
 
 
-def _bench_breakdown(prefix: str, breakdown: dict[str, Any]) -> list[str]:
+def _bench_breakdown(prefix: str, breakdown: Mapping[str, Any]) -> list[str]:
     bars = []
     for store, parts in breakdown.items():
         if not isinstance(parts, dict):
@@ -192,7 +185,7 @@ def _bench_breakdown(prefix: str, breakdown: dict[str, Any]) -> list[str]:
     return [plots.stacked_bar_chart(f"{prefix}-breakdown", title, bars, unit="µs")]
 
 
-def _bench_recover(prefix: str, recover: dict[str, Any]) -> list[str]:
+def _bench_recover(prefix: str, recover: Mapping[str, Any]) -> list[str]:
     bars = [
         (
             store,

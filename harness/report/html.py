@@ -15,7 +15,7 @@ bottom it holds:
 3. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
    throughput against processes, directory size, the time breakdown of a save, recovery;
 4. a **timeline** of each scenario per store (Jepsen-style: lanes of operations, faults shaded);
-5. the **trend** of every figure across the runs of ``reports/history.jsonl``, this run ringed.
+5. the **trend** of every figure across the runs of ``reports/trend.jsonl``, this run ringed.
 
 ``summary.md`` carries the matrix, the failed criteria with their first evidence line and the
 benchmark targets: what a pull-request comment needs. :func:`render_after_verify` renders the
@@ -44,7 +44,6 @@ from harness.report.markup import (
     MARK,
     format_value,
     slug,
-    status_key,
     table_row,
     tag,
     verdict_word,
@@ -52,12 +51,9 @@ from harness.report.markup import (
 from harness.report.plots import esc
 from harness.report.runs import (
     REPORTS_ROOT,
-    BenchRun,
-    Run,
     VerifyRun,
     current_entries,
     discover_runs,
-    load_run,
     resolved_path,
     split_runs,
 )
@@ -71,6 +67,14 @@ from harness.report.timeline import (
     problem_reads,
     render_timeline,
 )
+from harness.results import (
+    BenchResults,
+    CriterionResult,
+    SavedRun,
+    ScenarioResult,
+    load_run,
+)
+from harness.trend import TrendEntry, read_trend
 
 LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenario) shown with it
     "save": ("floor_write", "naive_save", "save"),
@@ -88,7 +92,7 @@ MAX_TREND_POINTS = 60  # the last runs of a figure: a trend, not an archive
 def run_report_command(args: argparse.Namespace) -> int:
     """``jobharness report [RUN_DIR ...] [--out DIR]``: write the two files and say where."""
     runs = [load_run(Path(path)) for path in args.runs] if args.runs else discover_runs()
-    runs = list({resolved_path(run.path): run for run in runs}.values())  # a folder named twice
+    runs = list({resolved_path(run.folder): run for run in runs}.values())  # a folder named twice
     html_path, summary_path = write_report(runs, Path(args.out) if args.out else REPORTS_ROOT)
     print(f"report:  {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
     print(f"summary: {summary_path}")
@@ -96,13 +100,13 @@ def run_report_command(args: argparse.Namespace) -> int:
 
 
 def render_after_verify(run_dir: Path) -> Path:
-    """Render one verify run (with the trend history) into ``run_dir/report.html``; its path."""
+    """Render one verify run (with the trend log) into ``run_dir/report.html``; its path."""
     path = run_dir / "report.html"
     path.write_text(render_html([load_run(run_dir)]), encoding="utf-8")
     return path
 
 
-def write_report(runs: Sequence[Run], out: Path) -> tuple[Path, Path]:
+def write_report(runs: Sequence[SavedRun], out: Path) -> tuple[Path, Path]:
     """``out/report.html`` and ``out/summary.md`` for ``runs``."""
     out.mkdir(parents=True, exist_ok=True)
     html_path, summary_path = out / "report.html", out / "summary.md"
@@ -114,19 +118,17 @@ def write_report(runs: Sequence[Run], out: Path) -> tuple[Path, Path]:
 # ---------------------------------------------------------------- the page
 
 
-def render_html(runs: Sequence[Run], history: list[dict[str, Any]] | None = None) -> str:
-    """The whole page; ``history`` defaults to the lines of the trend file."""
-    from harness.trend import read_history
-
+def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = None) -> str:
+    """The whole page; ``trend`` defaults to the lines of the trend log."""
     verify, bench = split_runs(runs)
-    history = read_history() if history is None else history
+    trend = read_trend() if trend is None else trend
     sections = [
         ("criteria", "Criteria", _matrix_section(verify)),
         ("evidence", "Evidence", _evidence_section(verify)),
         ("latency", "Latency", _latency_section(verify)),
         ("bench", "Benchmark", "".join(bench_section(run) for run in bench)),
         ("timelines", "Timelines", _timelines_section(verify)),
-        ("trends", "Trends", _trends_section(verify, bench, history)),
+        ("trends", "Trends", _trends_section(verify, bench, trend)),
     ]
     sections = [section for section in sections if section[2]]
     body = "".join(tag("section", tag("h2", title) + html, id=key) for key, title, html in sections)
@@ -155,42 +157,38 @@ def render_html(runs: Sequence[Run], history: list[dict[str, Any]] | None = None
     return "<!DOCTYPE html>\n" + tag("html", page, lang="en") + "\n"
 
 
-def _runs_table(verify: list[VerifyRun], bench: list[BenchRun]) -> str:
+def _runs_table(verify: list[VerifyRun], bench: list[BenchResults]) -> str:
     rows = [
         table_row(
             ("run", "store", "verdict", "commit", "started", "took", "machine", "folder"), "th"
         )
     ]
     for run in verify:
-        data = run.report
-        verdict = verdict_word(str(data.get("verdict", "n/a")))
-        rows.append(table_row(("verify", esc(run.label), verdict, *_run_facts(data, run.path))))
-    for run in bench:
-        stores = {
-            f.get("store") for f in (run.bench.get("figures") or {}).values() if isinstance(f, dict)
-        }
-        facts = (_targets_verdict(run.bench), *_run_facts(run.bench, run.path))
-        rows.append(table_row(("bench", esc(", ".join(sorted(s for s in stores if s))), *facts)))
+        verdict = verdict_word(run.report.verdict)
+        rows.append(table_row(("verify", esc(run.label), verdict, *_run_facts(run.report))))
+    for results in bench:
+        facts = (_targets_verdict(results), *_run_facts(results))
+        rows.append(table_row(("bench", esc(", ".join(results.stores)), *facts)))
     return tag("table", "".join(rows), class_="runs")
 
 
-def _run_facts(data: dict[str, Any], path: Path) -> tuple[str, ...]:
-    machine = data.get("machine") if isinstance(data.get("machine"), dict) else {}
-    took = f"{data.get('duration_s', 0):.0f} s" + (" (quick)" if data.get("quick") else "")
+def _run_facts(run: SavedRun) -> tuple[str, ...]:
+    machine = run.machine
+    took = f"{run.duration_s:.0f} s" + (" (quick)" if run.quick else "")
     host, cpus = machine.get("hostname", "?"), machine.get("cpus", "?")
     where = f"{host} ({cpus} cpus, {machine.get('system', '?')})"
     return (
-        esc(data.get("commit") or "?"),
-        esc(data.get("started", "?")),
+        esc(run.commit or "?"),
+        esc(run.started or "?"),
         took,
         esc(where),
-        tag("code", esc(path)),
+        tag("code", esc(run.folder)),
     )
 
 
-def _targets_verdict(bench: dict[str, Any]) -> str:
-    targets = [t for t in bench.get("targets") or [] if isinstance(t, dict)]
-    missed = sum(1 for t in targets if t.get("passed") is False)
+def _targets_verdict(bench: BenchResults) -> str:
+    targets = bench.targets
+    missed = sum(1 for t in targets if t.passed is False)
     if not targets:
         return "-"
     if missed:
@@ -209,13 +207,13 @@ def criteria_columns(verify: Sequence[VerifyRun]) -> list[tuple[str, str]]:
     """(id, title) of every criterion in any run, in the order the runs list them."""
     columns: dict[str, str] = {}
     for run in verify:
-        for criterion in run.report.get("criteria", []):
-            columns.setdefault(str(criterion.get("id")), str(criterion.get("title", "")))
+        for criterion in run.report.criteria:
+            columns.setdefault(criterion.id, criterion.title)
     return list(columns.items())
 
 
-def _criteria_of(run: VerifyRun) -> dict[str, dict[str, Any]]:
-    return {str(c.get("id")): c for c in run.report.get("criteria", [])}
+def _criteria_of(run: VerifyRun) -> dict[str, CriterionResult]:
+    return {criterion.id: criterion for criterion in run.report.criteria}
 
 
 def _matrix_section(verify: list[VerifyRun]) -> str:
@@ -226,24 +224,24 @@ def _matrix_section(verify: list[VerifyRun]) -> str:
     rows = []
     for run in verify:
         criteria = _criteria_of(run)
-        verdict = str(run.report.get("verdict", "n/a"))
+        verdict = run.report.verdict
         cells = [
             tag("th", tag("a", esc(run.label), href=f"#ev-{run.slug}"), class_="store"),
-            tag("td", esc(run.report.get("verdict", "?")), class_=f"verdict {CSS_CLASS[verdict]}"),
+            tag("td", esc(verdict), class_=f"verdict {CSS_CLASS.get(verdict, 'na')}"),
         ]
         for cid, _ in columns:
             criterion = criteria.get(cid)
             if criterion is None:
                 cells.append(tag("td", "-", class_="absent"))
                 continue
-            passed = status_key(criterion)
+            status = criterion.status
             link = tag(
                 "a",
-                MARK[passed],
+                MARK[status],
                 href=f"#ev-{run.slug}-{slug(cid)}",
-                title=criterion.get("summary"),
+                title=criterion.summary,
             )
-            cells.append(tag("td", link, class_=f"cell {CSS_CLASS[passed]}"))
+            cells.append(tag("td", link, class_=f"cell {CSS_CLASS[status]}"))
         rows.append(tag("tr", "".join(cells), class_="store-row"))
     legend = "".join(tag("li", tag("b", esc(cid)) + " " + esc(title)) for cid, title in columns)
     return (
@@ -261,10 +259,10 @@ def _matrix_section(verify: list[VerifyRun]) -> str:
 def _evidence_section(verify: list[VerifyRun]) -> str:
     parts = []
     for run in verify:
-        scenarios = {str(s.get("name")) for s in run.report.get("scenarios", [])}
+        scenarios = {scenario.name for scenario in run.report.scenarios}
         parts.append(tag("h3", esc(run.label), id=f"ev-{run.slug}"))
-        if run.report.get("verdict") != "pass" and run.report.get("replay"):
-            replay = tag("code", esc(run.report["replay"]))
+        if run.report.verdict != "pass" and run.report.replay:
+            replay = tag("code", esc(run.report.replay))
             parts.append(tag("p", f"Replay with the same seed: {replay}"))
         for cid, criterion in _criteria_of(run).items():
             parts.append(_evidence_block(run, cid, criterion, scenarios))
@@ -272,25 +270,24 @@ def _evidence_section(verify: list[VerifyRun]) -> str:
 
 
 def _evidence_block(
-    run: VerifyRun, cid: str, criterion: dict[str, Any], scenarios: set[str]
+    run: VerifyRun, cid: str, criterion: CriterionResult, scenarios: set[str]
 ) -> str:
-    passed = status_key(criterion)
+    status = criterion.status
     lines = "".join(
-        tag("li", tag("code", _link_scenario(line, run, scenarios)))
-        for line in criterion.get("evidence") or []
+        tag("li", tag("code", _link_scenario(line, run, scenarios))) for line in criterion.evidence
     )
     judged = ", ".join(
         f"{tag('a', esc(name), href=f'#tl-{run.slug}-{slug(name)}')} {MARK.get(verdict, 'n/a')}"
-        for name, verdict in (criterion.get("scenarios") or {}).items()
+        for name, verdict in criterion.scenarios.items()
     )
-    heading = f"{esc(run.label)} · {esc(cid)} {esc(criterion.get('title', ''))}: {MARK[passed]}"
+    heading = f"{esc(run.label)} · {esc(cid)} {esc(criterion.title)}: {MARK[status]}"
     return tag(
         "div",
         tag("h4", heading)
-        + tag("p", esc(criterion.get("summary", "")))
+        + tag("p", esc(criterion.summary))
         + (tag("ul", lines) if lines else "")
         + (tag("p", f"judged in: {judged}", class_="scenarios") if judged else ""),
-        class_=f"evidence {CSS_CLASS[passed]}",
+        class_=f"evidence {CSS_CLASS[status]}",
         id=f"ev-{run.slug}-{slug(cid)}",
     )
 
@@ -324,10 +321,10 @@ def latency_rows(run: VerifyRun, op: str) -> dict[str, plots.Percentiles]:
     """Row label -> percentiles of ``op`` in one run: the quiet measurement, then each scenario."""
     quiet: dict[str, plots.Percentiles] = {}
     scenarios: dict[str, plots.Percentiles] = {}
-    for scenario in run.report.get("scenarios", []):
-        for check in scenario.get("checks", []):
-            figures = check.get("figures") or {}
-            if check.get("name") == "performance_budget":
+    for scenario in run.report.scenarios:
+        for check in scenario.checks:
+            figures = check.figures
+            if check.name == "performance_budget":
                 for name in LATENCY_OPS.get(op, ()):
                     if value := _percentiles((figures.get("latency") or {}).get(name)):
                         quiet[f"quiet: {name}"] = value
@@ -335,8 +332,8 @@ def latency_rows(run: VerifyRun, op: str) -> dict[str, plots.Percentiles]:
                     for kind, figure in (figures.get("recovering_by_damage") or {}).items():
                         if value := _percentiles(figure):
                             quiet[f"quiet: get_recovering ({kind})"] = value
-            elif check.get("name") == "latency" and (value := _percentiles(figures.get(op))):
-                scenarios[str(scenario.get("name"))] = value
+            elif check.name == "latency" and (value := _percentiles(figures.get(op))):
+                scenarios[scenario.name] = value
     return quiet | scenarios
 
 
@@ -369,11 +366,10 @@ def _floors_list(verify: list[VerifyRun]) -> str:
     """Which floor each run's budgets were judged against (a file, a database round trip)."""
     items = []
     for run in verify:
-        for scenario in run.report.get("scenarios", []):
-            for check in scenario.get("checks", []):
-                floor = (check.get("figures") or {}).get("floor")
-                if check.get("name") != "performance_budget" or not isinstance(floor, dict):
-                    continue
+        for scenario in run.report.scenarios:
+            budget = scenario.check("performance_budget")
+            floor = budget.figures.get("floor") if budget else None
+            if isinstance(floor, dict):
                 who = "declared by the store" if floor.get("declared_by") == "store" else "default"
                 items.append(
                     tag(
@@ -394,17 +390,15 @@ def _floors_list(verify: list[VerifyRun]) -> str:
 
 
 def _timelines_section(verify: list[VerifyRun]) -> str:
-    names = list(
-        dict.fromkeys(str(s.get("name")) for run in verify for s in run.report.get("scenarios", []))
-    )
+    names = list(dict.fromkeys(s.name for run in verify for s in run.report.scenarios))
     blocks = []
     for name in names:
         figures, description = [], ""
         for run in verify:
-            for scenario in run.report.get("scenarios", []):
-                if str(scenario.get("name")) == name:
-                    description = description or str(scenario.get("description", ""))
-                    figures.append(_timeline_figure(run, scenario))
+            scenario = run.report.scenario(name)
+            if scenario is not None:
+                description = description or scenario.description
+                figures.append(_timeline_figure(run, scenario))
         summary = tag("summary", tag("b", esc(name)) + " " + esc(description))
         blocks.append(
             tag(
@@ -418,19 +412,19 @@ def _timelines_section(verify: list[VerifyRun]) -> str:
     return TIMELINE_LEGEND + "".join(blocks) if blocks else ""
 
 
-def _timeline_figure(run: VerifyRun, scenario: dict[str, Any]) -> str:
-    name = str(scenario.get("name"))
+def _timeline_figure(run: VerifyRun, scenario: ScenarioResult) -> str:
+    name = scenario.name
     anchor = f"tl-{run.slug}-{slug(name)}"
-    head = f"{tag('b', esc(run.label))}: {verdict_word(status_key(scenario))}"
-    history = run.path / str(scenario.get("history", ""))
-    if not scenario.get("applicable", True):
-        caption = f"{head}: not applicable: {esc(scenario.get('reason', ''))}"
+    head = f"{tag('b', esc(run.label))}: {verdict_word(scenario.status)}"
+    history = run.path / scenario.history
+    if not scenario.applicable:
+        caption = f"{head}: not applicable: {esc(scenario.reason)}"
         return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
     if not history.is_file():
         caption = f"{head}: its history {tag('code', esc(history))} is missing"
         return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
     records = load_history(history)
-    timeline = build_timeline(records, problem_reads(records, scenario.get("checkers")))
+    timeline = build_timeline(records, problem_reads(records, scenario.checkers))
     counts = timeline.counts()
     facts = [
         f"{sum(counts.values())} ops "
@@ -444,13 +438,13 @@ def _timeline_figure(run: VerifyRun, scenario: dict[str, Any]) -> str:
     items = [
         tag(
             "li",
-            f"{esc(check.get('name'))}: {esc(check.get('summary', ''))}"
-            + (f"<br>{tag('code', esc(check['evidence'][0]))}" if check.get("evidence") else ""),
+            f"{esc(check.name)}: {esc(check.summary)}"
+            + (f"<br>{tag('code', esc(check.evidence[0]))}" if check.evidence else ""),
         )
-        for check in scenario.get("checks", [])
-        if check.get("valid") is False or check.get("crashed")
+        for check in scenario.checks
+        if check.valid is False or check.crashed
     ]
-    items += [tag("li", f"note: {esc(note)}") for note in scenario.get("notes", [])]
+    items += [tag("li", f"note: {esc(note)}") for note in scenario.notes]
     caption = f"{head} · {esc(', '.join(facts))} · history {tag('code', esc(history))}"
     caption += tag("ul", "".join(items)) if items else ""
     svg = render_timeline(anchor, f"{run.label}: {name}", timeline)
@@ -484,38 +478,31 @@ TIMELINE_LEGEND = tag(
 
 
 def trend_series(
-    history: list[dict[str, Any]], figure: str, current: dict[str, Any] | None
+    trend: Sequence[TrendEntry], figure: str, current: TrendEntry | None
 ) -> tuple[list[plots.TrendPoint], int | None]:
-    """The last values of ``figure`` in the history, oldest first, and the current run's index."""
-    entries = [
-        entry
-        for entry in history
-        if isinstance(entry.get("figures"), dict)
-        and isinstance(entry["figures"].get(figure), int | float)
-    ]
+    """The last values of ``figure`` in the trend log, oldest first, and the current run's index."""
+    entries = [entry for entry in trend if figure in entry.figures]
     if current is not None and current not in entries:
         entries.append(current)
     entries = entries[-MAX_TREND_POINTS:]
     points = []
     for entry in entries:
-        host = (entry.get("machine") or {}).get("hostname", "?")
+        host = entry.machine.get("hostname", "?")
         mark = " (this report)" if entry is current else ""
-        label = f"{entry.get('commit') or '?'} {entry.get('date', '?')} on {host}{mark}"
-        points.append(plots.TrendPoint(float(entry["figures"][figure]), label))
+        label = f"{entry.commit or '?'} {entry.date or '?'} on {host}{mark}"
+        points.append(plots.TrendPoint(float(entry.figures[figure]), label))
     return points, next((i for i, entry in enumerate(entries) if entry is current), None)
 
 
 def _trends_section(
-    verify: list[VerifyRun], bench: list[BenchRun], history: list[dict[str, Any]]
+    verify: list[VerifyRun], bench: list[BenchResults], trend: Sequence[TrendEntry]
 ) -> str:
     groups: dict[str, list[str]] = {}
-    for entry in current_entries(verify, bench, history):
-        for figure in sorted(
-            k for k, v in entry.get("figures", {}).items() if isinstance(v, int | float)
-        ):
+    for entry in current_entries(verify, bench, trend):
+        for figure in sorted(entry.figures):
             parts = figure.split(".")
             group = ".".join(parts[:2]) if parts[0] == "verify" else parts[0]
-            points, index = trend_series(history, figure, entry)
+            points, index = trend_series(trend, figure, entry)
             chart = plots.trend_chart(f"trend-{slug(figure)}", figure, points, index)
             groups.setdefault(group, []).append(chart)
     blocks = "".join(
@@ -531,7 +518,7 @@ def _trends_section(
     if not blocks:
         return ""
     explanation = (
-        f"Each figure across the last {MAX_TREND_POINTS} runs of the history file, oldest left; "
+        f"Each figure across the last {MAX_TREND_POINTS} runs of the trend log, oldest left; "
         "the ring is this report's run. Hover a point for its commit, date and machine."
     )
     return tag("p", explanation) + blocks
@@ -540,7 +527,7 @@ def _trends_section(
 # ---------------------------------------------------------------- summary.md
 
 
-def render_summary(runs: Sequence[Run], html_name: str = "report.html") -> str:
+def render_summary(runs: Sequence[SavedRun], html_name: str = "report.html") -> str:
     """The Markdown summary: the matrix, the first evidence of each failure, benchmark targets."""
     verify, bench = split_runs(runs)
     lines = [
@@ -551,32 +538,27 @@ def render_summary(runs: Sequence[Run], html_name: str = "report.html") -> str:
     ]
     if verify:
         lines += _summary_criteria(verify)
-    for run in bench:
-        lines += [f"## Benchmark `{run.path}`", ""]
-        targets = [t for t in run.bench.get("targets") or [] if isinstance(t, dict)]
-        if targets:
+    for results in bench:
+        lines += [f"## Benchmark `{results.folder}`", ""]
+        if results.targets:
             lines += [
                 "| id | target | value | limit | verdict | margin |",
                 "|---|---|---|---|---|---|",
             ]
-        for t in targets:
-            cells = (
-                t.get("id", ""),
-                t.get("title", ""),
-                format_value(t.get("value")),
-                format_value(t.get("limit")),
-            )
-            lines.append(
-                f"| {' | '.join(map(str, cells))} | {MARK.get(t.get('passed'), 'n/a')} "
-                f"| {t.get('margin', '')} |"
-            )
+        for t in results.targets:
+            cells = (t.id, t.title, format_value(t.value), format_value(t.limit))
+            lines.append(f"| {' | '.join(cells)} | {MARK.get(t.passed, 'n/a')} | {t.margin} |")
         lines.append("")
     lines += ["## Runs", ""]
-    for run, data in [*((r, r.report) for r in verify), *((r, r.bench) for r in bench)]:
-        what = f"verify {run.label}" if isinstance(run, VerifyRun) else "bench"
+    for run in verify:
+        report = run.report
         lines.append(
-            f"- {what}: `{run.path}` "
-            f"(commit {data.get('commit') or '?'}, {data.get('started', '?')})"
+            f"- verify {run.label}: `{report.folder}` "
+            f"(commit {report.commit or '?'}, {report.started or '?'})"
+        )
+    for results in bench:
+        lines.append(
+            f"- bench: `{results.folder}` (commit {results.commit or '?'}, {results.started or '?'})"
         )
     return "\n".join(lines) + "\n"
 
@@ -591,21 +573,16 @@ def _summary_criteria(verify: list[VerifyRun]) -> list[str]:
     ]
     for run in verify:
         criteria = _criteria_of(run)
-        cells = [MARK[status_key(criteria[cid])] if cid in criteria else "-" for cid, _ in columns]
+        cells = [MARK[criteria[cid].status] if cid in criteria else "-" for cid, _ in columns]
         cells = [f"**{cell}**" if cell in ("FAIL", "UNKNOWN") else cell for cell in cells]
-        lines.append(f"| {run.label} | {run.report.get('verdict', '?')} | {' | '.join(cells)} |")
+        lines.append(f"| {run.label} | {run.report.verdict} | {' | '.join(cells)} |")
     lines += ["", *(f"- {cid}: {title}" for cid, title in columns), ""]
-    failures = [
-        (run, c)
-        for run in verify
-        for c in run.report.get("criteria", [])
-        if c.get("passed") is False
-    ]
+    failures = [(run, c) for run in verify for c in run.report.criteria if c.status == "fail"]
     if failures:
         lines += ["## Failed criteria", ""]
         for run, criterion in failures:
-            lines.append(f"- **{run.label} {criterion.get('id')}** {criterion.get('summary', '')}")
-            lines += [f"  - `{line}`" for line in (criterion.get("evidence") or [])[:1]]
+            lines.append(f"- **{run.label} {criterion.id}** {criterion.summary}")
+            lines += [f"  - `{line}`" for line in criterion.evidence[:1]]
         lines.append("")
     return lines
 

@@ -10,73 +10,76 @@ did not pass is the command that replays the run.
 
 from __future__ import annotations
 
-from typing import Any
-
-from harness.results import status_of
+from harness.results import RunReport
 
 MARK = {"pass": "pass", "fail": "**FAIL**", "unknown": "**UNKNOWN**", "n/a": "n/a"}
 CHECK_MARK = {True: "pass", False: "**FAIL**", None: "n/a"}
 
 
-def _status(entry: dict[str, Any]) -> str:
-    return status_of(entry.get("passed"), entry.get("status"))
-
-
-def render_report_markdown(report: dict[str, Any]) -> str:
+def render_report_markdown(report: RunReport) -> str:
+    """report.md of one verify run: verdict, criteria, evidence, scenarios, replay."""
+    machine = report.machine
     lines = [
-        f"# jobharness report: store `{report['store']}`: {report['verdict'].upper()}",
+        f"# jobharness report: store `{report.store}`: {report.verdict.upper()}",
         "",
-        *([f"**{report['reason']}**", ""] if report.get("reason") else []),
-        f"- seed: {report['seed']}{' (quick run)' if report.get('quick') else ''}",
-        f"- started: {report.get('started', '?')}, took {report.get('duration_s', 0):.1f} s",
-        f"- machine: {report.get('machine', {}).get('hostname', '?')} "
-        f"({report.get('machine', {}).get('cpus', '?')} cpus), commit {report.get('commit') or '?'}",
+        *([f"**{report.reason}**", ""] if report.reason else []),
+        f"- seed: {report.seed}{' (quick run)' if report.quick else ''}",
+        f"- started: {report.started or '?'}, took {report.duration_s:.1f} s",
+        f"- machine: {machine.get('hostname', '?')} "
+        f"({machine.get('cpus', '?')} cpus), commit {report.commit or '?'}",
         "",
         "## Rollout criteria",
         "",
         "| id | criterion | verdict | why |",
         "|---|---|---|---|",
     ]
-    for criterion in report["criteria"]:
-        why = criterion["summary"].replace("|", "\\|")
-        lines.append(
-            f"| {criterion['id']} | {criterion['title']} | {MARK[_status(criterion)]} | {why} |"
-        )
-    failed = [c for c in report["criteria"] if _status(c) == "fail"]
+    for criterion in report.criteria:
+        why = criterion.summary.replace("|", "\\|")
+        lines.append(f"| {criterion.id} | {criterion.title} | {MARK[criterion.status]} | {why} |")
+    failed = [c for c in report.criteria if c.status == "fail"]
     if failed:
         lines += ["", "### Evidence for the failed criteria", ""]
         for criterion in failed:
-            lines.append(f"**{criterion['id']} {criterion['title']}**")
+            lines.append(f"**{criterion.id} {criterion.title}**")
             lines.append("")
-            for item in criterion["evidence"] or ["(see the scenario sections below)"]:
+            for item in criterion.evidence or ["(see the scenario sections below)"]:
                 lines.append(f"- `{item}`")
             lines.append("")
-    lines += ["", "## Scenarios", "", "| scenario | verdict | took | checks |", "|---|---|---|---|"]
-    for scenario in report["scenarios"]:
+    lines += _scenario_table(report)
+    lines += _scenario_sections(report)
+    if report.verdict != "pass" and report.replay:
+        lines += ["", "## Replay", "", f"    {report.replay}", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _scenario_table(report: RunReport) -> list[str]:
+    lines = ["", "## Scenarios", "", "| scenario | verdict | took | checks |", "|---|---|---|---|"]
+    for scenario in report.scenarios:
         checks = ", ".join(
-            f"{c['name']}: {CHECK_MARK[c['valid']] if not c.get('crashed') else 'crashed'}"
-            for c in scenario["checks"]
+            f"{c.name}: {CHECK_MARK[c.valid] if not c.crashed else 'crashed'}"
+            for c in scenario.checks
         )
-        status = _status(scenario)
-        if status in ("n/a", "unknown") and scenario.get("reason"):
-            checks = f"{'not applicable' if status == 'n/a' else 'unknown'}: {scenario['reason']}"
-        lines.append(
-            f"| {scenario['name']} | {MARK[status]} | {scenario['duration_s']:.1f} s | {checks} |"
-        )
-    for scenario in report["scenarios"]:
-        lines += ["", f"### {scenario['name']}", "", scenario.get("description") or "", ""]
-        if not scenario["applicable"]:
-            word = "Unknown" if _status(scenario) == "unknown" else "Not applicable"
-            lines.append(f"{word}: {scenario['reason']}")
+        status = scenario.status
+        if status in ("n/a", "unknown") and scenario.reason:
+            checks = f"{'not applicable' if status == 'n/a' else 'unknown'}: {scenario.reason}"
+        lines.append(f"| {scenario.name} | {MARK[status]} | {scenario.duration:.1f} s | {checks} |")
+    return lines
+
+
+def _scenario_sections(report: RunReport) -> list[str]:
+    lines: list[str] = []
+    for scenario in report.scenarios:
+        lines += ["", f"### {scenario.name}", "", scenario.description or "", ""]
+        if not scenario.applicable:
+            word = "Unknown" if scenario.status == "unknown" else "Not applicable"
+            lines.append(f"{word}: {scenario.reason}")
             continue
-        lines.append(f"History: `{scenario['history']}`")
-        for note in scenario.get("notes", []):
+        lines.append(f"History: `{scenario.history}`")
+        for note in scenario.notes:
             lines.append(f"- note: {note}")
         lines.append("")
-        for check in scenario["checks"]:
-            lines.append(f"- **{check['name']}**: {CHECK_MARK[check['valid']]}: {check['summary']}")
-            for item in check.get("evidence", [])[:3]:
+        for check in scenario.checks:
+            lines.append(f"- **{check.name}**: {CHECK_MARK[check.valid]}: {check.summary}")
+            for item in check.evidence[:3]:
                 lines.append(f"  - `{item}`")
-    if report["verdict"] != "pass" and report.get("replay"):
-        lines += ["", "## Replay", "", f"    {report['replay']}", ""]
-    return "\n".join(lines) + "\n"
+    return lines

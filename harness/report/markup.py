@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.report.plots import esc, format_number
-from harness.results import status_of
 
 # Keyed by a status word, or by the older ``passed`` flag (None was "n/a" before "unknown").
 MARK: dict[Any, str] = {
@@ -37,11 +36,6 @@ CSS_CLASS: dict[Any, str] = {
     "unknown": "unknown",
     "n/a": "na",
 }
-
-
-def status_key(entry: dict[str, Any]) -> str:
-    """The status of a saved criterion or scenario: pass, fail, unknown or n/a."""
-    return status_of(entry.get("passed"), entry.get("status"))
 
 
 def slug(text: str) -> str:

@@ -1,19 +1,17 @@
-"""Finding and loading the saved runs a report is made of, and their lines in the trend history.
+"""Finding the saved runs a report is made of, and their lines in the trend log.
 
-A run is a folder: ``jobharness verify`` (or ``run``) writes ``report.json`` into it, ``jobharness
-bench`` writes ``bench.json``. :func:`load_run` reads one folder into a :class:`VerifyRun` or a
-:class:`BenchRun`, :func:`discover_runs` picks the latest verify run of each store and the latest
-bench run under ``reports/``, and :func:`current_entries` finds each run's line in
-``reports/history.jsonl``. A folder that is neither, or a file that is not what it claims, raises
-:class:`~harness.errors.ConfigError` with a message that says what to give instead::
+Runs are read by the one loader, :func:`harness.results.load_run`; this module picks them and
+names them for the page. :func:`discover_runs` takes the latest verify run of each store and the
+latest bench run under ``reports/``, :func:`split_runs` parts verify runs (each a
+:class:`VerifyRun`: the report and the label its row gets) from bench runs, and
+:func:`current_entries` finds each run's line in the trend log (``reports/trend.jsonl``)::
 
-    runs = [load_run(Path("reports/verify-naive-20261128-193000"))]
-    verify, bench = split_runs(runs)  # one VerifyRun, no BenchRun
+    verify, bench = split_runs([load_run(Path("reports/verify-naive-20261128-193000"))])
+    verify[0].label, verify[0].report.verdict      # ('naive', 'fail')
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,71 +20,32 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.report.markup import slug
+from harness.results import BenchResults, RunReport, SavedRun, load_run
+from harness.trend import TrendEntry, entry_of
 
 REPORTS_ROOT = Path("reports")
 
 
 @dataclass(frozen=True)
 class VerifyRun:
-    """A folder ``jobharness verify`` (or ``run``) wrote, with its ``report.json``."""
+    """A verify (or run) report on the page, with the label its row and anchors get."""
 
-    path: Path
-    report: dict[str, Any]
+    report: RunReport
     label: str  # the store, told apart by start time when one store has several runs here
+
+    @property
+    def path(self) -> Path:
+        """The run folder (scenario histories are relative to it)."""
+        return self.report.folder or Path(".")
 
     @property
     def slug(self) -> str:
         return slug(self.label)
 
 
-@dataclass(frozen=True)
-class BenchRun:
-    """A folder ``jobharness bench`` wrote, with its ``bench.json``."""
-
-    path: Path
-    bench: dict[str, Any]
-
-
-Run = VerifyRun | BenchRun
-
-
-def load_run(path: Path) -> Run:
-    """The run saved in ``path`` (a folder, or its report.json / bench.json)."""
-    folder = path.parent if path.name in ("report.json", "bench.json") and path.is_file() else path
-    if (folder / "report.json").is_file():
-        report = _read_json(folder / "report.json")
-        if not all(isinstance(report.get(key), list) for key in ("criteria", "scenarios")):
-            raise ConfigError(
-                f"{folder / 'report.json'}: not a jobharness verify report: "
-                "no list of criteria or of scenarios"
-            )
-        return VerifyRun(folder, report, str(report.get("store", "?")))
-    if (folder / "bench.json").is_file():
-        bench = _read_json(folder / "bench.json")
-        if bench.get("tool") != "jobharness-bench":
-            raise ConfigError(
-                f"{folder / 'bench.json'}: not a jobharness bench file (tool {bench.get('tool')!r})"
-            )
-        return BenchRun(folder, bench)
-    raise ConfigError(
-        f"{path}: neither report.json nor bench.json here; give folders that `jobharness verify` "
-        "or `jobharness bench` wrote"
-    )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"{path}: cannot read it as JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def discover_runs(root: Path = REPORTS_ROOT) -> list[Run]:
+def discover_runs(root: Path = REPORTS_ROOT) -> list[SavedRun]:
     """The latest verify run of each store and the latest bench run among ``root``'s folders."""
-    latest: dict[str, tuple[str, Run]] = {}
+    latest: dict[str, tuple[str, SavedRun]] = {}
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         if not ((folder / "report.json").is_file() or (folder / "bench.json").is_file()):
             continue
@@ -94,9 +53,8 @@ def discover_runs(root: Path = REPORTS_ROOT) -> list[Run]:
             run = load_run(folder)
         except ConfigError:
             continue  # a half-written or foreign folder must not hide the good ones
-        data = run.report if isinstance(run, VerifyRun) else run.bench
-        key = f"verify:{run.label}" if isinstance(run, VerifyRun) else "bench"
-        when = f"{data.get('started', '')}|{folder.stat().st_mtime:020.6f}"
+        key = f"verify:{run.store}" if isinstance(run, RunReport) else "bench"
+        when = f"{run.started}|{folder.stat().st_mtime:020.6f}"
         if key not in latest or when > latest[key][0]:
             latest[key] = (when, run)
     if not latest:
@@ -107,23 +65,25 @@ def discover_runs(root: Path = REPORTS_ROOT) -> list[Run]:
     return sorted((run for _, run in latest.values()), key=_run_order)
 
 
-def _run_order(run: Run) -> tuple[int, str]:
-    return (1, "") if isinstance(run, BenchRun) else (0, run.label)
+def _run_order(run: SavedRun) -> tuple[int, str]:
+    return (1, "") if isinstance(run, BenchResults) else (0, run.store)
 
 
-def split_runs(runs: Sequence[Run]) -> tuple[list[VerifyRun], list[BenchRun]]:
+def split_runs(runs: Sequence[SavedRun]) -> tuple[list[VerifyRun], list[BenchResults]]:
     """Verify and bench runs apart; several runs of one store get labels with their start time."""
-    verify = [run for run in runs if isinstance(run, VerifyRun)]
-    stores = [run.label for run in verify]
+    reports = [run for run in runs if isinstance(run, RunReport)]
+    stores = [report.store for report in reports]
     verify = [
-        run
-        if stores.count(run.label) == 1
-        else VerifyRun(
-            run.path, run.report, f"{run.label} @ {run.report.get('started', run.path.name)}"
-        )
-        for run in verify
+        VerifyRun(report, report.store)
+        if stores.count(report.store) == 1
+        else VerifyRun(report, f"{report.store} @ {report.started or _folder_name(report)}")
+        for report in reports
     ]
-    return verify, [run for run in runs if isinstance(run, BenchRun)]
+    return verify, [run for run in runs if isinstance(run, BenchResults)]
+
+
+def _folder_name(report: RunReport) -> str:
+    return report.folder.name if report.folder else "?"
 
 
 def resolved_path(path: Any) -> str:
@@ -135,26 +95,16 @@ def resolved_path(path: Any) -> str:
 
 
 def current_entries(
-    verify: list[VerifyRun], bench: list[BenchRun], history: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The history line of each run in the report, found by its folder. A verify run missing
-    from the file gets a line computed from its report.json, so its values are still marked."""
-    from harness.trend import verify_figures
-
-    by_dir = {resolved_path(entry.get("dir")): entry for entry in history if entry.get("dir")}
+    verify: Sequence[VerifyRun], bench: Sequence[BenchResults], trend: Sequence[TrendEntry]
+) -> list[TrendEntry]:
+    """The trend line of each run in the report, found by its folder. A verify run missing
+    from the log gets a line computed from its report.json, so its values are still marked."""
+    by_dir = {resolved_path(entry.dir): entry for entry in trend if entry.dir}
     found = []
-    for run in [*verify, *bench]:
-        entry = by_dir.get(resolved_path(run.path))
-        if entry is None and isinstance(run, VerifyRun):
-            report = run.report
-            entry = {
-                "kind": "verify",
-                "commit": report.get("commit"),
-                "date": report.get("started"),
-                "machine": report.get("machine"),
-                "figures": verify_figures(report),
-                "dir": str(run.path),
-            }
+    for run in [*(run.report for run in verify), *bench]:
+        entry = by_dir.get(resolved_path(run.folder)) if run.folder else None
+        if entry is None and isinstance(run, RunReport):
+            entry = entry_of(run)
         if entry is not None:
             found.append(entry)
     return found
