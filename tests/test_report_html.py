@@ -9,6 +9,7 @@ DevTools protocol and checks that every plot drew something and nothing logged a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import doctest
 import json
 import os
@@ -27,12 +28,13 @@ from typing import Any
 
 import pytest
 
+from harness.checkers.result import CheckResult
 from harness.errors import ConfigError
 from harness.history import Record
 from harness.report import bench_sections, markup, plots, timeline
 from harness.report import html as report_html
 from harness.report import runs as report_runs
-from harness.results import load_run
+from harness.results import RunReport, ScenarioResult, load_run
 from harness.trend import append_run, read_trend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,6 +385,69 @@ def test_a_timeline_from_a_small_literal_history() -> None:
     svg = timeline.render_timeline("tl-literal", "literal", built)
     assert svg.count('<path class="mark ops-') == 4  # ok, fail, info and problem: one path each
     assert "kill writer-0: SIGKILL" in svg and "disk full" in svg
+
+
+def saved_run_with_a_judged_read(folder: Path, *, with_indices: bool) -> Path:
+    """A run folder whose history holds only good reads, and whose saved check nonetheless
+    names op #2 as torn: only a timeline that reads the saved evidence can mark it."""
+    records = [
+        Record("writer-0", "invoke", "save", "j0", {"tag": ["writer-0", 1]}, 0.00, index=0),
+        Record("writer-0", "ok", "save", "j0", None, 0.01, index=1),
+        Record("reader-0", "invoke", "get", "j0", None, 0.02, index=2),
+        Record("reader-0", "ok", "get", "j0", {"kind": "none"}, 0.03, index=3),
+    ]
+    run_dir = folder / "scenarios" / "literal"
+    run_dir.mkdir(parents=True)
+    (run_dir / "history.jsonl").write_text("".join(r.to_json() + "\n" for r in records))
+    check = CheckResult(
+        "no_torn_read", False, "1 torn read", {"torn": 1}, ["op #2 reader-0 get(j0): torn: cut"]
+    )
+    scenario = ScenarioResult.judged(
+        name="literal",
+        description="a literal history",
+        kind="concurrent",
+        roles=("reader", "writer"),
+        checkers=("no_torn_read",),
+        applicable=True,
+        standing="",
+        reason="",
+        notes=(),
+        duration=0.03,
+        history="scenarios/literal/history.jsonl",
+        checks=(check,),
+    )
+    report = RunReport("literal", 1, "fail", "C6 failed", (), (scenario,)).as_dict()
+    if not with_indices:  # as a report saved before evidence_operations existed
+        del report["scenarios"][0]["checks"][0]["evidence_operations"]
+    (folder / "report.json").write_text(json.dumps(report))
+    return folder
+
+
+@pytest.mark.parametrize("with_indices", [True, False])
+def test_the_timeline_marks_the_operations_the_saved_evidence_names(
+    tmp_path: Path, with_indices: bool
+) -> None:
+    run = load_run(saved_run_with_a_judged_read(tmp_path, with_indices=with_indices))
+    assert isinstance(run, RunReport)
+    assert report_html.problem_operations(run.scenarios[0]) == {
+        2: "no_torn_read: op #2 reader-0 get(j0): torn: cut"
+    }
+    page = report_html.render_html([run], trend=[])
+    figure = re.search(r'<figure id="tl-literal-literal".*?</figure>', page, re.S)
+    assert figure is not None
+    assert figure.group(0).count('class="mark problem"') == 1
+    assert "no_torn_read: op #2 reader-0 get(j0): torn: cut" in figure.group(0)
+    assert "1 operation judged wrong" in figure.group(0)
+
+
+def test_a_passing_check_marks_nothing(tmp_path: Path) -> None:
+    run = load_run(saved_run_with_a_judged_read(tmp_path, with_indices=True))
+    assert isinstance(run, RunReport)
+    passing = dataclasses.replace(
+        run.scenarios[0],
+        checks=tuple(dataclasses.replace(c, valid=True) for c in run.scenarios[0].checks),
+    )
+    assert report_html.problem_operations(passing) == {}
 
 
 def test_a_long_history_stays_small() -> None:

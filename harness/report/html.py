@@ -64,7 +64,6 @@ from harness.report.timeline import (
     LEVEL_NAMES,
     WINDOW_STYLE,
     build_timeline,
-    problem_reads,
     render_timeline,
 )
 from harness.results import (
@@ -424,14 +423,16 @@ def _timeline_figure(run: VerifyRun, scenario: ScenarioResult) -> str:
         caption = f"{head}: its history {tag('code', esc(history))} is missing"
         return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
     records = load_history(history)
-    timeline = build_timeline(records, problem_reads(records, scenario.checkers))
+    timeline = build_timeline(records, problem_operations(scenario))
     counts = timeline.counts()
     facts = [
         f"{sum(counts.values())} ops "
         f"({counts['ok']} ok, {counts['fail']} fail, {counts['info']} info)"
     ]
     if timeline.problems:
-        facts.append(_plural(timeline.problems, "read judged wrong", "reads judged wrong"))
+        facts.append(
+            _plural(timeline.problems, "operation judged wrong", "operations judged wrong")
+        )
     for kind in ("kill", "crash", "damage"):
         if count := sum(1 for marker in timeline.markers if marker.kind == kind):
             facts.append(_plural(count, kind, kind + "es" if kind == "crash" else ""))
@@ -449,6 +450,20 @@ def _timeline_figure(run: VerifyRun, scenario: ScenarioResult) -> str:
     caption += tag("ul", "".join(items)) if items else ""
     svg = render_timeline(anchor, f"{run.label}: {name}", timeline)
     return tag("figure", svg + tag("figcaption", caption), id=anchor, class_="timeline")
+
+
+def problem_operations(scenario: ScenarioResult) -> dict[int, str]:
+    """The operations the scenario's failed checks name in their evidence, with their words.
+
+    Read from the saved results (``evidence_operations`` in report.json, or the ``op #N`` the
+    lines of an older report start with): the checkers are not run again, so the timeline marks
+    what the verdict was given for.
+    """
+    problems: dict[int, str] = {}
+    for check in scenario.checks:
+        for index, line in check.problem_operations().items():
+            problems.setdefault(index, f"{check.name}: {line}")
+    return problems
 
 
 def _swatch(color: str, label: str, opacity: float = 1.0) -> str:

@@ -4,15 +4,16 @@ How to read one: each process of the scenario has a lane (a killed process and t
 that replaced it share one: ``writer-1``, ``writer-1.1``, ... with a black tick where each new
 incarnation started). An operation is a bar from its invoke to its completion, coloured by how it
 completed: green *ok*, pink *fail* (it certainly did not happen), yellow *info* (unknown: killed
-mid-call, or a write that raised), and dark red for a read the checkers judged wrong (torn,
-stale, lost, a failed recovery). The top lane holds the faults: a red line across every lane
-where a process was killed, an orange triangle where a job file was damaged, shaded windows
-while a disk fault or a slow disk was armed on a process (its own lane shaded too) or while the
-disk was full (every lane shaded). Grey dashed lines mark the phases (main, restart, final).
+mid-call, or a write that raised), and purple for an operation a failed check names in its
+evidence (a torn, stale or lost read, a failed recovery, a call that raised). The top lane holds
+the faults: a red line across every lane where a process was killed, an orange triangle where a
+job file was damaged, shaded windows while a disk fault or a slow disk was armed on a process
+(its own lane shaded too) or while the disk was full (every lane shaded). Grey dashed lines mark
+the phases (main, restart, final).
 
 Tens of thousands of operations do not fit as separate bars in 800 pixels, so each lane is cut
 into time buckets (about 2 px each) and a bucket takes the colour of the *worst* operation in
-progress during it (problem read > info > fail > ok): a single bad read among thousands of good
+progress during it (judged wrong > info > fail > ok): a single bad read among thousands of good
 ones stays visible. Runs of equal buckets become one bar and each colour is one ``<path>``, so a
 scenario of 10,000 operations costs a few kilobytes of SVG.
 
@@ -53,7 +54,7 @@ LEVEL_NAMES = {  # level: (CSS class of its path, words for the legend and toolt
     OK_LEVEL: ("ok", "ok"),
     FAIL_LEVEL: ("fail", "fail"),
     INFO_LEVEL: ("info", "info (outcome unknown)"),
-    PROBLEM_LEVEL: ("problem", "read judged wrong"),
+    PROBLEM_LEVEL: ("problem", "judged wrong by a check"),
 }
 WINDOW_STYLE = {  # kind: (colour, opacity, in words); it shades its process's lane, or all lanes
     "diskfault": ("#D55E00", 0.16, "disk errors injected"),
@@ -62,7 +63,7 @@ WINDOW_STYLE = {  # kind: (colour, opacity, in words); it shades its process's l
     "fill-disk": ("#CC79A7", 0.22, "disk full"),  # filled to the last byte
 }
 BUCKETS = 400
-MAX_TITLED_PROBLEMS = 25  # problem reads that get their own hover marker: enough to start from
+MAX_TITLED_PROBLEMS = 25  # operations judged wrong that get their own hover marker
 INCARNATION = re.compile(r"\.\d+$")
 
 
@@ -89,7 +90,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Marker:
-    """An instant: a kill, a crash, a damage, a phase change, or a read judged wrong."""
+    """An instant: a kill, a crash, a damage, a phase change, or an operation judged wrong."""
 
     kind: str
     time: float
@@ -127,46 +128,16 @@ def lane_order(name: str) -> tuple[int, str, int]:
     return (rank, role or name, int(number) if number.isdigit() else -1)
 
 
-def problem_reads(
-    records: Sequence[Record], checkers: Sequence[str] | None = None
-) -> dict[int, str]:
-    """Reads the register model judges wrong, by invoke index, with the checker's words.
-
-    With ``checkers`` (the scenario's), only the problems one of them counts against the run:
-    the latency scenario, say, reads freshly damaged files on purpose and judges none of it.
-    The report must render even when a checker trips over an odd history: then nothing is
-    highlighted (the checker results in report.json already say what went wrong).
-    """
-    from harness.checkers.read_verdicts import DURABILITY, RECOVERY, TORN, judge_reads
-    from harness.history import History
-
-    judged_by = {
-        "never_raises": ("raised",),
-        "no_torn_read": TORN,
-        "acknowledged_writes_survive": DURABILITY,
-        "recovery_to_last_good": RECOVERY,
-    }
-    counted = {p for problems in judged_by.values() for p in problems}
-    if checkers is not None:
-        counted = {p for name in checkers for p in judged_by.get(name, ())}
-    if not counted:
-        return {}
-    try:
-        verdicts = judge_reads(History(list(records)))
-    except Exception:
-        return {}
-    return {
-        v.op.index: f"{v.op.describe()}: {v.problem}: {v.detail}"
-        for v in verdicts
-        if v.problem in counted
-    }
-
-
 def build_timeline(
     records: Sequence[Record], problems: dict[int, str] | None = None, buckets: int = BUCKETS
 ) -> Timeline:
-    """Lanes, fault windows and markers of one scenario's history (see the module docstring)."""
+    """Lanes, fault windows and markers of one scenario's history (see the module docstring).
+
+    ``problems`` are the operations judged wrong, by index, with the words why: those a failed
+    check names in its evidence (:func:`harness.report.html.problem_operations`).
+    """
     problems = problems or {}
+    marked = 0
     duration = max((r.time for r in records), default=0.0) or 1e-3
     width = duration / buckets
     levels: dict[str, list[int]] = {}
@@ -187,14 +158,16 @@ def build_timeline(
                 cells[bucket] = level
         if op.f == "open" and lane != op.process:
             restarts.setdefault(lane, []).append(op.start)
-        if level == PROBLEM_LEVEL and len(markers) < MAX_TITLED_PROBLEMS:
-            markers.append(Marker("problem", op.start, problems[op.index], lane))
+        if level == PROBLEM_LEVEL:
+            marked += 1
+            if len(markers) < MAX_TITLED_PROBLEMS:
+                markers.append(Marker("problem", op.start, problems[op.index], lane))
     windows, fault_markers = _faults(records, duration)
     lanes = [
         Lane(name, tuple(levels[name]), dict(counts[name]), tuple(restarts.get(name, ())))
         for name in sorted(levels, key=lane_order)
     ]
-    return Timeline(duration, lanes, windows, fault_markers + markers, len(problems))
+    return Timeline(duration, lanes, windows, fault_markers + markers, marked)
 
 
 def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], list[Marker]]:
@@ -401,7 +374,8 @@ def _restarts(timeline: Timeline, scale: Scale, row: dict[str, float]) -> list[s
 
 
 def _markers(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: float) -> list[str]:
-    """Phases (dashed), kills and crashes (a line across every lane), damage, problem reads."""
+    """Phases (dashed), kills and crashes (a line across every lane), damage, operations judged
+    wrong."""
     parts = []
     last_label = -1e9
     middle = TOP + LANE_HEIGHT / 2
