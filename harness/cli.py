@@ -195,7 +195,7 @@ def _quote(text: str) -> str:
 
 def _render_html(out: Path) -> Path | None:
     """The self-contained HTML report of this run (plots, timelines, trend)."""
-    from harness.report.html import render_after_verify
+    from harness.report.command import render_after_verify
 
     try:
         return render_after_verify(out)

@@ -5,7 +5,7 @@
     jobharness gate   --baseline reports/baseline.json [RESULTS ...] [--threshold 0.10]
     jobharness gate   --write-baseline RESULTS ... [--baseline reports/baseline.json]
 
-Each command lives in its own module (:mod:`harness.bench`, :mod:`harness.report.html`,
+Each command lives in its own module (:mod:`harness.bench`, :mod:`harness.report.command`,
 :mod:`harness.gate`); this one only declares the arguments and dispatches.
 """
 
@@ -67,7 +67,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         return run_bench_command(args)
     if args.command == "report":
-        from harness.report.html import run_report_command
+        from harness.report.command import run_report_command
 
         return run_report_command(args)
     if args.command == "gate":

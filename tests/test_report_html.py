@@ -31,7 +31,8 @@ import pytest
 from harness.checkers.result import CheckResult
 from harness.errors import ConfigError
 from harness.history import Record
-from harness.report import bench_sections, markup, plots, timeline
+from harness.report import bench_sections, markup, plots, timeline, timeline_section
+from harness.report import command as report_command
 from harness.report import html as report_html
 from harness.report import runs as report_runs
 from harness.results import RunReport, ScenarioResult, load_run
@@ -429,7 +430,7 @@ def test_the_timeline_marks_the_operations_the_saved_evidence_names(
 ) -> None:
     run = load_run(saved_run_with_a_judged_read(tmp_path, with_indices=with_indices))
     assert isinstance(run, RunReport)
-    assert report_html.problem_operations(run.scenarios[0]) == {
+    assert timeline_section.problem_operations(run.scenarios[0]) == {
         2: "no_torn_read: op #2 reader-0 get(j0): torn: cut"
     }
     page = report_html.render_html([run], trend=[])
@@ -447,7 +448,7 @@ def test_a_passing_check_marks_nothing(tmp_path: Path) -> None:
         run.scenarios[0],
         checks=tuple(dataclasses.replace(c, valid=True) for c in run.scenarios[0].checks),
     )
-    assert report_html.problem_operations(passing) == {}
+    assert timeline_section.problem_operations(passing) == {}
 
 
 def test_a_long_history_stays_small() -> None:
@@ -482,7 +483,7 @@ def test_report_writes_html_and_summary_and_says_where(
 ) -> None:
     monkeypatch.setenv("JOBHARNESS_TREND", str(workspace["trend"]))
     runs = [*workspace["runs"].values(), workspace["bench"] / "bench.json"]
-    assert report_html.run_report_command(Namespace(runs=runs, out=tmp_path / "out")) == 0
+    assert report_command.run_report_command(Namespace(runs=runs, out=tmp_path / "out")) == 0
     printed = capsys.readouterr().out
     assert (
         str(tmp_path / "out" / "report.html") in printed
@@ -523,7 +524,7 @@ def test_without_arguments_the_latest_run_of_each_store_is_taken(
         "verify-naive-1",
         "bench-1",
     ]
-    assert report_html.run_report_command(Namespace(runs=[], out=None)) == 0
+    assert report_command.run_report_command(Namespace(runs=[], out=None)) == 0
     assert (tmp_path / "reports" / "report.html").is_file() and (
         tmp_path / "reports" / "summary.md"
     ).is_file()
@@ -532,7 +533,7 @@ def test_without_arguments_the_latest_run_of_each_store_is_taken(
 
 def test_a_folder_without_a_run_is_a_one_line_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"neither report\.json nor bench\.json") as caught:
-        report_html.run_report_command(Namespace(runs=[tmp_path], out=tmp_path))
+        report_command.run_report_command(Namespace(runs=[tmp_path], out=tmp_path))
     assert "\n" not in str(caught.value)
     (tmp_path / "bench.json").write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read it as JSON"):
@@ -561,7 +562,7 @@ def test_render_after_verify_writes_the_report_into_the_run(
     run = tmp_path / "verify-naive"
     shutil.copytree(workspace["runs"]["naive"], run)
     monkeypatch.setenv("JOBHARNESS_TREND", str(workspace["trend"]))
-    path = report_html.render_after_verify(run)
+    path = report_command.render_after_verify(run)
     assert path == run / "report.html"
     text = path.read_text()
     assert (

@@ -1,120 +1,41 @@
-"""``jobharness report``: saved verify and bench runs as one HTML file and a Markdown summary.
+"""``report.html``: saved verify and bench runs as one self-contained page.
 
-    jobharness report                # the latest verify run of each store and the latest
-                                     # bench run among the folders of reports/
-    jobharness report reports/verify-naive-* reports/bench-20261128-193000 --out /tmp/out
+Every chart is inline SVG drawn by :mod:`harness.report.plots` and :mod:`harness.report.timeline`;
+no script, stylesheet, font or image is fetched from anywhere, so the page opens offline and
+straight out of a CI artifact. :func:`render_html` puts it together, top to bottom:
 
-``report.html`` is a single self-contained file: every chart is inline SVG drawn by
-:mod:`harness.report.plots` and :mod:`harness.report.timeline`; no script, stylesheet, font or
-image is fetched from anywhere, so it opens offline and straight out of a CI artifact. Top to
-bottom it holds:
+1. the runs it is made of (store, verdict, commit, machine, folder);
+2. the **criteria matrix**: one row per store, one column per criterion; each cell links to
+   that criterion's summary and evidence lines for that store (:mod:`.criteria_section`);
+3. **latency** percentiles per operation and store: the quiet measurement, then each scenario
+   (:mod:`.latency_section`);
+4. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
+   throughput against processes, directory size, the time breakdown of a save, recovery
+   (:mod:`.bench_sections`);
+5. a **timeline** of each scenario per store, Jepsen-style (:mod:`.timeline_section`);
+6. the **trend** of every figure across the runs of ``reports/trend.jsonl``, this run ringed
+   (:mod:`.trend_section`).
 
-1. the **criteria matrix**: one row per store, one column per criterion; each cell links to
-   that criterion's summary and evidence lines for that store (the *evidence* section);
-2. **latency** percentiles per operation and store: the quiet measurement, then each scenario;
-3. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
-   throughput against processes, directory size, the time breakdown of a save, recovery;
-4. a **timeline** of each scenario per store (Jepsen-style: lanes of operations, faults shaded);
-5. the **trend** of every figure across the runs of ``reports/trend.jsonl``, this run ringed.
-
-``summary.md`` carries the matrix, the failed criteria with their first evidence line and the
-benchmark targets: what a pull-request comment needs. :func:`render_after_verify` renders the
-report of one verify run into its own folder (``make verify`` calls it). How to read the page:
-``docs/reports.md``.
-
-The page is put together here, with the verify sections (matrix, evidence, latency, timelines,
-trends) and ``summary.md``; :mod:`harness.report.runs` finds and loads the runs,
-:mod:`harness.report.bench_sections` draws the benchmark and :mod:`harness.report.markup` holds
-the HTML pieces they share.
+The ``jobharness report`` command that writes it, with ``summary.md``, is
+:mod:`harness.report.command`; :mod:`harness.report.markup` holds the HTML pieces the sections
+share. How to read the page: ``docs/reports.md``.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from harness.history import load_history
-from harness.report import plots
 from harness.report.bench_sections import bench_section
-from harness.report.markup import (
-    CSS_CLASS,
-    MARK,
-    format_value,
-    slug,
-    table_row,
-    tag,
-    verdict_word,
-)
+from harness.report.criteria_section import evidence_section, matrix_section
+from harness.report.latency_section import latency_section
+from harness.report.markup import count_of, table_row, tag, verdict_word
 from harness.report.plots import esc
-from harness.report.runs import (
-    REPORTS_ROOT,
-    VerifyRun,
-    current_entries,
-    discover_runs,
-    resolved_path,
-    split_runs,
-)
-from harness.report.timeline import (
-    DAMAGE_COLOR,
-    KILL_COLOR,
-    LEVEL_COLORS,
-    LEVEL_NAMES,
-    WINDOW_STYLE,
-    build_timeline,
-    render_timeline,
-)
-from harness.results import (
-    BenchResults,
-    CriterionResult,
-    SavedRun,
-    ScenarioResult,
-    load_run,
-)
+from harness.report.runs import VerifyRun, split_runs
+from harness.report.timeline_section import timelines_section
+from harness.report.trend_section import trends_section
+from harness.results import BenchResults, SavedRun
 from harness.trend import TrendEntry, read_trend
-
-LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenario) shown with it
-    "save": ("floor_write", "naive_save", "save"),
-    "get": ("floor_read", "naive_get", "get"),
-    "update": (),
-    "get_recovering": ("get_recovering",),
-    "recover": (),
-}
-MAX_TREND_POINTS = 60  # the last runs of a figure: a trend, not an archive
-
-
-# ---------------------------------------------------------------- the command and the hook
-
-
-def run_report_command(args: argparse.Namespace) -> int:
-    """``jobharness report [RUN_DIR ...] [--out DIR]``: write the two files and say where."""
-    runs = [load_run(Path(path)) for path in args.runs] if args.runs else discover_runs()
-    runs = list({resolved_path(run.folder): run for run in runs}.values())  # a folder named twice
-    html_path, summary_path = write_report(runs, Path(args.out) if args.out else REPORTS_ROOT)
-    print(f"report:  {html_path} ({html_path.stat().st_size / 1e6:.1f} MB)")
-    print(f"summary: {summary_path}")
-    return 0
-
-
-def render_after_verify(run_dir: Path) -> Path:
-    """Render one verify run (with the trend log) into ``run_dir/report.html``; its path."""
-    path = run_dir / "report.html"
-    path.write_text(render_html([load_run(run_dir)]), encoding="utf-8")
-    return path
-
-
-def write_report(runs: Sequence[SavedRun], out: Path) -> tuple[Path, Path]:
-    """``out/report.html`` and ``out/summary.md`` for ``runs``."""
-    out.mkdir(parents=True, exist_ok=True)
-    html_path, summary_path = out / "report.html", out / "summary.md"
-    html_path.write_text(render_html(runs), encoding="utf-8")
-    summary_path.write_text(render_summary(runs, html_path.name), encoding="utf-8")
-    return html_path, summary_path
-
-
-# ---------------------------------------------------------------- the page
 
 
 def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = None) -> str:
@@ -122,12 +43,12 @@ def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = N
     verify, bench = split_runs(runs)
     trend = read_trend() if trend is None else trend
     sections = [
-        ("criteria", "Criteria", _matrix_section(verify)),
-        ("evidence", "Evidence", _evidence_section(verify)),
-        ("latency", "Latency", _latency_section(verify)),
+        ("criteria", "Criteria", matrix_section(verify)),
+        ("evidence", "Evidence", evidence_section(verify)),
+        ("latency", "Latency", latency_section(verify)),
         ("bench", "Benchmark", "".join(bench_section(run) for run in bench)),
-        ("timelines", "Timelines", _timelines_section(verify)),
-        ("trends", "Trends", _trends_section(verify, bench, trend)),
+        ("timelines", "Timelines", timelines_section(verify)),
+        ("trends", "Trends", trends_section(verify, bench, trend)),
     ]
     sections = [section for section in sections if section[2]]
     body = "".join(tag("section", tag("h2", title) + html, id=key) for key, title, html in sections)
@@ -191,415 +112,8 @@ def _targets_verdict(bench: BenchResults) -> str:
     if not targets:
         return "-"
     if missed:
-        return tag("b", _plural(missed, "target") + " missed", class_="fail")
+        return tag("b", count_of(missed, "target") + " missed", class_="fail")
     return tag("b", "targets met", class_="pass")
-
-
-def _plural(count: int, one: str, many: str = "") -> str:
-    return f"{count} {one if count == 1 else many or one + 's'}"
-
-
-# ---------------------------------------------------------------- criteria and evidence
-
-
-def criteria_columns(verify: Sequence[VerifyRun]) -> list[tuple[str, str]]:
-    """(id, title) of every criterion in any run, in the order the runs list them."""
-    columns: dict[str, str] = {}
-    for run in verify:
-        for criterion in run.report.criteria:
-            columns.setdefault(criterion.id, criterion.title)
-    return list(columns.items())
-
-
-def _criteria_of(run: VerifyRun) -> dict[str, CriterionResult]:
-    return {criterion.id: criterion for criterion in run.report.criteria}
-
-
-def _matrix_section(verify: list[VerifyRun]) -> str:
-    if not verify:
-        return ""
-    columns = criteria_columns(verify)
-    head = "".join(tag("th", tag("abbr", esc(cid), title=title)) for cid, title in columns)
-    rows = []
-    for run in verify:
-        criteria = _criteria_of(run)
-        verdict = run.report.verdict
-        cells = [
-            tag("th", tag("a", esc(run.label), href=f"#ev-{run.slug}"), class_="store"),
-            tag("td", esc(verdict), class_=f"verdict {CSS_CLASS.get(verdict, 'na')}"),
-        ]
-        for cid, _ in columns:
-            criterion = criteria.get(cid)
-            if criterion is None:
-                cells.append(tag("td", "-", class_="absent"))
-                continue
-            status = criterion.status
-            link = tag(
-                "a",
-                MARK[status],
-                href=f"#ev-{run.slug}-{slug(cid)}",
-                title=criterion.summary,
-            )
-            cells.append(tag("td", link, class_=f"cell {CSS_CLASS[status]}"))
-        rows.append(tag("tr", "".join(cells), class_="store-row"))
-    legend = "".join(tag("li", tag("b", esc(cid)) + " " + esc(title)) for cid, title in columns)
-    return (
-        tag("p", "Each cell links to that criterion's summary and evidence for that store.")
-        + tag(
-            "table",
-            tag("thead", tag("tr", "<th>store</th><th>verdict</th>" + head))
-            + tag("tbody", "".join(rows)),
-            class_="matrix",
-        )
-        + tag("ul", legend, class_="criteria-legend")
-    )
-
-
-def _evidence_section(verify: list[VerifyRun]) -> str:
-    parts = []
-    for run in verify:
-        scenarios = {scenario.name for scenario in run.report.scenarios}
-        parts.append(tag("h3", esc(run.label), id=f"ev-{run.slug}"))
-        if run.report.verdict != "pass" and run.report.replay:
-            replay = tag("code", esc(run.report.replay))
-            parts.append(tag("p", f"Replay with the same seed: {replay}"))
-        for cid, criterion in _criteria_of(run).items():
-            parts.append(_evidence_block(run, cid, criterion, scenarios))
-    return "".join(parts)
-
-
-def _evidence_block(
-    run: VerifyRun, cid: str, criterion: CriterionResult, scenarios: set[str]
-) -> str:
-    status = criterion.status
-    lines = "".join(
-        tag("li", tag("code", _link_scenario(line, run, scenarios))) for line in criterion.evidence
-    )
-    judged = ", ".join(
-        f"{tag('a', esc(name), href=f'#tl-{run.slug}-{slug(name)}')} {MARK.get(verdict, 'n/a')}"
-        for name, verdict in criterion.scenarios.items()
-    )
-    heading = f"{esc(run.label)} · {esc(cid)} {esc(criterion.title)}: {MARK[status]}"
-    return tag(
-        "div",
-        tag("h4", heading)
-        + tag("p", esc(criterion.summary))
-        + (tag("ul", lines) if lines else "")
-        + (tag("p", f"judged in: {judged}", class_="scenarios") if judged else ""),
-        class_=f"evidence {CSS_CLASS[status]}",
-        id=f"ev-{run.slug}-{slug(cid)}",
-    )
-
-
-def _link_scenario(line: str, run: VerifyRun, scenarios: set[str]) -> str:
-    """An evidence line with its leading ``scenario:`` turned into a link to that timeline."""
-    name, separator, rest = line.partition(": ")
-    if separator and name in scenarios:
-        return f"{tag('a', esc(name), href=f'#tl-{run.slug}-{slug(name)}')}: {esc(rest)}"
-    return esc(line)
-
-
-# ---------------------------------------------------------------- latency
-
-
-def _percentiles(figure: Any) -> plots.Percentiles | None:
-    """A latency summary ({count, p50_ms, ...}) as chart percentiles; None when it is empty."""
-    if not isinstance(figure, dict) or not figure.get("count") or "p50_ms" not in figure:
-        return None
-    p50 = figure["p50_ms"]
-    return plots.Percentiles(
-        p50,
-        figure.get("p99_ms", p50),
-        figure.get("p95_ms"),
-        figure.get("max_ms"),
-        int(figure["count"]),
-    )
-
-
-def latency_rows(run: VerifyRun, op: str) -> dict[str, plots.Percentiles]:
-    """Row label -> percentiles of ``op`` in one run: the quiet measurement, then each scenario."""
-    quiet: dict[str, plots.Percentiles] = {}
-    scenarios: dict[str, plots.Percentiles] = {}
-    for scenario in run.report.scenarios:
-        for check in scenario.checks:
-            figures = check.figures
-            if check.name == "performance_budget":
-                for name in LATENCY_OPS.get(op, ()):
-                    if value := _percentiles((figures.get("latency") or {}).get(name)):
-                        quiet[f"quiet: {name}"] = value
-                if op == "get_recovering":  # P3 judges the kinds together; show each apart
-                    for kind, figure in (figures.get("recovering_by_damage") or {}).items():
-                        if value := _percentiles(figure):
-                            quiet[f"quiet: get_recovering ({kind})"] = value
-            elif check.name == "latency" and (value := _percentiles(figures.get(op))):
-                scenarios[scenario.name] = value
-    return quiet | scenarios
-
-
-def _latency_section(verify: list[VerifyRun]) -> str:
-    charts = []
-    for op in LATENCY_OPS:
-        per_run = {run.label: latency_rows(run, op) for run in verify}
-        rows = list(dict.fromkeys(row for values in per_run.values() for row in values))
-        rows.sort(key=lambda row: not row.startswith("quiet"))  # stable: quiet rows first
-        series = [
-            plots.RangeSeries(label, values, plots.color_for(label, index))
-            for index, (label, values) in enumerate(per_run.items())
-            if values
-        ]
-        if rows:
-            title = f"{op}: latency percentiles"
-            charts.append(plots.range_chart(f"latency-{op}", title, rows, series, unit="ms"))
-    if not charts:
-        return ""
-    explanation = (
-        "Dot: p50; bar: p50 to p99; tick: p95; ring: the maximum; log scale. <i>quiet</i> rows "
-        "come from the latency scenario, without faults (the floors are the least a write and a "
-        "read cost on the store's own medium, measured in the same rounds); the others from each "
-        "scenario, under its faults."
-    )
-    return tag("p", explanation) + _floors_list(verify) + "".join(charts)
-
-
-def _floors_list(verify: list[VerifyRun]) -> str:
-    """Which floor each run's budgets were judged against (a file, a database round trip)."""
-    items = []
-    for run in verify:
-        for scenario in run.report.scenarios:
-            budget = scenario.check("performance_budget")
-            floor = budget.figures.get("floor") if budget else None
-            if isinstance(floor, dict):
-                who = "declared by the store" if floor.get("declared_by") == "store" else "default"
-                items.append(
-                    tag(
-                        "li",
-                        f"{tag('b', esc(run.label))}: floor {tag('b', esc(floor.get('medium')))}"
-                        f" ({esc(who)}); write: {esc(floor.get('write'))}; "
-                        f"read: {esc(floor.get('read'))}",
-                    )
-                )
-    if not items:
-        return ""
-    return tag("p", "The budgets P1-P3 were judged against these floors:") + tag(
-        "ul", "".join(items)
-    )
-
-
-# ---------------------------------------------------------------- timelines
-
-
-def _timelines_section(verify: list[VerifyRun]) -> str:
-    names = list(dict.fromkeys(s.name for run in verify for s in run.report.scenarios))
-    blocks = []
-    for name in names:
-        figures, description = [], ""
-        for run in verify:
-            scenario = run.report.scenario(name)
-            if scenario is not None:
-                description = description or scenario.description
-                figures.append(_timeline_figure(run, scenario))
-        summary = tag("summary", tag("b", esc(name)) + " " + esc(description))
-        blocks.append(
-            tag(
-                "details",
-                summary + "".join(figures),
-                class_="scenario",
-                id=f"sc-{slug(name)}",
-                open="",
-            )
-        )
-    return TIMELINE_LEGEND + "".join(blocks) if blocks else ""
-
-
-def _timeline_figure(run: VerifyRun, scenario: ScenarioResult) -> str:
-    name = scenario.name
-    anchor = f"tl-{run.slug}-{slug(name)}"
-    head = f"{tag('b', esc(run.label))}: {verdict_word(scenario.status)}"
-    history = run.path / scenario.history
-    if not scenario.applicable:
-        caption = f"{head}: not applicable: {esc(scenario.reason)}"
-        return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
-    if not history.is_file():
-        caption = f"{head}: its history {tag('code', esc(history))} is missing"
-        return tag("figure", tag("figcaption", caption), id=anchor, class_="timeline")
-    records = load_history(history)
-    timeline = build_timeline(records, problem_operations(scenario))
-    counts = timeline.counts()
-    facts = [
-        f"{sum(counts.values())} ops "
-        f"({counts['ok']} ok, {counts['fail']} fail, {counts['info']} info)"
-    ]
-    if timeline.problems:
-        facts.append(
-            _plural(timeline.problems, "operation judged wrong", "operations judged wrong")
-        )
-    for kind in ("kill", "crash", "damage"):
-        if count := sum(1 for marker in timeline.markers if marker.kind == kind):
-            facts.append(_plural(count, kind, kind + "es" if kind == "crash" else ""))
-    items = [
-        tag(
-            "li",
-            f"{esc(check.name)}: {esc(check.summary)}"
-            + (f"<br>{tag('code', esc(check.evidence[0]))}" if check.evidence else ""),
-        )
-        for check in scenario.checks
-        if check.valid is False or check.crashed
-    ]
-    items += [tag("li", f"note: {esc(note)}") for note in scenario.notes]
-    caption = f"{head} · {esc(', '.join(facts))} · history {tag('code', esc(history))}"
-    caption += tag("ul", "".join(items)) if items else ""
-    svg = render_timeline(anchor, f"{run.label}: {name}", timeline)
-    return tag("figure", svg + tag("figcaption", caption), id=anchor, class_="timeline")
-
-
-def problem_operations(scenario: ScenarioResult) -> dict[int, str]:
-    """The operations the scenario's failed checks name in their evidence, with their words.
-
-    Read from the saved results (``evidence_operations`` in report.json, or the ``op #N`` the
-    lines of an older report start with): the checkers are not run again, so the timeline marks
-    what the verdict was given for.
-    """
-    problems: dict[int, str] = {}
-    for check in scenario.checks:
-        for index, line in check.problem_operations().items():
-            problems.setdefault(index, f"{check.name}: {line}")
-    return problems
-
-
-def _swatch(color: str, label: str, opacity: float = 1.0) -> str:
-    box = tag("span", "", class_="swatch", style=f"background:{color};opacity:{opacity:.2f}")
-    return box + esc(label)
-
-
-TIMELINE_LEGEND = tag(
-    "p",
-    " ".join(_swatch(color, LEVEL_NAMES[level][1]) for level, color in LEVEL_COLORS.items())
-    + " · "
-    + _swatch(KILL_COLOR, "kill (a line)")
-    + " "
-    + _swatch(DAMAGE_COLOR, "damage (a triangle)")
-    + " · shaded while in force: "
-    + " ".join(
-        _swatch(color, words, min(1.0, opacity * 4))
-        for color, opacity, words in WINDOW_STYLE.values()
-    )
-    + " · black tick: a new incarnation of a killed process · grey dashes: phases."
-    + " Hover for details.",
-    class_="legend",
-)
-
-
-# ---------------------------------------------------------------- trends
-
-
-def trend_series(
-    trend: Sequence[TrendEntry], figure: str, current: TrendEntry | None
-) -> tuple[list[plots.TrendPoint], int | None]:
-    """The last values of ``figure`` in the trend log, oldest first, and the current run's index."""
-    entries = [entry for entry in trend if figure in entry.figures]
-    if current is not None and current not in entries:
-        entries.append(current)
-    entries = entries[-MAX_TREND_POINTS:]
-    points = []
-    for entry in entries:
-        host = entry.machine.get("hostname", "?")
-        mark = " (this report)" if entry is current else ""
-        label = f"{entry.commit or '?'} {entry.date or '?'} on {host}{mark}"
-        points.append(plots.TrendPoint(float(entry.figures[figure]), label))
-    return points, next((i for i, entry in enumerate(entries) if entry is current), None)
-
-
-def _trends_section(
-    verify: list[VerifyRun], bench: list[BenchResults], trend: Sequence[TrendEntry]
-) -> str:
-    groups: dict[str, list[str]] = {}
-    for entry in current_entries(verify, bench, trend):
-        for figure in sorted(entry.figures):
-            parts = figure.split(".")
-            group = ".".join(parts[:2]) if parts[0] == "verify" else parts[0]
-            points, index = trend_series(trend, figure, entry)
-            chart = plots.trend_chart(f"trend-{slug(figure)}", figure, points, index)
-            groups.setdefault(group, []).append(chart)
-    blocks = "".join(
-        tag(
-            "details",
-            tag("summary", f"{esc(group)} ({_plural(len(charts), 'figure')})")
-            + tag("div", "".join(charts), class_="trends"),
-            class_="trend-group",
-            open="",
-        )
-        for group, charts in groups.items()
-    )
-    if not blocks:
-        return ""
-    explanation = (
-        f"Each figure across the last {MAX_TREND_POINTS} runs of the trend log, oldest left; "
-        "the ring is this report's run. Hover a point for its commit, date and machine."
-    )
-    return tag("p", explanation) + blocks
-
-
-# ---------------------------------------------------------------- summary.md
-
-
-def render_summary(runs: Sequence[SavedRun], html_name: str = "report.html") -> str:
-    """The Markdown summary: the matrix, the first evidence of each failure, benchmark targets."""
-    verify, bench = split_runs(runs)
-    lines = [
-        "# jobharness summary",
-        "",
-        f"Plots, timelines and all the evidence: `{html_name}`.",
-        "",
-    ]
-    if verify:
-        lines += _summary_criteria(verify)
-    for results in bench:
-        lines += [f"## Benchmark `{results.folder}`", ""]
-        if results.targets:
-            lines += [
-                "| id | target | value | limit | verdict | margin |",
-                "|---|---|---|---|---|---|",
-            ]
-        for t in results.targets:
-            cells = (t.id, t.title, format_value(t.value), format_value(t.limit))
-            lines.append(f"| {' | '.join(cells)} | {MARK.get(t.passed, 'n/a')} | {t.margin} |")
-        lines.append("")
-    lines += ["## Runs", ""]
-    for run in verify:
-        report = run.report
-        lines.append(
-            f"- verify {run.label}: `{report.folder}` "
-            f"(commit {report.commit or '?'}, {report.started or '?'})"
-        )
-    for results in bench:
-        lines.append(
-            f"- bench: `{results.folder}` (commit {results.commit or '?'}, {results.started or '?'})"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _summary_criteria(verify: list[VerifyRun]) -> list[str]:
-    columns = criteria_columns(verify)
-    lines = [
-        "## Criteria",
-        "",
-        "| store | verdict | " + " | ".join(cid for cid, _ in columns) + " |",
-        "|---|---|" + "---|" * len(columns),
-    ]
-    for run in verify:
-        criteria = _criteria_of(run)
-        cells = [MARK[criteria[cid].status] if cid in criteria else "-" for cid, _ in columns]
-        cells = [f"**{cell}**" if cell in ("FAIL", "UNKNOWN") else cell for cell in cells]
-        lines.append(f"| {run.label} | {run.report.verdict} | {' | '.join(cells)} |")
-    lines += ["", *(f"- {cid}: {title}" for cid, title in columns), ""]
-    failures = [(run, c) for run in verify for c in run.report.criteria if c.status == "fail"]
-    if failures:
-        lines += ["## Failed criteria", ""]
-        for run, criterion in failures:
-            lines.append(f"- **{run.label} {criterion.id}** {criterion.summary}")
-            lines += [f"  - `{line}`" for line in criterion.evidence[:1]]
-        lines.append("")
-    return lines
 
 
 CSS = "".join(

@@ -63,6 +63,15 @@ def table_row(cells: Sequence[str], cell: str = "td") -> str:
     return tag("tr", "".join(tag(cell, content) for content in cells))
 
 
+def count_of(count: int, one: str, many: str = "") -> str:
+    """``1 target``, ``2 targets``; ``many`` for a plural that is not ``one`` + s.
+
+    >>> count_of(1, "crash", "crashes"), count_of(3, "crash", "crashes"), count_of(2, "figure")
+    ('1 crash', '3 crashes', '2 figures')
+    """
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
 def format_value(value: Any) -> str:
     """A number as :func:`~harness.report.plots.format_number` writes it, else plain text."""
     return format_number(value) if isinstance(value, int | float) else str(value or "")
