@@ -31,7 +31,15 @@ import pytest
 from harness.checkers.result import CheckResult
 from harness.errors import ConfigError
 from harness.history import Record
-from harness.report import bench_sections, markup, plots, timeline, timeline_section
+from harness.report import (
+    bench_sections,
+    markup,
+    plots,
+    svg,
+    timeline,
+    timeline_model,
+    timeline_section,
+)
 from harness.report import command as report_command
 from harness.report import html as report_html
 from harness.report import runs as report_runs
@@ -313,9 +321,9 @@ def test_every_matrix_cell_leads_to_its_evidence(page: str, workspace: dict[str,
             rf'<div class="evidence fail" id="ev-naive-{criterion["id"]}">(.*?)</div>', page, re.S
         )
         assert block is not None
-        assert plots.esc(criterion["summary"]) in block.group(1)
+        assert svg.esc(criterion["summary"]) in block.group(1)
         first = criterion["evidence"][0].partition(": ")[2]
-        assert plots.esc(first) in block.group(1)
+        assert svg.esc(first) in block.group(1)
 
 
 def test_the_page_draws_every_kind_of_plot(page: str, workspace: dict[str, Any]) -> None:
@@ -378,9 +386,12 @@ def test_a_timeline_from_a_small_literal_history() -> None:
     assert [lane.name for lane in built.lanes] == ["setup", "reader-0", "writer-0", "final"]
     writer = next(lane for lane in built.lanes if lane.name == "writer-0")
     assert writer.counts == {"ok": 2, "info": 1} and writer.restarts == (0.30,)
-    assert writer.levels[19:25] == (timeline.INFO_LEVEL,) * 6  # the killed save spans its buckets
+    assert (
+        writer.levels[19:25] == (timeline_model.INFO_LEVEL,) * 6
+    )  # the killed save spans its buckets
     reader = next(lane for lane in built.lanes if lane.name == "reader-0")
-    assert reader.levels[11] == timeline.FAIL_LEVEL and reader.levels[40] == timeline.PROBLEM_LEVEL
+    assert reader.levels[11] == timeline_model.FAIL_LEVEL
+    assert reader.levels[40] == timeline_model.PROBLEM_LEVEL
     assert [(w.kind, w.start, w.end) for w in built.windows] == [("fill-disk", 0.50, 0.70)]
     assert {m.kind for m in built.markers} == {"kill", "damage", "problem"}
     svg = timeline.render_timeline("tl-literal", "literal", built)
@@ -467,7 +478,7 @@ def test_a_long_history_stays_small() -> None:
 
 
 def test_the_plot_modules_examples_hold() -> None:
-    for module in (plots, timeline, markup, bench_sections):
+    for module in (plots, svg, timeline, timeline_model, markup, bench_sections):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.report import plots
 from harness.report.markup import format_value, slug, table_row, tag, verdict_word
-from harness.report.plots import esc
+from harness.report.svg import esc
 from harness.results import BenchFigure, BenchResults, BenchTarget
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.report.markup import CSS_CLASS, MARK, slug, tag
-from harness.report.plots import esc
 from harness.report.runs import VerifyRun
+from harness.report.svg import esc
 from harness.results import CriterionResult
 
 

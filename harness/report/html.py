@@ -30,8 +30,8 @@ from harness.report.bench_sections import bench_section
 from harness.report.criteria_section import evidence_section, matrix_section
 from harness.report.latency_section import latency_section
 from harness.report.markup import count_of, table_row, tag, verdict_word
-from harness.report.plots import esc
 from harness.report.runs import VerifyRun, split_runs
+from harness.report.svg import esc
 from harness.report.timeline_section import timelines_section
 from harness.report.trend_section import trends_section
 from harness.results import BenchResults, SavedRun

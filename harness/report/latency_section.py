@@ -12,8 +12,8 @@ from typing import Any
 
 from harness.report import plots
 from harness.report.markup import tag
-from harness.report.plots import esc
 from harness.report.runs import VerifyRun
+from harness.report.svg import color_for, esc
 
 LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenario) shown with it
     "save": ("floor_write", "naive_save", "save"),
@@ -65,7 +65,7 @@ def latency_section(verify: list[VerifyRun]) -> str:
         rows = list(dict.fromkeys(row for values in per_run.values() for row in values))
         rows.sort(key=lambda row: not row.startswith("quiet"))  # stable: quiet rows first
         series = [
-            plots.RangeSeries(label, values, plots.color_for(label, index))
+            plots.RangeSeries(label, values, color_for(label, index))
             for index, (label, values) in enumerate(per_run.items())
             if values
         ]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from harness.report.plots import esc, format_number
+from harness.report.svg import esc, format_number
 
 # Keyed by a status word, or by the older ``passed`` flag (None was "n/a" before "unknown").
 MARK: dict[Any, str] = {
@@ -73,5 +73,5 @@ def count_of(count: int, one: str, many: str = "") -> str:
 
 
 def format_value(value: Any) -> str:
-    """A number as :func:`~harness.report.plots.format_number` writes it, else plain text."""
+    """A number as :func:`~harness.report.svg.format_number` writes it, else plain text."""
     return format_number(value) if isinstance(value, int | float) else str(value or "")

@@ -17,6 +17,10 @@ progress during it (judged wrong > info > fail > ok): a single bad read among th
 ones stays visible. Runs of equal buckets become one bar and each colour is one ``<path>``, so a
 scenario of 10,000 operations costs a few kilobytes of SVG.
 
+:func:`build_timeline` turns a history into a :class:`~harness.report.timeline_model.Timeline`
+(what it is made of, and the colours, are :mod:`harness.report.timeline_model`) and
+:func:`render_timeline` draws it.
+
 >>> from harness.history import Record
 >>> records = [
 ...     Record("writer-0", "invoke", "save", "j0", None, 0.00, index=0),
@@ -33,99 +37,37 @@ scenario of 10,000 operations costs a few kilobytes of SVG.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from harness.history import FAIL, INFO, OK, Record, join_operations
-from harness.report.plots import Scale, element, format_number, svg_open, text, tooltip
-
-IDLE, OK_LEVEL, FAIL_LEVEL, INFO_LEVEL, PROBLEM_LEVEL = 0, 1, 2, 3, 4
-LEVEL_OF = {OK: OK_LEVEL, FAIL: FAIL_LEVEL, INFO: INFO_LEVEL}
-LEVEL_COLORS = {
-    OK_LEVEL: "#8fd19e",
-    FAIL_LEVEL: "#f4a3a0",
-    INFO_LEVEL: "#f0d44a",
-    PROBLEM_LEVEL: "#542788",
-}
-LEVEL_NAMES = {  # level: (CSS class of its path, words for the legend and tooltips)
-    OK_LEVEL: ("ok", "ok"),
-    FAIL_LEVEL: ("fail", "fail"),
-    INFO_LEVEL: ("info", "info (outcome unknown)"),
-    PROBLEM_LEVEL: ("problem", "judged wrong by a check"),
-}
-WINDOW_STYLE = {  # kind: (colour, opacity, in words); it shades its process's lane, or all lanes
-    "diskfault": ("#D55E00", 0.16, "disk errors injected"),
-    "slowdisk": ("#0072B2", 0.14, "slow fsync"),
-    "diskfull": ("#777777", 0.07, "on a small tmpfs"),  # not full yet
-    "fill-disk": ("#CC79A7", 0.22, "disk full"),  # filled to the last byte
-}
-BUCKETS = 400
-MAX_TITLED_PROBLEMS = 25  # operations judged wrong that get their own hover marker
-INCARNATION = re.compile(r"\.\d+$")
-
-
-@dataclass(frozen=True)
-class Lane:
-    """One process (all its incarnations): the worst level in each time bucket, and counts."""
-
-    name: str
-    levels: tuple[int, ...]
-    counts: dict[str, int]
-    restarts: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Window:
-    """A fault in force from ``start`` to ``end``, on one process (its lane) or on all."""
-
-    kind: str
-    start: float
-    end: float
-    label: str
-    process: str | None = None
-
-
-@dataclass(frozen=True)
-class Marker:
-    """An instant: a kill, a crash, a damage, a phase change, or an operation judged wrong."""
-
-    kind: str
-    time: float
-    label: str
-    process: str | None = None
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """What :func:`render_timeline` draws, built from a history by :func:`build_timeline`."""
-
-    duration: float
-    lanes: list[Lane]
-    windows: list[Window] = field(default_factory=list)
-    markers: list[Marker] = field(default_factory=list)
-    problems: int = 0
-
-    def counts(self) -> Counter[str]:
-        """Completions of every lane together: ok, fail, info."""
-        total: Counter[str] = Counter()
-        for lane in self.lanes:
-            total.update(lane.counts)
-        return total
-
-
-def lane_of(process: str) -> str:
-    """A process's lane: its name without the incarnation suffix (``writer-1.2``: ``writer-1``)."""
-    return INCARNATION.sub("", process)
-
-
-def lane_order(name: str) -> tuple[int, str, int]:
-    """Setup first, then the roles (``reader-2`` before ``reader-10``), restart, final last."""
-    role, _, number = name.rpartition("-")
-    rank = {"setup": 0, "restart": 2, "final": 3}.get(name, 1)
-    return (rank, role or name, int(number) if number.isdigit() else -1)
+from harness.history import Record, join_operations
+from harness.report.svg import Scale, element, format_number, svg_open, text, tooltip
+from harness.report.timeline_model import (
+    BUCKETS,
+    CRASH_COLOR,
+    DAMAGE_COLOR,
+    IDLE,
+    INFO_LEVEL,
+    KILL_COLOR,
+    LABEL_WIDTH,
+    LANE_BACKGROUND,
+    LANE_GAP,
+    LANE_HEIGHT,
+    LEVEL_COLORS,
+    LEVEL_NAMES,
+    LEVEL_OF,
+    MAX_TITLED_PROBLEMS,
+    PROBLEM_LEVEL,
+    TOP,
+    WINDOW_STYLE,
+    Lane,
+    Marker,
+    Timeline,
+    Window,
+    lane_of,
+    lane_order,
+)
 
 
 def build_timeline(
@@ -223,12 +165,6 @@ def _damage_label(job: str | None, value: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- drawing
-
-LABEL_WIDTH = 120
-LANE_HEIGHT, LANE_GAP = 12, 4
-LANE_BACKGROUND = "#f3f3f3"
-TOP = 36  # room for the phase labels above the fault lane
-KILL_COLOR, CRASH_COLOR, DAMAGE_COLOR = "#b10026", "#6a3d9a", "#E69F00"
 
 
 def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float = 920) -> str:

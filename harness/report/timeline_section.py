@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from harness.history import load_history
 from harness.report.markup import count_of, slug, tag, verdict_word
-from harness.report.plots import esc
 from harness.report.runs import VerifyRun
-from harness.report.timeline import (
+from harness.report.svg import esc
+from harness.report.timeline import build_timeline, render_timeline
+from harness.report.timeline_model import (
     DAMAGE_COLOR,
     KILL_COLOR,
     LEVEL_COLORS,
     LEVEL_NAMES,
     WINDOW_STYLE,
-    build_timeline,
-    render_timeline,
 )
 from harness.results import ScenarioResult
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from harness.report import plots
 from harness.report.markup import count_of, slug, tag
-from harness.report.plots import esc
 from harness.report.runs import VerifyRun, current_entries
+from harness.report.svg import esc
 from harness.results import BenchResults
 from harness.trend import TrendEntry
 
