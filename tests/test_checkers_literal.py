@@ -16,7 +16,9 @@ mid-call, a read racing the nemesis, a damage racing a save): they say so in the
 
 from __future__ import annotations
 
+import ast
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -931,3 +933,47 @@ def test_a_checker_with_nothing_to_judge_leaves_its_criterion_unknown() -> None:
     verdict = evaluate(c6, [ScenarioChecks("writers", ("writer",), {"no_torn_read": nothing})])
     assert verdict.status == "unknown"
     assert "no reads in this history" in verdict.summary
+
+
+# ---------------------------------------------------------------- what checkers may import
+
+# The history model, and arithmetic on it (percentiles: harness.stats imports nothing).
+CHECKER_IMPORTS = ("harness.history", "harness.payload", "harness.stats", "harness.checkers")
+HARNESS = Path(__file__).resolve().parent.parent / "harness"
+
+
+def harness_imports(path: Path) -> set[str]:
+    """Every harness module ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return {name for name in found if name.split(".")[0] == "harness"}
+
+
+def source_of(module: str) -> Path:
+    path = HARNESS.parent / Path(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def test_checkers_import_only_the_history_model() -> None:
+    """So a saved run can always be re-judged: no runner, nemesis, report or results, not even
+    through the modules a checker imports."""
+    seen: set[str] = set()
+    waiting = [f"harness.checkers.{path.stem}" for path in (HARNESS / "checkers").glob("*.py")]
+    while waiting:
+        module = waiting.pop()
+        if module not in seen and source_of(module).is_file():
+            seen.add(module)
+            waiting.extend(harness_imports(source_of(module)))
+    outside = {
+        name
+        for name in seen
+        if not any(name == allowed or name.startswith(allowed + ".") for allowed in CHECKER_IMPORTS)
+    }
+    assert len(seen) > 15 and outside == set()
+    assert harness_imports(HARNESS / "suite.py") - set(CHECKER_IMPORTS), (
+        "the finder must see imports outside the history model"
+    )

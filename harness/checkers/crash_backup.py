@@ -10,7 +10,7 @@ from collections import Counter
 
 from harness.checkers.crash_consistency import matches_version
 from harness.checkers.result import CheckResult, first_evidence, plural, spread
-from harness.history import History
+from harness.history import History, Operation
 
 
 def check_crash_backup(history: History) -> CheckResult:
@@ -26,33 +26,14 @@ def check_crash_backup(history: History) -> CheckResult:
     problems: Counter[str] = Counter()
     evidence: list[str] = []
     for op in history.of("crash_state"):
-        value = op.value if isinstance(op.value, dict) else {}
-        result = op.result if isinstance(op.result, dict) else {}
-        backup, read = result.get("backup"), result.get("read")
-        if not isinstance(backup, dict) or not isinstance(read, dict):
+        verdict = _judge_backup(op)
+        if verdict is None:
             continue
-        chain = [value.get("older"), value.get("old"), value.get("new")]
-        current = next(
-            (k for k, version in enumerate(chain) if k and matches_version(read, version)), None
-        )
-        if current is None:
-            continue  # the read itself was wrong: crash_consistency says so
-        if chain[current - 1] is None and backup.get("kind") != "job":
-            continue  # the first version of the job: no earlier one a backup could hold
         judged += 1
-        if any(matches_version(backup, version) for version in chain[current - 1 : current + 1]):
-            continue
-        if backup.get("kind") != "job":
-            kind = f"backup {backup.get('kind')}"
-        elif any(matches_version(backup, version) for version in chain):
-            kind = "backup older than the version before"
-        else:
-            kind = "backup neither the version read nor the one before it"
-        problems[kind] += 1
-        where = f"after a power cut at {value.get('point', '?')} ({value.get('state', '')})"
-        evidence.append(
-            f"{op.describe()}: {kind} {where}: with the job file damaged, read {backup}"
-        )
+        if verdict:
+            kind, line = verdict
+            problems[kind] += 1
+            evidence.append(line)
     if not judged:
         return CheckResult(
             "crash_backup", None, "no power-loss state had a job file and a backup to judge"
@@ -74,3 +55,31 @@ def check_crash_backup(history: History) -> CheckResult:
         "or the one before it",
         counts,
     )
+
+
+def _judge_backup(op: Operation) -> tuple[str, str] | tuple[()] | None:
+    """One power-loss state: None when it is not judged, ``()`` when its backup held, else the
+    kind of problem and its evidence line."""
+    value = op.value if isinstance(op.value, dict) else {}
+    result = op.result if isinstance(op.result, dict) else {}
+    backup, read = result.get("backup"), result.get("read")
+    if not isinstance(backup, dict) or not isinstance(read, dict):
+        return None
+    chain = [value.get("older"), value.get("old"), value.get("new")]
+    current = next(
+        (k for k, version in enumerate(chain) if k and matches_version(read, version)), None
+    )
+    if current is None:
+        return None  # the read itself was wrong: crash_consistency says so
+    if chain[current - 1] is None and backup.get("kind") != "job":
+        return None  # the first version of the job: no earlier one a backup could hold
+    if any(matches_version(backup, version) for version in chain[current - 1 : current + 1]):
+        return ()
+    if backup.get("kind") != "job":
+        kind = f"backup {backup.get('kind')}"
+    elif any(matches_version(backup, version) for version in chain):
+        kind = "backup older than the version before"
+    else:
+        kind = "backup neither the version read nor the one before it"
+    where = f"after a power cut at {value.get('point', '?')} ({value.get('state', '')})"
+    return kind, f"{op.describe()}: {kind} {where}: with the job file damaged, read {backup}"

@@ -8,6 +8,8 @@ that could not be made durable must not be acknowledged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import History, Operation
 
@@ -74,84 +76,119 @@ def death_kind(crash: dict[str, object]) -> str:
     return "write"
 
 
+@dataclass
+class _Findings:
+    """What went wrong in one history, by kind, gathered for the verdict's counts and words."""
+
+    get_raised: list[Operation] = field(default_factory=list)
+    write_raised: list[Operation] = field(default_factory=list)  # with no disk fault injected
+    excused: int = 0  # writes that raised under an injected disk fault, as they should
+    hung: dict[str, list[Operation]] = field(
+        default_factory=lambda: {"get": [], "write": [], "recover": []}
+    )
+    died: dict[str, list[str]] = field(
+        default_factory=lambda: {"get": [], "write": [], "recover": []}
+    )
+    recover_raised: list[Operation] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+
 def check_never_raises(history: History) -> CheckResult:
+    found = _find(history)
+    gets = sum(1 for op in history.operations if op.f == "get")
+    writes = sum(1 for op in history.operations if op.f in WRITES)
+    counts = _counts(found, gets, writes)
+    problems = _problems(found)
+    if problems:
+        return CheckResult(
+            "never_raises", False, "; ".join(problems), counts, first_evidence(_evidence(found))
+        )
+    summary = f"{plural(gets, 'read')}, none raised"
+    if found.excused:
+        summary += (
+            f"; {plural(found.excused, 'write')} raised under injected disk faults, as they should"
+        )
+    return CheckResult("never_raises", True, summary, counts)
+
+
+def _find(history: History) -> _Findings:
+    """Every call that raised, hung or died, each filed under what it was doing."""
     windows, full = fault_windows(history)
-    get_raised: list[Operation] = []
-    write_raised: list[Operation] = []
-    excused = 0
-    hung: dict[str, list[Operation]] = {"get": [], "write": [], "recover": []}
-    died: dict[str, list[str]] = {"get": [], "write": [], "recover": []}
-    recover_raised: list[Operation] = []
-    other: list[str] = []
+    found = _Findings()
     for op in history.operations:
         if op.error and op.error.startswith("timed out"):
             kind = "get" if op.f == "get" else "recover" if op.f == "recover" else "write"
-            hung[kind].append(op)
+            found.hung[kind].append(op)
             continue
         raised = isinstance(op.result, dict) and op.result.get("raised")
         if op.f == "get" and op.type == "fail":
-            get_raised.append(op)
+            found.get_raised.append(op)
         elif op.f in WRITES and raised:
             if under_disk_fault(op, windows, full) and not op.result.get("fatal"):
-                excused += 1
+                found.excused += 1
             else:
-                write_raised.append(op)
+                found.write_raised.append(op)
         elif op.f == "recover" and raised:
-            recover_raised.append(op)
+            found.recover_raised.append(op)
         elif op.f == "open" and op.type == "fail":
-            other.append(f"the store could not be opened: {op.describe()}")
+            found.other.append(f"the store could not be opened: {op.describe()}")
         elif op.f == "crash" and isinstance(op.value, dict):
-            died[death_kind(op.value)].append(_describe_death(op))
-    gets = sum(1 for op in history.operations if op.f == "get")
-    writes = sum(1 for op in history.operations if op.f in WRITES)
-    counts = {
+            found.died[death_kind(op.value)].append(_describe_death(op))
+    return found
+
+
+def _counts(found: _Findings, gets: int, writes: int) -> dict[str, int]:
+    return {
         "gets": gets,
         "writes": writes,
-        "get_raised": len(get_raised),
-        "write_raised_without_fault": len(write_raised),
-        "write_raised_under_fault": excused,
-        "get_hung": len(hung["get"]),
-        "write_hung": len(hung["write"]),
-        "recover_hung": len(hung["recover"]),
-        "hung": sum(len(ops) for ops in hung.values()),
-        "died_in_get": len(died["get"]),
-        "died_in_write": len(died["write"]),
-        "died_in_recover": len(died["recover"]),
-        "recover_raised": len(recover_raised),
-        "other": len(other),
+        "get_raised": len(found.get_raised),
+        "write_raised_without_fault": len(found.write_raised),
+        "write_raised_under_fault": found.excused,
+        "get_hung": len(found.hung["get"]),
+        "write_hung": len(found.hung["write"]),
+        "recover_hung": len(found.hung["recover"]),
+        "hung": sum(len(ops) for ops in found.hung.values()),
+        "died_in_get": len(found.died["get"]),
+        "died_in_write": len(found.died["write"]),
+        "died_in_recover": len(found.died["recover"]),
+        "recover_raised": len(found.recover_raised),
+        "other": len(found.other),
     }
-    evidence = [op.describe() for op in get_raised[:3]] + [op.describe() for op in write_raised[:3]]
-    evidence += [op.describe() for ops in hung.values() for op in ops[:2]]
-    evidence += [line for lines in died.values() for line in lines[:2]]
-    evidence += [f"recover() raised: {op.describe()}" for op in recover_raised[:2]] + other[:2]
+
+
+def _evidence(found: _Findings) -> list[str]:
+    """The first few of each kind, raised reads first."""
+    evidence = [op.describe() for op in found.get_raised[:3]]
+    evidence += [op.describe() for op in found.write_raised[:3]]
+    evidence += [op.describe() for ops in found.hung.values() for op in ops[:2]]
+    evidence += [line for lines in found.died.values() for line in lines[:2]]
+    evidence += [f"recover() raised: {op.describe()}" for op in found.recover_raised[:2]]
+    return evidence + found.other[:2]
+
+
+def _problems(found: _Findings) -> list[str]:
+    """One phrase per kind of problem found, for the summary."""
     problems = []
-    if get_raised:
-        problems.append(f"get_job raised {plural(len(get_raised), 'time')}")
-    if write_raised:
+    if found.get_raised:
+        problems.append(f"get_job raised {plural(len(found.get_raised), 'time')}")
+    if found.write_raised:
         problems.append(
-            f"a write raised {plural(len(write_raised), 'time')} with no disk fault injected"
+            f"a write raised {plural(len(found.write_raised), 'time')} with no disk fault injected"
         )
-    for kind, ops in hung.items():
+    for kind, ops in found.hung.items():
         if ops:
             what = {"get": "get_job", "write": "write", "recover": "recover()"}[kind]
             problems.append(f"{plural(len(ops), what + ' call')} hung and timed out")
-    for kind, lines in died.items():
+    for kind, lines in found.died.items():
         if lines:
             what = {"get": "a read", "write": "a write", "recover": "recover()"}[kind]
             problems.append(
                 f"{len(lines)} {'process' if len(lines) == 1 else 'processes'} died by itself during {what}"
             )
-    if recover_raised:
-        problems.append(f"recover() raised {plural(len(recover_raised), 'time')}")
-    problems.extend(other[:1])
-    if problems:
-        return CheckResult(
-            "never_raises", False, "; ".join(problems), counts, first_evidence(evidence)
-        )
-    summary = f"{plural(gets, 'read')}, none raised"
-    if excused:
-        summary += f"; {plural(excused, 'write')} raised under injected disk faults, as they should"
-    return CheckResult("never_raises", True, summary, counts)
+    if found.recover_raised:
+        problems.append(f"recover() raised {plural(len(found.recover_raised), 'time')}")
+    problems.extend(found.other[:1])
+    return problems
 
 
 def _describe_death(op: Operation) -> str:

@@ -26,25 +26,12 @@ from harness.checkers.read_verdicts import judge_reads
 from harness.checkers.result import CheckResult, first_evidence, plural
 from harness.history import OK, History, Operation
 
+Recovery = tuple[Operation, set[str]]  # a recover() and the processes alive through it
+Writes = dict[tuple[object, ...], Operation]  # each save by its tag
+
 
 def check_recovery_spares_live_jobs(history: History) -> CheckResult:
-    first_start: dict[str, float] = {}
-    last_start: dict[str, float] = {}
-    for op in history.operations:
-        first_start.setdefault(op.process, op.start)
-        last_start[op.process] = max(last_start.get(op.process, op.start), op.start)
-    writers = {op.process for op in history.of("save", "update")}
-    recoveries: list[tuple[Operation, set[str]]] = []
-    for recover in history.of("recover"):
-        if isinstance(recover.value, dict) and recover.value.get("absent"):
-            continue
-        live = {
-            process
-            for process in writers - {recover.process}
-            if first_start[process] < recover.start and last_start[process] > recover.end
-        }
-        if live:
-            recoveries.append((recover, live))
+    recoveries = _recoveries_while_others_worked(history)
     if not recoveries:
         return CheckResult(
             "recovery_spares_live_jobs",
@@ -56,37 +43,8 @@ def check_recovery_spares_live_jobs(history: History) -> CheckResult:
         for op in history.of("save")
         if isinstance(op.value, dict) and isinstance(op.value.get("tag"), list)
     }
-    last_end: dict[str, float] = {}
-    for op in history.operations:
-        last_end[op.process] = max(last_end.get(op.process, op.end), op.end)
-    # A recovery that began after a writer's process was gone may fail its jobs, rightly: a
-    # read after one of those says nothing about what the live-time recovery did.
-    after_death = [
-        (recover.start, recover.process)
-        for recover in history.of("recover")
-        if not (isinstance(recover.value, dict) and recover.value.get("absent"))
-    ]
-    failed = [
-        evidence
-        for read in history.of("get")
-        if (evidence := _failed_live(read, writes, recoveries, last_end, after_death)) is not None
-    ]
-    job_writers: dict[str, set[str]] = {}
-    for write in writes.values():
-        if write.job is not None:
-            job_writers.setdefault(write.job, set()).add(write.process)
-    rolled_back = []
-    for verdict in judge_reads(history):
-        if verdict.problem != "stale" or verdict.op.job is None:
-            continue
-        for recover, live in recoveries:
-            if recover.start < verdict.op.end and job_writers.get(verdict.op.job, set()) & live:
-                rolled_back.append(
-                    f"{verdict.op.describe()}: job of a process alive through "
-                    f"{recover.process}'s recover() (op #{recover.index}) read older than "
-                    f"acknowledged: {verdict.detail} (C6: an acknowledged write lost)"
-                )
-                break
+    failed = _failed_reads(history, writes, recoveries)
+    rolled_back = _rolled_back_reads(history, writes, recoveries)
     counts = {
         "recoveries": len(recoveries),
         "failed_live": len(failed),
@@ -115,10 +73,72 @@ def check_recovery_spares_live_jobs(history: History) -> CheckResult:
     )
 
 
+def _recoveries_while_others_worked(history: History) -> list[Recovery]:
+    """Each recover() that writers lived through: they worked before it began and after it ended."""
+    first_start: dict[str, float] = {}
+    last_start: dict[str, float] = {}
+    for op in history.operations:
+        first_start.setdefault(op.process, op.start)
+        last_start[op.process] = max(last_start.get(op.process, op.start), op.start)
+    writers = {op.process for op in history.of("save", "update")}
+    recoveries: list[Recovery] = []
+    for recover in history.of("recover"):
+        if isinstance(recover.value, dict) and recover.value.get("absent"):
+            continue
+        live = {
+            process
+            for process in writers - {recover.process}
+            if first_start[process] < recover.start and last_start[process] > recover.end
+        }
+        if live:
+            recoveries.append((recover, live))
+    return recoveries
+
+
+def _failed_reads(history: History, writes: Writes, recoveries: list[Recovery]) -> list[str]:
+    """Evidence of each read that saw a live worker's job failed by another's recovery."""
+    last_end: dict[str, float] = {}
+    for op in history.operations:
+        last_end[op.process] = max(last_end.get(op.process, op.end), op.end)
+    # A recovery that began after a writer's process was gone may fail its jobs, rightly: a
+    # read after one of those says nothing about what the live-time recovery did.
+    after_death = [
+        (recover.start, recover.process)
+        for recover in history.of("recover")
+        if not (isinstance(recover.value, dict) and recover.value.get("absent"))
+    ]
+    return [
+        evidence
+        for read in history.of("get")
+        if (evidence := _failed_live(read, writes, recoveries, last_end, after_death)) is not None
+    ]
+
+
+def _rolled_back_reads(history: History, writes: Writes, recoveries: list[Recovery]) -> list[str]:
+    """Evidence of each stale read, after a recovery began, of a job a live process wrote."""
+    job_writers: dict[str, set[str]] = {}
+    for write in writes.values():
+        if write.job is not None:
+            job_writers.setdefault(write.job, set()).add(write.process)
+    rolled_back = []
+    for verdict in judge_reads(history):
+        if verdict.problem != "stale" or verdict.op.job is None:
+            continue
+        for recover, live in recoveries:
+            if recover.start < verdict.op.end and job_writers.get(verdict.op.job, set()) & live:
+                rolled_back.append(
+                    f"{verdict.op.describe()}: job of a process alive through "
+                    f"{recover.process}'s recover() (op #{recover.index}) read older than "
+                    f"acknowledged: {verdict.detail} (C6: an acknowledged write lost)"
+                )
+                break
+    return rolled_back
+
+
 def _failed_live(
     read: Operation,
-    writes: dict[tuple[object, ...], Operation],
-    recoveries: list[tuple[Operation, set[str]]],
+    writes: Writes,
+    recoveries: list[Recovery],
     last_end: dict[str, float],
     all_recoveries: list[tuple[float, str]],
 ) -> str | None:

@@ -10,7 +10,7 @@ as soon as a job is left unfinished: nothing else can bring it to an end.
 from __future__ import annotations
 
 from harness.checkers.result import CheckResult, first_evidence, plural
-from harness.history import OK, History
+from harness.history import OK, History, Operation
 
 TERMINAL = ("done", "error")
 
@@ -42,22 +42,7 @@ def check_terminal_state(history: History) -> CheckResult:
     has_recover = recover is not None and not (
         isinstance(recover.value, dict) and recover.value.get("absent")
     )
-    stuck: list[str] = []
-    statuses: dict[str, int] = {}
-    for op in finals:
-        result = op.result if isinstance(op.result, dict) else {}
-        kind = result.get("kind")
-        if op.type != OK:
-            status = "raised"
-        elif kind == "none":
-            status = "never created"
-        elif kind == "job":
-            status = str(result.get("status"))
-        else:
-            status = kind or "invalid"
-        statuses[status] = statuses.get(status, 0) + 1
-        if status not in TERMINAL and status != "never created":
-            stuck.append(f"{op.describe()}: job {op.job} is {status!r} after the restart")
+    stuck, statuses = _final_statuses(finals)
     counts = {
         "jobs": len(finals),
         "stuck": len(stuck),
@@ -81,3 +66,24 @@ def check_terminal_state(history: History) -> CheckResult:
     return CheckResult(
         "terminal_state", True, f"every job reached a terminal state ({spread})", counts
     )
+
+
+def _final_statuses(finals: list[Operation]) -> tuple[list[str], dict[str, int]]:
+    """The evidence of each job not terminal after the restart, and how many had each status."""
+    stuck: list[str] = []
+    statuses: dict[str, int] = {}
+    for op in finals:
+        result = op.result if isinstance(op.result, dict) else {}
+        kind = result.get("kind")
+        if op.type != OK:
+            status = "raised"
+        elif kind == "none":
+            status = "never created"
+        elif kind == "job":
+            status = str(result.get("status"))
+        else:
+            status = kind or "invalid"
+        statuses[status] = statuses.get(status, 0) + 1
+        if status not in TERMINAL and status != "never created":
+            stuck.append(f"{op.describe()}: job {op.job} is {status!r} after the restart")
+    return stuck, statuses
