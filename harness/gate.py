@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ GATED_OPS = ("save", "get", "update", "get_damaged")
 COMPARABLE_FLOOR_FACTOR = 1.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class Results:
     """What the gate compares: criteria verdicts per store and ratio figures."""
 
@@ -70,7 +70,80 @@ class Results:
     floors: dict[str, float]  # floor figures' p50 in microseconds, e.g. floor_write.1k
 
 
-@dataclass
+@dataclass(frozen=True)
+class BaselineFigure:
+    """A gated figure's ratio when the baseline was written, and the growth it is allowed."""
+
+    ratio: float
+    threshold: float | None = None  # a fraction (0.10: 10 %); None: the baseline's own
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The gate's reference, ``reports/baseline.json``: what passed, and the ratios then.
+
+    Criteria are read as statuses (a baseline written before ``unknown`` existed says
+    ``true``/``false``/``null``); ``floors`` are the floors' medians in microseconds, so ratios
+    are compared only against a disk in the same state.
+    """
+
+    criteria: dict[str, dict[str, str]]  # store -> criterion -> pass | fail | unknown | n/a
+    figures: dict[str, BaselineFigure]
+    floors: dict[str, float] = field(default_factory=dict)
+    threshold: float = DEFAULT_THRESHOLD
+    created: str = ""
+    commit: str | None = None
+    sources: tuple[str, ...] = ()
+    format: int = 2
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object of the baseline file."""
+        return {
+            "floors": dict(self.floors),
+            "format": self.format,
+            "created": self.created,
+            "commit": self.commit,
+            "threshold": self.threshold,
+            "sources": list(self.sources),
+            "criteria": {store: dict(verdicts) for store, verdicts in self.criteria.items()},
+            "figures": {
+                name: {"ratio": figure.ratio}
+                | ({} if figure.threshold is None else {"threshold": figure.threshold})
+                for name, figure in self.figures.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "the baseline") -> Baseline:
+        """A baseline file's object; ConfigError naming ``source`` and the entry if malformed."""
+        figures = {}
+        for name, entry in (data.get("figures") or {}).items():
+            ratio = entry.get("ratio") if isinstance(entry, dict) else None
+            if not isinstance(ratio, int | float):
+                raise ConfigError(
+                    f'{source}: figures.{name}: expected {{"ratio": a number}}, got {entry!r}; '
+                    "write the baseline again with --write-baseline"
+                )
+            threshold = entry.get("threshold")
+            figures[str(name)] = BaselineFigure(
+                float(ratio), float(threshold) if isinstance(threshold, int | float) else None
+            )
+        return cls(
+            criteria={
+                str(store): {str(cid): _saved_status(saved) for cid, saved in verdicts.items()}
+                for store, verdicts in (data.get("criteria") or {}).items()
+            },
+            figures=figures,
+            floors={str(k): float(v) for k, v in (data.get("floors") or {}).items()},
+            threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
+            created=str(data.get("created", "")),
+            commit=data.get("commit"),
+            sources=tuple(data.get("sources") or ()),
+            format=int(data.get("format", 1)),
+        )
+
+
+@dataclass(frozen=True)
 class Change:
     kind: str  # criterion | figure
     name: str
@@ -124,24 +197,22 @@ def _add_verify(results: Results, report: RunReport) -> None:
         merged[criterion.id] = min(previous, criterion.status, key=RANK.index)
 
 
-def build_baseline(results: Results, threshold: float) -> dict[str, Any]:
+def build_baseline(results: Results, threshold: float) -> Baseline:
     """A baseline from results: every criterion verdict, every gated ratio figure."""
-
     figures = {
-        name: {"ratio": round(ratio, 4), "threshold": default_threshold(name, threshold)}
+        name: BaselineFigure(round(ratio, 4), default_threshold(name, threshold))
         for name, ratio in sorted(results.figures.items())
         if name.split(".")[0] in GATED_OPS
     }
-    return {
-        "floors": {name: round(value, 1) for name, value in sorted(results.floors.items())},
-        "format": 2,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": current_commit(),
-        "threshold": threshold,
-        "sources": results.sources,
-        "criteria": results.criteria,
-        "figures": figures,
-    }
+    return Baseline(
+        criteria=results.criteria,
+        figures=figures,
+        floors={name: round(value, 1) for name, value in sorted(results.floors.items())},
+        threshold=threshold,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        commit=current_commit(),
+        sources=tuple(results.sources),
+    )
 
 
 def default_threshold(name: str, threshold: float) -> float:
@@ -173,10 +244,10 @@ def _floor_of(name: str) -> str | None:
     return None
 
 
-def _comparable(name: str, baseline: dict[str, Any], results: Results) -> str | None:
+def _comparable(name: str, baseline: Baseline, results: Results) -> str | None:
     """None when the figure's floor is like the baseline's, else why the ratios don't compare."""
     floor = _floor_of(name)
-    before = (baseline.get("floors") or {}).get(floor)
+    before = baseline.floors.get(floor) if floor else None
     now = results.floors.get(floor) if floor else None
     if not before or not now:
         return None
@@ -186,18 +257,13 @@ def _comparable(name: str, baseline: dict[str, Any], results: Results) -> str | 
     return f"{floor} {before:.0f} us then, {now:.0f} us now"
 
 
-def compare(
-    baseline: dict[str, Any], results: Results, threshold: float | None = None
-) -> list[Change]:
+def compare(baseline: Baseline, results: Results, threshold: float | None = None) -> list[Change]:
     """Every change between the baseline and the results, regressions first."""
-    default = (
-        threshold if threshold is not None else float(baseline.get("threshold", DEFAULT_THRESHOLD))
-    )
+    default = threshold if threshold is not None else baseline.threshold
     changes: list[Change] = []
-    for store, verdicts in (baseline.get("criteria") or {}).items():
+    for store, verdicts in baseline.criteria.items():
         now = results.criteria.get(store)
-        for criterion, saved in verdicts.items():
-            before = _saved_status(saved)
+        for criterion, before in verdicts.items():
             name = f"{store} {criterion}"
             if now is None:  # no report of this store among the results (a bench-only gate)
                 changes.append(Change("criterion", name, before, None, "-", "not measured"))
@@ -211,9 +277,10 @@ def compare(
             else:
                 status = "ok"
             changes.append(Change("criterion", name, before, current, "-", status))
-    for name, entry in (baseline.get("figures") or {}).items():
-        base = float(entry["ratio"])
-        limit_fraction = float(entry.get("threshold", default)) if threshold is None else default
+    for name, entry in baseline.figures.items():
+        base = entry.ratio
+        own = entry.threshold if entry.threshold is not None else default
+        limit_fraction = own if threshold is None else default
         limit = base * (1 + limit_fraction)
         current = results.figures.get(name)
         if current is None:
@@ -299,20 +366,20 @@ def run_gate_command(args: argparse.Namespace) -> int:
         baseline = build_baseline(
             results, args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
         )
-        if not baseline["figures"] and not baseline["criteria"]:
+        if not baseline.figures and not baseline.criteria:
             raise ConfigError(
                 "the results hold no criteria and no ratio figures: nothing to put in a baseline"
             )
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
-        args.baseline.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+        args.baseline.write_text(json.dumps(baseline.as_dict(), indent=2, sort_keys=True) + "\n")
         print(
-            f"baseline written to {args.baseline}: {len(baseline['figures'])} figures, "
-            f"criteria of {len(baseline['criteria'])} store(s)"
+            f"baseline written to {args.baseline}: {len(baseline.figures)} figures, "
+            f"criteria of {len(baseline.criteria)} store(s)"
         )
         return 0
-    baseline = read_json_object(args.baseline) if args.baseline.exists() else None
-    if baseline is None:
+    if not args.baseline.exists():
         raise ConfigError(f"{args.baseline}: no baseline; write one with --write-baseline RESULTS")
+    baseline = Baseline.from_dict(read_json_object(args.baseline), str(args.baseline))
     changes = compare(baseline, results, args.threshold)
     measured = [c for c in changes if c.status not in ("not measured", "not comparable")]
     unlike = [c for c in changes if c.status == "not comparable"]

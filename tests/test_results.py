@@ -7,6 +7,7 @@ files older versions wrote. What is not a run is refused with one line that says
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import json
 from pathlib import Path
@@ -16,8 +17,9 @@ import pytest
 
 from harness import results as results_package
 from harness.checkers.result import CheckResult
+from harness.cli import main
 from harness.errors import ConfigError
-from harness.gate import Results, compare, load_results
+from harness.gate import Baseline, Results, compare, load_results
 from harness.results import (
     BenchResults,
     CriterionResult,
@@ -29,7 +31,6 @@ from harness.results import (
     loading,
     read_json_object,
     status,
-    status_of,
     verify_report,
 )
 
@@ -316,17 +317,15 @@ def test_a_folder_without_a_run_says_what_to_give(tmp_path: Path) -> None:
 
 
 def test_the_committed_baseline_loads_in_the_gate_and_is_not_taken_for_a_run() -> None:
-    baseline = read_json_object(BASELINE)
+    saved = read_json_object(BASELINE)
     with pytest.raises(ConfigError, match=r"neither a jobharness report\.json nor a bench\.json"):
         load_run(BASELINE)
-    criteria = {  # the results the baseline was written from: every verdict as it was then
-        store: {
-            cid: status_of(saved) if not isinstance(saved, str) else saved
-            for cid, saved in verdicts.items()
-        }
-        for store, verdicts in baseline["criteria"].items()
-    }
-    ratios = {name: entry["ratio"] for name, entry in baseline["figures"].items()}
+    baseline = Baseline.from_dict(saved, str(BASELINE))
+    assert set(baseline.criteria) >= {"hardened", "naive", "phase470"} and baseline.figures
+    assert Baseline.from_dict(baseline.as_dict()) == baseline
+    # The results the baseline was written from, measured again: nothing changed.
+    criteria = {store: dict(verdicts) for store, verdicts in baseline.criteria.items()}
+    ratios = {name: figure.ratio for name, figure in baseline.figures.items()}
     changes = compare(baseline, Results(criteria, ratios, ["literal"], {}))
     assert len(changes) == sum(map(len, criteria.values())) + len(ratios)
     assert {change.status for change in changes} == {"ok"}
@@ -335,6 +334,31 @@ def test_the_committed_baseline_loads_in_the_gate_and_is_not_taken_for_a_run() -
         c.name for c in compare(baseline, Results(criteria, ratios, [], {})) if c.is_regression
     ]
     assert regressions == ["hardened C6"]
+
+
+def test_the_gate_command_judges_a_report_against_the_committed_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = Baseline.from_dict(read_json_object(BASELINE))
+    hardened = [
+        CriterionResult(cid, cid, status, "")
+        for cid, status in baseline.criteria["hardened"].items()
+    ]
+    report = dataclasses.replace(a_report(), store="hardened", criteria=tuple(hardened))
+    (tmp_path / "report.json").write_text(json.dumps(report.as_dict()))
+    assert main(["gate", "--baseline", str(BASELINE), str(tmp_path)]) == 0
+    assert "gate: pass" in capsys.readouterr().out
+    failing = [dataclasses.replace(c, status="fail") if c.id == "C6" else c for c in hardened]
+    (tmp_path / "report.json").write_text(
+        json.dumps(dataclasses.replace(report, criteria=tuple(failing)).as_dict())
+    )
+    assert main(["gate", "--baseline", str(BASELINE), str(tmp_path)]) == 1
+    assert "FAIL  hardened C6" in capsys.readouterr().out
+
+
+def test_a_malformed_baseline_is_a_one_line_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"b\.json: figures\.save\.hardened\.1k: expected"):
+        Baseline.from_dict({"figures": {"save.hardened.1k": {"threshold": 0.1}}}, "b.json")
 
 
 def test_the_gate_reads_runs_through_the_one_loader(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from harness.checkers import CheckResult
 from harness.checkers.never_raises import death_kind
 from harness.cli import main
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all, verdict_of
-from harness.gate import Results, compare
+from harness.gate import Baseline, Results, compare
 from harness.preflight import run_preflight
 from harness.results import scenario_status
 
@@ -217,26 +217,30 @@ def results_with(store: str, **statuses: str) -> Results:
 
 @pytest.mark.parametrize("now", ["fail", "unknown", "n/a"])
 def test_the_gate_fails_a_criterion_that_passed_and_is_no_longer_judged(now: str) -> None:
-    baseline = {"criteria": {"mine": {"C1": True, "C2": "pass"}}, "figures": {}}
+    baseline = Baseline.from_dict({"criteria": {"mine": {"C1": True, "C2": "pass"}}, "figures": {}})
     changes = compare(baseline, results_with("mine", C1=now, C2="pass"))
     regressions = [change.name for change in changes if change.is_regression]
     assert regressions == ["mine C1"]
 
 
 def test_the_gate_fails_a_criterion_missing_from_a_report_of_that_store() -> None:
-    baseline = {"criteria": {"mine": {"C1": "pass", "C9": "pass"}}, "figures": {}}
+    baseline = Baseline.from_dict(
+        {"criteria": {"mine": {"C1": "pass", "C9": "pass"}}, "figures": {}}
+    )
     changes = compare(baseline, results_with("mine", C1="pass"))
     assert [change.name for change in changes if change.is_regression] == ["mine C9"]
 
 
 def test_the_gate_lists_a_store_without_a_report_as_not_measured() -> None:
-    baseline = {"criteria": {"mine": {"C1": "pass"}}, "figures": {}}
+    baseline = Baseline.from_dict({"criteria": {"mine": {"C1": "pass"}}, "figures": {}})
     changes = compare(baseline, results_with("other", C1="pass"))
     assert [change.status for change in changes] == ["not measured"]
 
 
 def test_the_gate_passes_unchanged_verdicts_and_lists_improvements() -> None:
-    baseline = {"criteria": {"mine": {"C1": "pass", "C2": False}}, "figures": {}}
+    baseline = Baseline.from_dict(
+        {"criteria": {"mine": {"C1": "pass", "C2": False}}, "figures": {}}
+    )
     changes = {
         c.name: c.status for c in compare(baseline, results_with("mine", C1="pass", C2="pass"))
     }
