@@ -157,8 +157,9 @@ class Change:
         return self.status == "regression"
 
 
-def load_results(paths: list[Path]) -> Results:
-    """Read verify reports and bench results from files or folders; ConfigError on bad input."""
+def gather_results(paths: list[Path]) -> Results:
+    """Gather the verdicts and ratios of verify reports and bench results (files or folders,
+    each read by :func:`harness.results.load_run`); ConfigError on bad input."""
     if not paths:
         raise ConfigError(
             "give the results to check: report.json / bench.json files or their folders"
@@ -361,7 +362,7 @@ def _delta(change: Change) -> str:
 def run_gate_command(args: argparse.Namespace) -> int:
     if args.threshold is not None and not 0 < args.threshold < 10:
         raise ConfigError(f"--threshold {args.threshold}: expected a fraction such as 0.10 (10%)")
-    results = load_results(list(args.results))
+    results = gather_results(list(args.results))
     if args.write_baseline:
         baseline = build_baseline(
             results, args.threshold if args.threshold is not None else DEFAULT_THRESHOLD

@@ -19,7 +19,7 @@ from harness import results as results_package
 from harness.checkers.result import CheckResult
 from harness.cli import main
 from harness.errors import ConfigError
-from harness.gate import Baseline, Results, compare, load_results
+from harness.gate import Baseline, Results, compare, gather_results
 from harness.results import (
     BenchResults,
     CriterionResult,
@@ -366,10 +366,10 @@ def test_the_gate_reads_runs_through_the_one_loader(tmp_path: Path) -> None:
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "bench.json").write_text(json.dumps(a_bench()))
-    results = load_results([tmp_path / "report.json", bench])
+    results = gather_results([tmp_path / "report.json", bench])
     assert results.criteria == {"naive": {"C6": "fail"}}
     assert results.figures == {"save.hardened.1k": 1.085}
     assert results.floors == {"floor_write.1k": 470.0}
     assert results.sources == [str(tmp_path / "report.json"), str(bench / "bench.json")]
     with pytest.raises(ConfigError, match="no such file or folder"):
-        load_results([tmp_path / "missing"])
+        gather_results([tmp_path / "missing"])
