@@ -221,6 +221,13 @@ def test_a_tagged_job_with_other_content_is_a_garbled_read() -> None:
     assert result.counts["garbled"] == 1
 
 
+def test_every_torn_read_is_marked_for_the_timeline_though_five_are_described() -> None:
+    reads = [read_returning("reader-0", "j0", {"id": "j0"}, 3.0 + n, 3.1 + n) for n in range(12)]
+    result = check("no_torn_read", history(*versions_0_1_2(), *reads))
+    assert result.valid is False and len(result.evidence) == 5
+    assert len(result.problem_operations()) == 12
+
+
 def test_a_job_with_no_tag_is_foreign_content() -> None:
     result = check(
         "no_torn_read",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness import results as results_package
-from harness.checkers.result import CheckResult
+from harness.checkers.result import MAX_EVIDENCE, MAX_MARKED, CheckResult, evidence_fields
 from harness.cli import main
 from harness.errors import ConfigError
 from harness.gate import Baseline, Results, compare, gather_results
@@ -193,6 +193,15 @@ def test_only_a_failed_check_holds_operations_against_the_run() -> None:
     assert a_check(True).problem_operations() == {}
     crashed = CheckResult("x", None, "checker crashed", evidence=["op #1 Traceback"], crashed=True)
     assert crashed.problem_operations() == {}
+
+
+def test_a_failed_check_marks_every_offending_operation_not_only_the_lines_people_read() -> None:
+    lines = [f"op #{n} reader-0 get(j0) -> ok: garbled" for n in range(100, 800)]
+    check = CheckResult("no_torn_read", False, "700 torn", {}, **evidence_fields(lines))
+    assert len(check.evidence) == MAX_EVIDENCE
+    marked = CheckResult.from_dict(json.loads(json.dumps(check.as_dict()))).problem_operations()
+    assert len(marked) == MAX_MARKED  # capped, so report.json stays small
+    assert marked[100] == lines[0] and 100 + MAX_MARKED - 1 in marked
 
 
 def test_a_scenario_result_comes_back_from_its_json() -> None:

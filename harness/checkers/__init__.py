@@ -19,6 +19,7 @@ from collections.abc import Callable
 from harness.checkers.result import (
     MAX_EVIDENCE,
     CheckResult,
+    evidence_fields,
     first_evidence,
     plural,
     spread,
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_EVIDENCE",
     "CheckResult",
     "Checker",
+    "evidence_fields",
     "first_evidence",
     "plural",
     "registry",

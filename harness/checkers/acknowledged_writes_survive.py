@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.checkers.read_verdicts import DURABILITY, describe_verdict, is_final_read, judge_reads
-from harness.checkers.result import CheckResult, first_evidence, plural, spread
+from harness.checkers.result import CheckResult, evidence_fields, plural, spread
 from harness.history import History
 
 
@@ -43,7 +43,7 @@ def check_acknowledged_writes_survive(history: History) -> CheckResult:
             False,
             summary,
             result_counts,
-            first_evidence([describe_verdict(v) for v in bad]),
+            **evidence_fields([describe_verdict(v) for v in bad]),
         )
     return CheckResult(
         "acknowledged_writes_survive",

@@ -50,7 +50,7 @@ import re
 from dataclasses import dataclass
 
 from harness.checkers.never_raises import fault_windows, under_disk_fault
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import History, Operation
 
 GENERIC = {"", "error", "unknown", "failed", "none", "null", "exception", "internal error"}
@@ -223,7 +223,7 @@ def check_clear_errors(history: History) -> CheckResult:
             f"{len(unclear)} of {plural(seen, 'error message')} are not clear: each must name "
             "the job and the cause of the injected fault, and not advise retrying a permanent one",
             counts,
-            first_evidence(unclear),
+            **evidence_fields(unclear),
         )
     return CheckResult(
         "clear_errors",

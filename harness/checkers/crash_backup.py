@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.checkers.crash_consistency import matches_version
-from harness.checkers.result import CheckResult, first_evidence, plural, spread
+from harness.checkers.result import CheckResult, evidence_fields, plural, spread
 from harness.history import History, Operation
 
 
@@ -46,7 +46,7 @@ def check_crash_backup(history: History) -> CheckResult:
             f"{sum(problems.values())} of {plural(judged, 'power-loss state')} left no usable "
             f"backup ({spread(problems)})",
             counts,
-            first_evidence(evidence),
+            **evidence_fields(evidence),
         )
     return CheckResult(
         "crash_backup",

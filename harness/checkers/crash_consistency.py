@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from harness.checkers.result import CheckResult, first_evidence, plural, spread
+from harness.checkers.result import CheckResult, evidence_fields, plural, spread
 from harness.history import History, Operation
 
 
@@ -56,7 +56,7 @@ def check_crash_consistency(history: History) -> CheckResult:
             False,
             f"{broken} of {plural(len(states), 'power-loss state')} broke the store ({kinds_text})",
             counts,
-            first_evidence(first_of_kind + others),  # one example of each kind of breakage first
+            **evidence_fields(first_of_kind + others),  # one example of each kind of breakage first
         )
     return CheckResult(
         "crash_consistency",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import History
 
 
@@ -45,7 +45,7 @@ def check_crash_litter(history: History) -> CheckResult:
             f"{bad} of {plural(judged, 'power-loss state')} kept files the store never had "
             f"after recover() ({plural(len(names), 'name')}: {', '.join(sorted(names)[:3])})",
             counts,
-            first_evidence(evidence),
+            **evidence_fields(evidence),
         )
     return CheckResult(
         "crash_litter",

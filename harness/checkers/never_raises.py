@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import History, Operation
 
 
@@ -101,7 +101,7 @@ def check_never_raises(history: History) -> CheckResult:
     problems = _problems(found)
     if problems:
         return CheckResult(
-            "never_raises", False, "; ".join(problems), counts, first_evidence(_evidence(found))
+            "never_raises", False, "; ".join(problems), counts, **evidence_fields(_evidence(found))
         )
     summary = f"{plural(gets, 'read')}, none raised"
     if found.excused:
@@ -157,13 +157,16 @@ def _counts(found: _Findings, gets: int, writes: int) -> dict[str, int]:
 
 
 def _evidence(found: _Findings) -> list[str]:
-    """The first few of each kind, raised reads first."""
+    """The first few of each kind, raised reads first; then the rest, for the timeline's marks."""
     evidence = [op.describe() for op in found.get_raised[:3]]
     evidence += [op.describe() for op in found.write_raised[:3]]
     evidence += [op.describe() for ops in found.hung.values() for op in ops[:2]]
     evidence += [line for lines in found.died.values() for line in lines[:2]]
     evidence += [f"recover() raised: {op.describe()}" for op in found.recover_raised[:2]]
-    return evidence + found.other[:2]
+    evidence += found.other[:2]
+    rest = [op.describe() for op in found.get_raised[3:] + found.write_raised[3:]]
+    rest += [op.describe() for ops in found.hung.values() for op in ops[2:]]
+    return evidence + rest
 
 
 def _problems(found: _Findings) -> list[str]:

@@ -19,7 +19,7 @@ the service's HTTP 500) and ``save_job`` fails (C6: the write is lost).
 
 from __future__ import annotations
 
-from harness.checkers.result import CheckResult, first_evidence
+from harness.checkers.result import CheckResult, evidence_fields
 from harness.history import History
 
 GROWTH_SLACK = 8  # descriptors a process may add in the second half of its calls
@@ -61,7 +61,7 @@ def check_no_descriptor_leak(history: History) -> CheckResult:
             False,
             f"{_processes(len(leaks))} of {len(judged)} leaked descriptors: {leaks[0]}",
             counts,
-            first_evidence(leaks),
+            **evidence_fields(leaks),
         )
     return CheckResult(
         "no_descriptor_leak",

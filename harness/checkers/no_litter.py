@@ -29,7 +29,7 @@ import fnmatch
 import re
 from typing import Any
 
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import History
 
 TEMP_PATTERNS = (
@@ -107,7 +107,7 @@ def check_no_litter(history: History) -> CheckResult:
             False,
             f"{plural(len(litter), 'leftover file')} after the restart ({_why(history)})" + notes,
             counts,
-            first_evidence(litter),
+            **evidence_fields(litter),
         )
     return CheckResult(
         "no_litter",

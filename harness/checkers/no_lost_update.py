@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import OK, History, Operation
 
 
@@ -70,7 +70,7 @@ def check_no_lost_update(history: History) -> CheckResult:
         summary = f"{plural(len(problems), 'read')} missed an acknowledged update"
         if finals:
             summary += f", {finals} of them in the final state: those updates are lost for good"
-        return CheckResult("no_lost_update", False, summary, counts, first_evidence(problems))
+        return CheckResult("no_lost_update", False, summary, counts, **evidence_fields(problems))
     return CheckResult(
         "no_lost_update",
         True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.checkers.read_verdicts import TORN, describe_verdict, judge_reads
-from harness.checkers.result import CheckResult, first_evidence, plural, spread
+from harness.checkers.result import CheckResult, evidence_fields, plural, spread
 from harness.history import History
 
 
@@ -28,7 +28,7 @@ def check_no_torn_read(history: History) -> CheckResult:
             False,
             f"{plural(len(bad), 'read')} of {len(verdicts)} returned content no writer wrote ({kinds})",
             result_counts,
-            first_evidence([describe_verdict(v) for v in bad]),
+            **evidence_fields([describe_verdict(v) for v in bad]),
         )
     return CheckResult(
         "no_torn_read", True, f"all {len(verdicts)} reads matched a complete write", result_counts

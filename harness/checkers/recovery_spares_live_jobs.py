@@ -23,7 +23,7 @@ process's work (nothing was at stake).
 from __future__ import annotations
 
 from harness.checkers.read_verdicts import judge_reads
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import OK, History, Operation
 
 Recovery = tuple[Operation, set[str]]  # a recover() and the processes alive through it
@@ -61,7 +61,7 @@ def check_recovery_spares_live_jobs(history: History) -> CheckResult:
             False,
             f"recover() while others worked: {'; '.join(parts)}",
             counts,
-            first_evidence(failed + rolled_back),
+            **evidence_fields(failed + rolled_back),
         )
     alive = sorted({process for _, live in recoveries for process in live})
     return CheckResult(

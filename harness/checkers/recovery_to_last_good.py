@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.checkers.read_verdicts import RECOVERY, TORN, describe_verdict, judge_reads
-from harness.checkers.result import CheckResult, first_evidence, plural, spread
+from harness.checkers.result import CheckResult, evidence_fields, plural, spread
 from harness.history import History
 
 
@@ -49,7 +49,7 @@ def check_recovery_to_last_good(history: History) -> CheckResult:
             False,
             f"{plural(len(bad), 'read')} of {len(after)} after damage did not recover the last good version ({kinds})",
             result_counts,
-            first_evidence([describe_verdict(v) for v in bad]),
+            **evidence_fields([describe_verdict(v) for v in bad]),
         )
     return CheckResult(
         "recovery_to_last_good",

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_EVIDENCE = 5
+MAX_MARKED = 500  # offending operations kept for the timeline's marks (report.json stays small)
+MARK_WORDS = 160  # characters of the words kept with each marked operation
 OPERATION_NUMBER = re.compile(r"op #(\d+)\b")  # how Operation.describe() names an operation
 
 
@@ -58,6 +60,7 @@ class CheckResult:
     figures: dict[str, Any] = field(default_factory=dict)  # measurements (latency percentiles)
     crashed: bool = False  # the checker itself failed: the verdict is unknown
     evidence_operations: tuple[int | None, ...] | None = None
+    marked: dict[int, str] = field(default_factory=dict)  # every offending op (to MAX_MARKED)
 
     def __post_init__(self) -> None:
         # Checkers build their evidence as lists; the record keeps tuples, so it cannot change.
@@ -78,12 +81,14 @@ class CheckResult:
             "figures": self.figures,
             "crashed": self.crashed,
             "evidence_operations": list(self.evidence_operations or ()),
+            "marked_operations": {str(index): words for index, words in self.marked.items()},
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
         """A saved result; one saved before ``evidence_operations`` gets them from its lines."""
         operations = data.get("evidence_operations")
+        marked = data.get("marked_operations")
         return cls(
             str(data["name"]),
             data.get("valid"),
@@ -93,18 +98,43 @@ class CheckResult:
             dict(data.get("figures") or {}),
             bool(data.get("crashed")),
             tuple(operations) if isinstance(operations, list) else None,
+            {int(k): str(v) for k, v in marked.items()} if isinstance(marked, dict) else {},
         )
 
     def problem_operations(self) -> dict[int, str]:
         """The operations this result holds against the run, by index, with the words why."""
         if self.valid is not False or self.crashed:
             return {}
+        if self.marked:
+            return dict(self.marked)
+        # Saved before every offending operation was kept: the few that the evidence names.
         pairs = zip(self.evidence_operations or (), self.evidence, strict=False)
         return {index: line for index, line in pairs if index is not None}
 
 
 def first_evidence(items: Iterable[str]) -> list[str]:
     return list(items)[:MAX_EVIDENCE]
+
+
+def evidence_fields(items: Iterable[str]) -> dict[str, Any]:
+    """``evidence`` and ``marked`` for a :class:`CheckResult`, from every offending line.
+
+    People read the first few lines; the timeline marks every operation the lines are about (up
+    to :data:`MAX_MARKED`), so a run with 700 torn reads shows 700 marks, not 5.
+
+    >>> fields = evidence_fields([f"op #{n} reader-0 get(j0): torn" for n in range(8)])
+    >>> len(fields["evidence"]), sorted(fields["marked"])[-1]
+    (5, 7)
+    """
+    lines = list(items)
+    marked: dict[int, str] = {}
+    for line in lines:
+        index = operation_of(line)
+        if index is not None and index not in marked:
+            marked[index] = line[:MARK_WORDS]
+            if len(marked) >= MAX_MARKED:
+                break
+    return {"evidence": lines[:MAX_EVIDENCE], "marked": marked}
 
 
 def spread(counts: Counter[str]) -> str:

@@ -9,7 +9,7 @@ as soon as a job is left unfinished: nothing else can bring it to an end.
 
 from __future__ import annotations
 
-from harness.checkers.result import CheckResult, first_evidence, plural
+from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history import OK, History, Operation
 
 TERMINAL = ("done", "error")
@@ -60,7 +60,7 @@ def check_terminal_state(history: History) -> CheckResult:
             False,
             f"{len(stuck)} of {plural(len(finals), 'job')} not done or error after the restart{why}",
             counts,
-            first_evidence(stuck),
+            **evidence_fields(stuck),
         )
     spread = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     return CheckResult(
