@@ -228,8 +228,12 @@ class SqliteJobStore:
 
     def _explain(self, error: sqlite3.Error) -> str:
         """SQLite's message, and what to do about it."""
-        fix = _SQLITE_FIXES.get(_primary_code(error), "")
+        code = _primary_code(error)
         where = self.path.parent
+        if code in (SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM):
+            # SQLite says "unable to open database file" for several causes; ask the system.
+            code = _why_not_writable(where) or code
+        fix = _SQLITE_FIXES.get(code, "")
         return f"{_describe(error)}{fix.format(folder=where)}"
 
     # ---------------------------------------------------------------- connections
@@ -291,6 +295,16 @@ _SQLITE_FIXES = {
     SQLITE_CORRUPT: " (the database file is damaged; restore it from a backup)",
     SQLITE_NOTADB: " (the file is not an SQLite database; point the URL at a .db file)",
 }
+
+
+def _why_not_writable(folder: Path) -> int | None:
+    """SQLITE_READONLY if ``folder`` is on a read-only mount, SQLITE_PERM if not writable."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return SQLITE_READONLY
+    except OSError:
+        return None
+    return None if os.access(folder, os.W_OK) else SQLITE_PERM
 
 
 def _primary_code(error: sqlite3.Error) -> int | None:

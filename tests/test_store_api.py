@@ -685,6 +685,6 @@ def test_sqlite_on_a_full_disk_raises_durability_error_naming_enospc(
     store = open_store(f"sqlite://{tiny_filesystem}/jobs.db")
     store.save_job("a1", {"status": "queued"})
     fill_filesystem(tiny_filesystem)
-    with pytest.raises(DurabilityError, match="ENOSPC|disk I/O error|full"):
+    with pytest.raises(DurabilityError, match=r"ENOSPC|disk I/O error|full"):
         store.save_job("big", {"status": "done", "rows": "x" * 65536})
     assert store.get_job("a1") == {"status": "queued"}
