@@ -37,7 +37,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -53,29 +52,17 @@ from durable_jobs.service.answers import (
     retry_after,
     store_failure,
 )
-from durable_jobs.service.requeue import fail_queued_jobs_without_upload, requeue_spooled_jobs
-from durable_jobs.service.results import remove_orphaned_temp_files, result_name
+from durable_jobs.service.lifespan import RunningService, start_service, stop_service
+from durable_jobs.service.results import result_name
 from durable_jobs.service.settings import ServiceSettings
-from durable_jobs.service.spool import UploadSpool
 from durable_jobs.service.upload import FILE_FIELD, read_csv_upload
-from durable_jobs.service.worker import JobRunner, QueueFullError
-from durable_jobs.store import open_store
+from durable_jobs.service.worker import QueueFullError
 
 log = logging.getLogger("durable_jobs.service")
 
 INTERNAL_KEYS = frozenset({OWNER_KEY})
 """Job keys the service keeps for itself: who runs the job is not the client's business."""
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RunningService:
-    """What the lifespan opened, kept on ``app.state.service`` while the server runs."""
-
-    settings: ServiceSettings
-    store: Any
-    runner: JobRunner
-    spool: UploadSpool
 
 
 def create_app(
@@ -119,62 +106,6 @@ def create_app(
     app.state.settings = settings
     app.include_router(router)
     return app
-
-
-def start_service(settings: ServiceSettings) -> RunningService:
-    """Open the store, pick up a dead server's queued jobs, recover the rest, start the runner.
-
-    Order matters: queued jobs are adopted (their owner becomes this process) before
-    ``recover()``, which would otherwise fail them as abandoned.
-    """
-    store = open_store(settings.store_url)
-    os.makedirs(settings.results_dir, exist_ok=True)
-    removed = remove_orphaned_temp_files(settings.results_dir)
-    spool = UploadSpool(settings.results_dir)
-    removed += spool.prepare()
-    if removed:
-        log.warning("removed %d files left half-written by a crash", len(removed))
-    runner = JobRunner(
-        store,
-        settings.results_dir,
-        row_delay=settings.row_delay,
-        threads=settings.worker_threads,
-        queue_limit=settings.queue_limit,
-    )
-    try:
-        started = time.monotonic()
-        report = requeue_spooled_jobs(store, spool, runner)
-        report["lost_uploads_failed"] = fail_queued_jobs_without_upload(store, spool)
-        recovered = store.recover()
-        report |= recovered.as_dict() if hasattr(recovered, "as_dict") else dict(recovered)
-        _log_recovery(store, report, time.monotonic() - started)
-    except BaseException:
-        runner.shutdown()
-        store.close()
-        raise
-    log.info(
-        "job service ready: store %r, results in %s, uploads up to %d bytes, queue of %d",
-        store,
-        settings.results_dir,
-        settings.max_upload_bytes,
-        settings.queue_limit,
-    )
-    return RunningService(settings=settings, store=store, runner=runner, spool=spool)
-
-
-def stop_service(service: RunningService) -> None:
-    """Stop the running jobs (each ends ``error``, "interrupted"), then close the store."""
-    service.runner.shutdown()
-    service.store.close()
-
-
-def _log_recovery(store: Any, report: dict[str, Any], seconds: float) -> None:
-    changed = {key: value for key, value in report.items() if value}
-    if not changed:
-        log.info("recovery of %r: nothing to do (%.3f s)", store, seconds)
-        return
-    # WARNING, not INFO: jobs were failed or files repaired, and an operator should see it.
-    log.warning("recovery of %r (%.3f s): %s", store, seconds, changed)
 
 
 router = APIRouter()
