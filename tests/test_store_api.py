@@ -688,3 +688,56 @@ def test_sqlite_on_a_full_disk_raises_durability_error_naming_enospc(
     with pytest.raises(DurabilityError, match=r"ENOSPC|disk I/O error|full"):
         store.save_job("big", {"status": "done", "rows": "x" * 65536})
     assert store.get_job("a1") == {"status": "queued"}
+
+
+# ------------------------------------------------------------------------------ a read-only file store
+
+NEEDS_FILE_STORE_CHANGE = pytest.mark.skip(
+    reason="needs the file store change (issue 9, item 3); see the issue9-service report"
+)
+
+
+@NEEDS_FILE_STORE_CHANGE
+def test_a_save_on_a_read_only_file_store_is_a_durability_error_naming_erofs(
+    small_filesystem: Path,
+) -> None:
+    seeded = open_store(small_filesystem / "jobs")
+    seeded.save_job("a1", {"status": "queued"})
+    seeded.close()  # its lock files open for writing would make the remount fail (EBUSY)
+    remount(small_filesystem, "ro")
+    try:
+        store = open_store(small_filesystem / "jobs")  # no lock file opened yet
+        with pytest.raises(DurabilityError, match=r"EROFS|read-only") as caught:
+            store.save_job("a1", {"status": "running"})
+        assert "remount" in str(caught.value)
+        with pytest.raises(DurabilityError, match=r"EROFS|read-only"):
+            store.update_job("a1", {"status": "running"})
+        with pytest.raises(DurabilityError, match=r"EROFS|read-only"):
+            store.delete_job("a1")
+        assert store.get_job("a1") == {"status": "queued"}
+    finally:
+        remount(small_filesystem, "rw")
+
+
+@NEEDS_FILE_STORE_CHANGE
+def test_recover_on_a_read_only_file_store_calls_no_readable_job_unreadable(
+    small_filesystem: Path,
+) -> None:
+    seeded = open_store(small_filesystem / "jobs")
+    seeded.save_job("done-job", {"status": "done"})
+    seeded.save_job("left-running", {"status": "running"})  # no owner: abandoned
+    seeded.close()
+    remount(small_filesystem, "ro")
+    try:
+        store = open_store(small_filesystem / "jobs")
+        try:
+            report = store.recover().as_dict()
+        except DurabilityError as error:  # refusing to recover a read-only store is fine too
+            assert "EROFS" in str(error) or "read-only" in str(error)
+            return
+        unreadable = report.get("unreadable", {})
+        assert "done-job" not in unreadable, report
+        assert "left-running" not in unreadable or "read-only" in str(unreadable), report
+        assert store.get_job("done-job") == {"status": "done"}
+    finally:
+        remount(small_filesystem, "rw")
