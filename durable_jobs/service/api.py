@@ -55,7 +55,7 @@ from durable_jobs.service.answers import (
 from durable_jobs.service.lifespan import RunningService, start_service, stop_service
 from durable_jobs.service.results import result_name
 from durable_jobs.service.settings import ServiceSettings
-from durable_jobs.service.upload import FILE_FIELD, read_csv_upload
+from durable_jobs.service.upload import FILE_FIELD, CsvUpload, read_csv_upload
 from durable_jobs.service.worker import QueueFullError
 
 log = logging.getLogger("durable_jobs.service")
@@ -147,7 +147,7 @@ async def submit_job(request: Request) -> JSONResponse:
         upload = await read_csv_upload(
             request, service.settings.max_upload_bytes, service.spool, job_id
         )
-        await _record_new_job(service, job_id, upload.filename, upload.spooled.size, upload)
+        await _record_new_job(service, job_id, upload)
     except BaseException:
         service.runner.cancel()
         raise
@@ -165,16 +165,14 @@ async def submit_job(request: Request) -> JSONResponse:
     )
 
 
-async def _record_new_job(
-    service: RunningService, job_id: str, filename: str, size: int, upload: Any
-) -> None:
+async def _record_new_job(service: RunningService, job_id: str, upload: CsvUpload) -> None:
     """Save the queued job; on any failure remove its spooled upload and raise the answer."""
     job = {
         "id": job_id,
         "status": "queued",
         "owner": current_owner(),
-        "filename": filename,
-        "bytes": size,
+        "filename": upload.filename,
+        "bytes": upload.spooled.size,
         "created_at": time.time(),
         "progress": 0.0,
         "rows_done": 0,
@@ -184,7 +182,7 @@ async def _record_new_job(
     except Exception as error:
         # A store may let a raw OSError through (EROFS on a lock file): still a 503, never 500.
         upload.spooled.remove()
-        log.error("job for %r not created: %s", filename, describe_store_failure(error))
+        log.error("job for %r not created: %s", upload.filename, describe_store_failure(error))
         raise store_failure(error, "record the job") from None
 
 
