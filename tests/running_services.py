@@ -183,3 +183,17 @@ def wait_until_finished(service: ServiceProcess, job_id: str) -> dict[str, Any]:
     job = wait_for_job(service, job_id, lambda job: "finished_at" in job)
     assert job["status"] in ("done", "error"), job
     return job
+
+
+def raw_multipart(filename: bytes, data: bytes) -> tuple[bytes, str]:
+    """A multipart body with the file name's bytes as they are (httpx would %-escape them)."""
+    boundary = "durable-jobs-test-boundary"
+    body = (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="file"; filename="'
+        + filename
+        + b'"\r\nContent-Type: text/csv\r\n\r\n'
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"

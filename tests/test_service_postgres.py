@@ -27,7 +27,13 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from running_services import ServiceProcess, csv_bytes, upload, wait_until_finished
+from running_services import (
+    ServiceProcess,
+    csv_bytes,
+    raw_multipart,
+    upload,
+    wait_until_finished,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -163,6 +169,20 @@ def test_terminated_backends_fail_no_running_job_and_no_read(
     assert [job["status"] for job in jobs] == ["done"] * 6, jobs
     assert pollers.problems == []
     assert set(pollers.answers) == {"200"}, pollers.answers
+
+
+def test_a_nul_in_a_file_name_is_400_not_503_retry_later(
+    pg_service: Callable[..., tuple[ServiceProcess, str]],
+) -> None:
+    """jsonb cannot hold a NUL: the issue saw 503 "retry later" for this permanent problem."""
+    service, _ = pg_service()
+    body, content_type = raw_multipart(b"nul\x00name.csv", job_csv(2))
+
+    response = service.client.post("/jobs", content=body, headers={"content-type": content_type})
+
+    assert response.status_code == 400, response.text
+    assert "'\\x00'" in response.json()["detail"]
+    assert service.client.get("/jobs").json()["jobs"] == []
 
 
 # ---------------------------------------------------------------- many processes, many pollers

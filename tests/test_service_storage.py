@@ -18,6 +18,7 @@ import pytest
 from running_services import (
     ServiceProcess,
     csv_bytes,
+    raw_multipart,
     upload,
     wait_for_job,
     wait_for_status,
@@ -106,20 +107,6 @@ def test_a_full_queue_answers_503_with_retry_after_and_records_nothing(
 
 
 # ---------------------------------------------------------------- input no store can keep
-
-
-def raw_multipart(filename: bytes, data: bytes) -> tuple[bytes, str]:
-    """A multipart body with the file name's bytes as they are (httpx would %-escape them)."""
-    boundary = "durable-jobs-test-boundary"
-    body = (
-        f"--{boundary}\r\n".encode()
-        + b'Content-Disposition: form-data; name="file"; filename="'
-        + filename
-        + b'"\r\nContent-Type: text/csv\r\n\r\n'
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.mark.parametrize("name", [b"a\x00b.csv", b"bell\x07.csv", b"esc\x1b[31m.csv"])
