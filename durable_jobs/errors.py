@@ -9,10 +9,27 @@ the whole family in one place::
         log.error("job %s not saved: %s", job_id, error)
 
 The children that report a caller's mistake also derive from :class:`ValueError`, so code written
-against plain Python conventions keeps working.
+against plain Python conventions keeps working. Two questions a caller asks of any failure:
+
+* **Will retrying help?** :class:`StoreUnavailableError` says yes: the store cannot be reached
+  now (a database restarting, a dropped connection that could not be replaced in time, every
+  pooled connection busy); its ``retry_after`` says when to try again. A web API answers 503
+  with ``Retry-After``.
+* **Is it the caller's input?** The :class:`ValueError` children (:class:`InvalidJobIdError`,
+  :class:`InvalidJobError`, :class:`StoreConfigError`) are permanent: resending the same thing
+  fails the same way. A web API answers 4xx.
+
+A backend never lets a raw ``OSError`` or driver error through: :func:`describe_os_error` turns
+the ``errno`` into the cause and its fix, for every backend's messages to share::
+
+    >>> describe_os_error(OSError(30, "Read-only file system"), "/srv/jobs")[:60]
+    'EROFS (Read-only file system) on /srv/jobs: the file system i'
 """
 
 from __future__ import annotations
+
+import errno
+import os
 
 
 class JobStoreError(Exception):
@@ -48,3 +65,47 @@ class DurabilityError(JobStoreError):
 
 class StoreConfigError(JobStoreError, ValueError):
     """``open_store`` was given a URL it cannot open (unknown scheme, missing path, bad option)."""
+
+
+class StoreUnavailableError(JobStoreError):
+    """The store cannot be reached now; the same call may succeed later (a transient outage).
+
+    Causes: the database server is down, restarting or refusing connections (``too many
+    clients``), a dropped connection could not be replaced within the retry budget, every pooled
+    connection stayed busy, or another process held SQLite's write lock past its busy timeout.
+    The fix is to retry after ``retry_after`` seconds; if it persists, look at the server. A write
+    that raised this was not acknowledged: it may or may not have been applied (its connection
+    dropped after sending it), so read the job before assuming either.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 2.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+_OS_ERROR_FIXES = {
+    errno.EROFS: "the file system is mounted read-only; remount it read-write or move the store "
+    "to a writable one",
+    errno.EACCES: "permission denied; give the service's user write access, or run it as the "
+    "folder's owner",
+    errno.EPERM: "operation not permitted; check the folder's owner, mode and attributes "
+    "(chattr +i)",
+    errno.ENOSPC: "no space left on the device; free space or move the store to a larger disk",
+    errno.EDQUOT: "the disk quota is exhausted; free space or raise the quota",
+    errno.EIO: "an I/O error from the device; check the disk (dmesg) before trusting this store",
+    errno.ENOENT: "no such file or directory; the store's folder was removed or moved while in use",
+    errno.EMFILE: "too many open files in this process; raise the limit (ulimit -n)",
+    errno.ENFILE: "too many open files on this system; raise fs.file-max",
+}
+
+
+def describe_os_error(error: OSError, where: str | os.PathLike[str] | None = None) -> str:
+    """``error`` as its errno's name and text, where it happened, and what to do about it."""
+    code = error.errno
+    name = errno.errorcode.get(code, f"errno {code}") if code is not None else type(error).__name__
+    place = where if where is not None else error.filename
+    text = f"{name} ({error.strerror or error})"
+    if place is not None:
+        text += f" on {os.fspath(place)}"
+    fix = _OS_ERROR_FIXES.get(code) if code is not None else None
+    return f"{text}: {fix}" if fix else text

@@ -5,19 +5,23 @@ PostgreSQL commits are atomic and durable (with the server's default ``fsync=on`
 update is a single statement, ``UPDATE ... SET body = body || changes``, which the server applies
 atomically under the row lock: concurrent updates of different fields cannot lose each other.
 
-URL: ``postgresql://user@host:port/dbname?table=jobs`` (``table`` is optional; tests use it to
-keep their rows apart). Connections are per thread and per process.
+URL: ``postgresql://user@host:port/dbname?table=jobs&pool_max=5`` (every option is optional;
+tests use ``table`` to keep their rows apart). Connections come from a bounded pool, and a
+statement whose connection dropped is run again on a fresh one: see
+:mod:`durable_jobs.postgres_pool` for the pool, the retries and the options.
+
+Schema creation is safe when many processes open a new store at once (``uvicorn --workers 3``):
+``CREATE TABLE IF NOT EXISTS`` alone is not (two creators race on the catalog and one gets a
+``UniqueViolation``), so it runs under a transaction-scoped advisory lock named after the table.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import re
-import threading
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from durable_jobs.encoding import encode_job_body
 from durable_jobs.errors import (
@@ -25,12 +29,12 @@ from durable_jobs.errors import (
     InvalidJobError,
     JobNotFoundError,
     JobStoreError,
-    StoreConfigError,
+    StoreUnavailableError,
 )
 from durable_jobs.ids import validate_job_id
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
+from durable_jobs.postgres_pool import PostgresConnections, PostgresOptions, open_error, redact
 
-_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escape, not an escaped backslash
 
 
@@ -38,116 +42,98 @@ class PostgresJobStore:
     """Jobs as rows of ``<table>(id text primary key, body jsonb, version bigint, updated)``."""
 
     def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
-        import psycopg  # imported here so the file backends work without the driver
-
-        self._psycopg = psycopg
-        parts = urlsplit(url)
-        options = parse_qs(parts.query)
-        self.table = options.pop("table", ["jobs"])[-1]
-        if not _TABLE_NAME.fullmatch(self.table):
-            raise StoreConfigError(
-                f"table={self.table!r} in the PostgreSQL URL is not a plain lower-case SQL name"
-            )
-        self.url = urlunsplit(
-            parts._replace(query="&".join(f"{k}={v[-1]}" for k, v in options.items()))
-        )
+        self.options = PostgresOptions.parse(url, connect_timeout=connect_timeout)
+        self.table = self.options.table
+        self.url = self.options.url  # what libpq reads: the store's own options removed
         self.connect_timeout = connect_timeout
-        self._local = threading.local()
-        self._pid = os.getpid()
-        with self._connection() as connection:
-            connection.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                " id text PRIMARY KEY, body jsonb NOT NULL, version bigint NOT NULL,"
-                " updated double precision NOT NULL)"
-            )
+        self._connections = PostgresConnections(self.options)
+        self._create_schema()
 
     def __repr__(self) -> str:
-        return f"PostgresJobStore({self.url!r}, table={self.table!r})"
+        return f"PostgresJobStore({redact(self.url)!r}, table={self.table!r})"
 
     def save_job(self, job_id: str, job: dict[str, Any]) -> None:
         name = validate_job_id(job_id)
         body = _jsonb_text(job)
-        try:
-            with self._connection() as connection:
-                connection.execute(
-                    f"INSERT INTO {self.table} (id, body, version, updated) "
-                    "VALUES (%s, %s::jsonb, 1, %s) ON CONFLICT (id) DO UPDATE SET "
-                    f"body = excluded.body, version = {self.table}.version + 1, "
-                    "updated = excluded.updated",
-                    (name, body, time.time()),
-                )
-        except self._psycopg.Error as error:
-            raise DurabilityError(f"cannot save job {name!r}: {_describe(error)}") from error
+        sql = (
+            f"INSERT INTO {self.table} (id, body, version, updated) "
+            "VALUES (%s, %s::jsonb, 1, %s) ON CONFLICT (id) DO UPDATE SET "
+            f"body = excluded.body, version = {self.table}.version + 1, "
+            "updated = excluded.updated"
+        )
+        self._write(f"save job {name!r}", lambda c: c.execute(sql, (name, body, time.time())))
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """The job, None, or an error dict; :class:`StoreUnavailableError` if the server is away.
+
+        An outage is not a damaged job: the caller can only say "retry later" (the service
+        answers 503 with ``Retry-After``), so it is raised, never dressed up as ``unknown``.
+        """
         name = validate_job_id(job_id)
+        sql = f"SELECT body FROM {self.table} WHERE id = %s"
         try:
-            with self._connection() as connection:
-                row = connection.execute(
-                    f"SELECT body FROM {self.table} WHERE id = %s", (name,)
-                ).fetchone()
-        except Exception as error:
-            return {
-                "id": name,
-                "status": "unknown",
-                "error": f"cannot read job {name!r} from the database: {_describe(error)}",
-            }
+            row = self._connections.run(
+                f"read job {name!r} from the database",
+                lambda c: c.execute(sql, (name,)).fetchone(),
+                read=True,
+            )
+        except StoreUnavailableError:
+            raise
+        except JobStoreError as error:
+            return {"id": name, "status": "unknown", "error": str(error)}
         return None if row is None else row[0]
 
     def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         name = validate_job_id(job_id)
         patch = _jsonb_text(changes)
-        try:
-            with self._connection() as connection:
-                row = connection.execute(
-                    f"UPDATE {self.table} SET body = body || %s::jsonb, version = version + 1, "
-                    "updated = %s WHERE id = %s RETURNING body",
-                    (patch, time.time(), name),
-                ).fetchone()
-        except self._psycopg.Error as error:
-            raise DurabilityError(f"cannot update job {name!r}: {_describe(error)}") from error
+        sql = (
+            f"UPDATE {self.table} SET body = body || %s::jsonb, version = version + 1, "
+            "updated = %s WHERE id = %s RETURNING body"
+        )
+        row = self._write(
+            f"update job {name!r}",
+            lambda c: c.execute(sql, (patch, time.time(), name)).fetchone(),
+        )
         if row is None:
             raise JobNotFoundError(f"job {name!r} does not exist")
-        return row[0]
+        return row[0]  # type: ignore[no-any-return]
 
     def delete_job(self, job_id: str) -> bool:
         name = validate_job_id(job_id)
-        try:
-            with self._connection() as connection:
-                cursor = connection.execute(f"DELETE FROM {self.table} WHERE id = %s", (name,))
-        except self._psycopg.Error as error:
-            raise DurabilityError(f"cannot delete job {name!r}: {_describe(error)}") from error
-        return cursor.rowcount > 0
+        sql = f"DELETE FROM {self.table} WHERE id = %s"
+        return bool(self._write(f"delete job {name!r}", lambda c: c.execute(sql, (name,)).rowcount))
 
     def list_jobs(self) -> list[str]:
-        try:
-            with self._connection() as connection:
-                rows = connection.execute(f"SELECT id FROM {self.table} ORDER BY id").fetchall()
-        except self._psycopg.Error as error:
-            raise JobStoreError(f"cannot list jobs: {_describe(error)}") from error
+        sql = f"SELECT id FROM {self.table} ORDER BY id"
+        rows = self._connections.run("list jobs", lambda c: c.execute(sql).fetchall(), read=True)
         return [row[0] for row in rows]
 
     def recover(self) -> dict[str, Any]:
         """Fail every non-terminal job that no live process owns."""
         failed: list[str] = []
-        with self._connection() as connection:
-            rows = connection.execute(
+        rows = self._connections.run(
+            "find unfinished jobs",
+            lambda c: c.execute(
                 f"SELECT id, body, version FROM {self.table} WHERE body ? 'status' "
                 "AND body->>'status' NOT IN ('done', 'error')"
-            ).fetchall()
+            ).fetchall(),
+        )
+        # Only the version judged abandoned: a job that finished, or that a live worker
+        # claimed, since the SELECT has a new version and is left alone.
+        sql = (
+            f"UPDATE {self.table} SET body = body || %s::jsonb, version = version + 1, "
+            "updated = %s WHERE id = %s AND version = %s"
+        )
         for job_id, job, version in rows:
             if is_abandoned(job):
-                changes = abandonment_changes(job)
-                with self._connection() as connection:
-                    # Only the version judged abandoned: a job that finished, or that a live
-                    # worker claimed, since the SELECT has a new version and is left alone.
-                    cursor = connection.execute(
-                        f"UPDATE {self.table} SET body = body || %s::jsonb, "
-                        "version = version + 1, updated = %s "
-                        "WHERE id = %s AND version = %s",
-                        (_jsonb_text(changes), time.time(), job_id, version),
-                    )
-                if cursor.rowcount:
+                patch = _jsonb_text(abandonment_changes(job))
+                changed = self._write(
+                    f"fail abandoned job {job_id!r}",
+                    lambda c, j=job_id, v=version, p=patch: (
+                        c.execute(sql, (p, time.time(), j, v)).rowcount
+                    ),
+                )
+                if changed:
                     failed.append(job_id)
         return {"abandoned_jobs_failed": failed}
 
@@ -162,41 +148,49 @@ class PostgresJobStore:
 
     def drop(self) -> None:
         """Drop the table (tests and benchmarks clean up with this)."""
-        with self._connection() as connection:
-            connection.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self._write("drop the table", lambda c: c.execute(f"DROP TABLE IF EXISTS {self.table}"))
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        """Close the pool's connections; a later call opens a new pool."""
+        self._connections.close()
+
+    def _write(self, what: str, statement: Any) -> Any:
+        """Run a write; a failure that is not an outage is a :class:`DurabilityError`."""
+        try:
+            return self._connections.run(what, statement)
+        except StoreUnavailableError:
+            raise
+        except JobStoreError as error:
+            raise DurabilityError(f"{error}; the job is unchanged") from error.__cause__
+
+    def _create_schema(self) -> None:
+        """Create the table once, however many processes open the store at the same moment."""
+        connection = self._connections.connect_once()
+        try:
+            exists = connection.execute("SELECT to_regclass(%s)", (self.table,)).fetchone()[0]
+            if exists is not None:
+                return  # the usual case: no lock, no DDL
+            with connection.transaction():
+                # Held until the transaction ends: a second creator waits here, then finds
+                # the table (IF NOT EXISTS) instead of racing on the catalog's unique index.
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(self.table),))
+                connection.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                    " id text PRIMARY KEY, body jsonb NOT NULL, version bigint NOT NULL,"
+                    " updated double precision NOT NULL)"
+                )
+        except JobStoreError:
+            raise
+        except Exception as error:
+            raise open_error(self.url, error) from error
+        finally:
             connection.close()
-            self._local.connection = None
-
-    def _connection(self) -> Any:
-        """This thread's connection in autocommit mode (each statement is a transaction)."""
-        if os.getpid() != self._pid:
-            self._local = threading.local()  # never reuse a socket inherited across fork
-            self._pid = os.getpid()
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = self._psycopg.connect(
-                self.url, autocommit=True, connect_timeout=max(1, int(self.connect_timeout))
-            )
-            self._local.connection = connection
-        return _Borrowed(connection)
 
 
-class _Borrowed:
-    """Context manager that hands out the thread's connection and drops it if it broke."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> Any:
-        return self.connection
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        if kind is not None and self.connection.broken:
-            self.connection.close()
+def _lock_key(table: str) -> int:
+    """The advisory lock of a table's schema: the same 64-bit number in every process."""
+    digest = hashlib.blake2b(f"durable_jobs schema {table}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _jsonb_text(value: object) -> str:
@@ -222,7 +216,3 @@ def _has_lone_surrogate(body: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {str(error).strip()}"

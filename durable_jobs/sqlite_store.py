@@ -29,6 +29,9 @@ from durable_jobs.errors import (
     JobNotFoundError,
     JobStoreError,
     JobUnreadableError,
+    StoreConfigError,
+    StoreUnavailableError,
+    describe_os_error,
 )
 from durable_jobs.ids import validate_job_id
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
@@ -55,11 +58,20 @@ class SqliteJobStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._pid = os.getpid()
-        with self._transaction(immediate=True) as connection:
-            connection.execute(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._transaction(immediate=True) as connection:
+                connection.execute(_SCHEMA)
+        except OSError as error:
+            raise StoreConfigError(
+                f"cannot open the SQLite store {self.path}: {describe_os_error(error)}"
+            ) from error
+        except sqlite3.Error as error:
+            raise StoreConfigError(
+                f"cannot open the SQLite store {self.path}: {self._explain(error)}"
+            ) from error
 
     def __repr__(self) -> str:
         return f"SqliteJobStore({os.fspath(self.path)!r})"
@@ -83,7 +95,7 @@ class SqliteJobStore:
                 (name, body, time.time()),
             )
         except sqlite3.Error as error:
-            raise DurabilityError(f"cannot save job {name!r}: {_describe(error)}") from error
+            raise self._write_error(f"cannot save job {name!r}", error) from error
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """The job, ``None`` if it does not exist, or an error dict; never raises for state."""
@@ -100,6 +112,14 @@ class SqliteJobStore:
                     name, f"stored job {name!r} is a {type(job).__name__}, not an object"
                 )
             return job
+        except sqlite3.Error as error:
+            if _is_transient(error):
+                raise StoreUnavailableError(
+                    f"cannot read job {name!r} from {self.path}: {self._explain(error)}"
+                ) from error
+            return _error_job(
+                name, f"cannot read job {name!r} from {self.path}: {self._explain(error)}"
+            )
         except Exception as error:
             return _error_job(
                 name, f"cannot read job {name!r} from {self.path}: {_describe(error)}"
@@ -129,7 +149,7 @@ class SqliteJobStore:
                     (encode_job_body(job).decode("ascii"), time.time(), name),
                 )
         except sqlite3.Error as error:
-            raise DurabilityError(f"cannot update job {name!r}: {_describe(error)}") from error
+            raise self._write_error(f"cannot update job {name!r}", error) from error
         return job
 
     def delete_job(self, job_id: str) -> bool:
@@ -138,24 +158,31 @@ class SqliteJobStore:
             with self._transaction(immediate=True) as connection:
                 cursor = connection.execute("DELETE FROM jobs WHERE id = ?", (name,))
         except sqlite3.Error as error:
-            raise DurabilityError(f"cannot delete job {name!r}: {_describe(error)}") from error
+            raise self._write_error(f"cannot delete job {name!r}", error) from error
         return cursor.rowcount > 0
 
     def list_jobs(self) -> list[str]:
         try:
             rows = self._connection().execute("SELECT id FROM jobs ORDER BY id").fetchall()
         except sqlite3.Error as error:
-            raise JobStoreError(f"cannot list jobs in {self.path}: {_describe(error)}") from error
+            message = f"cannot list jobs in {self.path}: {self._explain(error)}"
+            if _is_transient(error):
+                raise StoreUnavailableError(message) from error
+            raise JobStoreError(message) from error
         return [row[0] for row in rows]
 
     def recover(self) -> dict[str, Any]:
         """Check the database and fail every non-terminal job that no live process owns."""
         report: dict[str, Any] = {"abandoned_jobs_failed": [], "unreadable": {}}
-        connection = self._connection()
-        check = connection.execute("PRAGMA quick_check").fetchone()[0]
+        try:
+            connection = self._connection()
+            check = connection.execute("PRAGMA quick_check").fetchone()[0]
+            job_ids = connection.execute("SELECT id FROM jobs ORDER BY id").fetchall()
+        except sqlite3.Error as error:
+            raise self._write_error(f"cannot recover {self.path}", error) from error
         if check != "ok":
             report["integrity"] = check
-        for (job_id,) in connection.execute("SELECT id FROM jobs ORDER BY id").fetchall():
+        for (job_id,) in job_ids:
             try:
                 with self._transaction(immediate=True) as tx:
                     row = tx.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -189,6 +216,25 @@ class SqliteJobStore:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+    # ---------------------------------------------------------------- errors
+
+    def _write_error(self, what: str, error: sqlite3.Error) -> JobStoreError:
+        """A failed write in the store's terms: busy is transient, the rest not durable."""
+        message = f"{what}: {self._explain(error)}"
+        if _is_transient(error):
+            return StoreUnavailableError(message, retry_after=1.0)
+        return DurabilityError(f"{message}; the job is unchanged")
+
+    def _explain(self, error: sqlite3.Error) -> str:
+        """SQLite's message, and what to do about it."""
+        code = _primary_code(error)
+        where = self.path.parent
+        if code in (SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM):
+            # SQLite says "unable to open database file" for several causes; ask the system.
+            code = _why_not_writable(where) or code
+        fix = _SQLITE_FIXES.get(code, "")
+        return f"{_describe(error)}{fix.format(folder=where)}"
 
     # ---------------------------------------------------------------- connections
 
@@ -231,6 +277,43 @@ class _Transaction:
             # After an exception, or a COMMIT that failed, leave the connection usable.
             if self.connection.in_transaction:
                 self.connection.execute("ROLLBACK")
+
+
+# Primary result codes (https://sqlite.org/rescode.html) and the fix each calls for.
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL = 5, 6, 8, 10, 13
+SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_CORRUPT, SQLITE_NOTADB = 14, 3, 11, 26
+_SQLITE_FIXES = {
+    SQLITE_BUSY: " (another process held the write lock too long; retry)",
+    SQLITE_LOCKED: " (another connection held a lock too long; retry)",
+    SQLITE_READONLY: " (EROFS/EACCES: the database file or {folder} is read-only; remount it "
+    "read-write or give the service's user write access)",
+    SQLITE_PERM: " (EACCES: give the service's user write access to {folder})",
+    SQLITE_CANTOPEN: " (the file or its folder {folder} cannot be opened or created: check that "
+    "it exists, is writable, and is not mounted read-only)",
+    SQLITE_IOERR: " (an I/O error from the device; check the disk under {folder} (dmesg))",
+    SQLITE_FULL: " (ENOSPC: no space left under {folder}; free space)",
+    SQLITE_CORRUPT: " (the database file is damaged; restore it from a backup)",
+    SQLITE_NOTADB: " (the file is not an SQLite database; point the URL at a .db file)",
+}
+
+
+def _why_not_writable(folder: Path) -> int | None:
+    """SQLITE_READONLY if ``folder`` is on a read-only mount, SQLITE_PERM if not writable."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return SQLITE_READONLY
+    except OSError:
+        return None
+    return None if os.access(folder, os.W_OK) else SQLITE_PERM
+
+
+def _primary_code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_transient(error: sqlite3.Error) -> bool:
+    return _primary_code(error) in (SQLITE_BUSY, SQLITE_LOCKED)
 
 
 def _error_job(name: str, reason: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ URLs:
 =====================================  =============================================
 ``file:///srv/jobs`` or ``file:jobs``  hardened file backend (the embedded default)
 ``sqlite:///srv/jobs.db``              SQLite, WAL, ``synchronous=FULL``
-``postgresql://user@host/db``          PostgreSQL (``?table=name`` picks the table)
+``postgresql://user@host/db``          PostgreSQL (``?table=``, ``pool_max=``, ``retry_seconds=``)
 ``phase470:///dir``, ``naive:///dir``  the incident's reference designs (known defects)
 =====================================  =============================================
 

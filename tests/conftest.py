@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh store of each backend, and the PostgreSQL URL.
+"""Shared fixtures: a fresh store of each backend, the PostgreSQL URL, and real job servers.
 
 PostgreSQL tests run against the real server on this machine (127.0.0.1:5432, trust auth). Each
 test gets its own table, dropped afterwards. Where no server is reachable they are skipped with
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from running_services import ServiceProcess, launch_service
 
 from durable_jobs import open_store
 
@@ -96,3 +97,18 @@ def make_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Calla
 def store(request: pytest.FixtureRequest, make_store: Callable[[str], Any]) -> Any:
     """A fresh store of each hardened backend in turn."""
     return make_store(request.param)
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    """``start_service(store_url, options=...)`` starts servers in ``tmp_path``, stopped after."""
+    started: list[ServiceProcess] = []
+
+    def start(store_url: str | None = None, **kwargs: Any) -> ServiceProcess:
+        service = launch_service(tmp_path, store_url or f"file://{tmp_path / 'jobs'}", **kwargs)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()

@@ -14,9 +14,13 @@ or build it yourself (tests, embedding)::
 Modules, one role each:
 
 ============  ==============================================================
-``api``       the HTTP API and the start-up/shutdown lifespan (recovery)
+``api``       the HTTP API: its endpoints and their answers
+``lifespan``  start-up (requeue, recovery) and shutdown of a server
+``answers``   what a client is told when the store fails (503, 4xx)
 ``upload``    reading the multipart upload within its size limit
-``worker``    running a job from queued to done/error, recording progress
+``spool``     uploads on disk, durable before 202, held by their server
+``requeue``   a dead server's queued jobs, run again at start-up
+``worker``    the bounded queue, and a job from queued to done/error
 ``enrich``    strict CSV parsing, the computed columns, formula escaping
 ``results``   writing result files atomically and durably
 ``settings``  configuration from arguments, environment and defaults

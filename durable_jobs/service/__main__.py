@@ -43,6 +43,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--row-delay", help="seconds to sleep per row, for demos and tests (0)")
     parser.add_argument("--worker-threads", help="jobs processed at the same time (4)")
     parser.add_argument(
+        "--queue-limit", help="jobs waiting for a worker thread before POST answers 503 (100)"
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(info)"
     )
     return parser.parse_args(argv)
@@ -62,12 +65,14 @@ def main(argv: list[str] | None = None) -> int:
             max_upload_bytes=arguments.max_upload_bytes,
             row_delay=arguments.row_delay,
             worker_threads=arguments.worker_threads,
+            queue_limit=arguments.queue_limit,
         )
         # Open the store once before serving: a bad URL or an unwritable directory is then a
         # one-line message here, not a traceback from inside the server's start-up.
         open_store(app.state.settings.store_url).close()
-    except JobStoreError as error:
-        print(f"durable_jobs.service: {error}", file=sys.stderr)
+    except (JobStoreError, OSError) as error:
+        # One line, whatever the backend: libpq's messages span several.
+        print(f"durable_jobs.service: {' '.join(str(error).split())}", file=sys.stderr)
         return EXIT_USAGE
     uvicorn.run(app, host=arguments.host, port=arguments.port, log_level=arguments.log_level)
     return 0

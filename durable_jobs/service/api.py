@@ -18,6 +18,11 @@ What the incident's service got wrong, and the rule here:
   process's recovery leaves them alone (see :mod:`durable_jobs.service.worker`).
 * **"done" means downloadable.** The result file is durable before the job says ``done``; a
   download answers 409 (with the status) before that, and 410 if the file has since vanished.
+* **A 202 survives a crash.** The upload is spooled to disk and fsynced before the job is
+  recorded and 202 sent; a server that starts finds the queued jobs of a dead one and runs them
+  (:mod:`durable_jobs.service.requeue`). The queue is bounded: 503 with ``Retry-After`` when full.
+* **An outage is not a damaged job.** When the store cannot be reached, every endpoint answers
+  503 with ``Retry-After`` and the cause (:mod:`durable_jobs.service.answers`); 500 never.
 
 Build the app with :func:`create_app`; it only resolves settings, and touches no disk until the
 server starts it (the lifespan opens the store, recovers it, and starts the job runner).
@@ -32,7 +37,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,29 +44,25 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from durable_jobs.errors import JobStoreError
 from durable_jobs.ids import is_valid_job_id
 from durable_jobs.lifecycle import OWNER_KEY, current_owner
-from durable_jobs.service.results import remove_orphaned_temp_files, result_name
+from durable_jobs.service.answers import (
+    describe_store_failure,
+    is_outage,
+    retry_after,
+    store_failure,
+)
+from durable_jobs.service.lifespan import RunningService, start_service, stop_service
+from durable_jobs.service.results import result_name
 from durable_jobs.service.settings import ServiceSettings
-from durable_jobs.service.upload import FILE_FIELD, read_csv_upload
-from durable_jobs.service.worker import JobRunner
-from durable_jobs.store import open_store
+from durable_jobs.service.upload import FILE_FIELD, CsvUpload, read_csv_upload
+from durable_jobs.service.worker import QueueFullError
 
 log = logging.getLogger("durable_jobs.service")
 
 INTERNAL_KEYS = frozenset({OWNER_KEY})
 """Job keys the service keeps for itself: who runs the job is not the client's business."""
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RunningService:
-    """What the lifespan opened, kept on ``app.state.service`` while the server runs."""
-
-    settings: ServiceSettings
-    store: Any
-    runner: JobRunner
 
 
 def create_app(
@@ -72,6 +72,7 @@ def create_app(
     row_delay: float | None = None,
     *,
     worker_threads: int | None = None,
+    queue_limit: int | None = None,
 ) -> FastAPI:
     """Build the job service. Each argument left None comes from the environment, then defaults.
 
@@ -85,6 +86,7 @@ def create_app(
         max_upload_bytes=max_upload_bytes,
         row_delay=row_delay,
         worker_threads=worker_threads,
+        queue_limit=queue_limit,
     )
 
     @asynccontextmanager
@@ -104,47 +106,6 @@ def create_app(
     app.state.settings = settings
     app.include_router(router)
     return app
-
-
-def start_service(settings: ServiceSettings) -> RunningService:
-    """Open the store, recover it (failing jobs a dead process left running), start the runner."""
-    store = open_store(settings.store_url)
-    started = time.monotonic()
-    report = store.recover()
-    report = report.as_dict() if hasattr(report, "as_dict") else dict(report)
-    _log_recovery(store, report, time.monotonic() - started)
-    os.makedirs(settings.results_dir, exist_ok=True)
-    removed = remove_orphaned_temp_files(settings.results_dir)
-    if removed:
-        log.warning("removed %d result files left half-written by a crash", len(removed))
-    runner = JobRunner(
-        store,
-        settings.results_dir,
-        row_delay=settings.row_delay,
-        threads=settings.worker_threads,
-    )
-    log.info(
-        "job service ready: store %r, results in %s, uploads up to %d bytes",
-        store,
-        settings.results_dir,
-        settings.max_upload_bytes,
-    )
-    return RunningService(settings=settings, store=store, runner=runner)
-
-
-def stop_service(service: RunningService) -> None:
-    """Stop the running jobs (each ends ``error``, "interrupted"), then close the store."""
-    service.runner.shutdown()
-    service.store.close()
-
-
-def _log_recovery(store: Any, report: dict[str, Any], seconds: float) -> None:
-    changed = {key: value for key, value in report.items() if value}
-    if not changed:
-        log.info("recovery of %r: nothing to do (%.3f s)", store, seconds)
-        return
-    # WARNING, not INFO: jobs were failed or files repaired, and an operator should see it.
-    log.warning("recovery of %r (%.3f s): %s", store, seconds, changed)
 
 
 router = APIRouter()
@@ -171,35 +132,58 @@ router = APIRouter()
 async def submit_job(request: Request) -> JSONResponse:
     """Accept a CSV upload and queue its job; answer 202 with the job's id.
 
-    413 beyond the upload limit, 415/400/422 for a request that is not a CSV upload, 503 when
-    the job could not be recorded durably (nothing was queued; retry).
+    The upload is on disk (fsynced) and the job recorded before 202. 413 beyond the upload
+    limit, 400/415/422 for a request that is not a CSV upload (permanent), 503 with
+    ``Retry-After`` when the queue is full or the job could not be recorded (nothing was
+    queued; retry).
     """
     service = _running(request)
-    upload = await read_csv_upload(request, service.settings.max_upload_bytes)
-    job_id = secrets.token_hex(8)
+    try:
+        service.runner.reserve()  # before reading the body: a full queue costs no upload
+    except QueueFullError as error:
+        raise HTTPException(503, str(error), headers={"Retry-After": retry_after(error)}) from None
+    try:
+        job_id = secrets.token_hex(8)
+        upload = await read_csv_upload(
+            request, service.settings.max_upload_bytes, service.spool, job_id
+        )
+        await _record_new_job(service, job_id, upload)
+    except BaseException:
+        service.runner.cancel()
+        raise
+    try:
+        service.runner.submit(upload.spooled)
+    except RuntimeError:  # the runner was shut down: the server is stopping
+        service.runner.cancel()
+        await run_in_threadpool(_fail_unstarted_job, service.store, job_id)
+        upload.spooled.remove()
+        raise HTTPException(
+            503, "the service is shutting down; retry in a moment", headers={"Retry-After": "5"}
+        ) from None
+    return JSONResponse(
+        {"id": job_id, "status": "queued"}, status_code=202, headers={"Location": f"/jobs/{job_id}"}
+    )
+
+
+async def _record_new_job(service: RunningService, job_id: str, upload: CsvUpload) -> None:
+    """Save the queued job; on any failure remove its spooled upload and raise the answer."""
     job = {
         "id": job_id,
         "status": "queued",
         "owner": current_owner(),
         "filename": upload.filename,
-        "bytes": len(upload.data),
+        "bytes": upload.spooled.size,
         "created_at": time.time(),
         "progress": 0.0,
         "rows_done": 0,
     }
     try:
         await run_in_threadpool(service.store.save_job, job_id, job)
-    except JobStoreError as error:
-        log.error("job for %r not created: %s", upload.filename, error)
-        raise HTTPException(503, f"the job could not be recorded: {error}; retry later") from None
-    try:
-        service.runner.submit(job_id, upload.data)
-    except RuntimeError:  # the runner was shut down: the server is stopping
-        await run_in_threadpool(_fail_unstarted_job, service.store, job_id)
-        raise HTTPException(503, "the service is shutting down; retry in a moment") from None
-    return JSONResponse(
-        {"id": job_id, "status": "queued"}, status_code=202, headers={"Location": f"/jobs/{job_id}"}
-    )
+    except Exception as error:
+        # A store may let a raw OSError through (EROFS on a lock file): still a 503, never 500.
+        upload.spooled.remove()
+        log.error("job for %r not created: %s", upload.filename, describe_store_failure(error))
+        raise store_failure(error, "record the job") from None
 
 
 def _fail_unstarted_job(store: Any, job_id: str) -> None:
@@ -207,7 +191,7 @@ def _fail_unstarted_job(store: Any, job_id: str) -> None:
         store.update_job(
             job_id, {"status": "error", "error": "the service was shutting down; resubmit the CSV"}
         )
-    except Exception:  # the job stays queued; the next start-up's recovery fails it
+    except Exception:  # the job stays queued; the next start-up fails it (its upload is gone)
         log.exception("job %s: could not record that it was never started", job_id)
 
 
@@ -226,6 +210,8 @@ def read_job(job_id: str, request: Request) -> JSONResponse:
             return _no_such_job(job_id)
         return JSONResponse(public_view(job_id, job))
     except Exception as error:
+        if is_outage(error) or isinstance(error, RuntimeError):
+            return _unavailable(f"cannot read job {job_id} now", error)
         log.exception("GET /jobs/%s failed", job_id)
         return JSONResponse(_unknown_job(job_id, error))
 
@@ -256,11 +242,9 @@ def download_result(job_id: str, request: Request) -> Response:
             return _result_gone(job_id, path)
         size = os.fstat(result.fileno()).st_size
     except Exception as error:
-        log.exception("GET /jobs/%s/download failed", job_id)
-        return JSONResponse(
-            {"detail": f"cannot serve the result now: {_describe(error)}", "status": "unknown"},
-            status_code=503,
-        )
+        if not is_outage(error):
+            log.exception("GET /jobs/%s/download failed", job_id)
+        return _unavailable("cannot serve the result now", error, status="unknown")
     return StreamingResponse(
         _stream_and_close(result),
         media_type="text/csv; charset=utf-8",
@@ -277,8 +261,9 @@ def list_jobs(request: Request) -> JSONResponse:
     try:
         return JSONResponse({"jobs": _running(request).store.list_jobs()})
     except Exception as error:
-        log.exception("GET /jobs failed")
-        return JSONResponse({"detail": f"cannot list jobs: {_describe(error)}"}, status_code=503)
+        if not is_outage(error):
+            log.exception("GET /jobs failed")
+        return _unavailable("cannot list jobs", error)
 
 
 @router.get("/healthz")
@@ -359,6 +344,15 @@ def _result_gone(job_id: str, path: Path) -> JSONResponse:
             "status": "done",
         },
         status_code=410,
+    )
+
+
+def _unavailable(what: str, error: BaseException, **extra: Any) -> JSONResponse:
+    """503 with ``Retry-After``: the store (not the job) failed; the client polls again later."""
+    return JSONResponse(
+        {"detail": f"{what}: {describe_store_failure(error)}; retry later", **extra},
+        status_code=503,
+        headers={"Retry-After": retry_after(error)},
     )
 
 

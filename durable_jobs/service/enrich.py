@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import mmap
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,8 +71,8 @@ class CsvRecords:
     ([['a', 'b'], ['1', '2']], 1.0)
     """
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
+    def __init__(self, data: bytes | mmap.mmap) -> None:
+        self._data = data  # a mapped file reads like bytes, without holding them in memory
         self.bytes_read = 0
         self.width: int | None = None
 
@@ -166,7 +167,7 @@ def enrich_csv(data: bytes) -> Iterator[list[str]]:
     return enrich_records(CsvRecords(data))
 
 
-def _physical_lines(data: bytes) -> Iterator[bytes]:
+def _physical_lines(data: bytes | mmap.mmap) -> Iterator[bytes]:
     start = 0
     for match in _LINE_END.finditer(data):
         yield data[start : match.end()]

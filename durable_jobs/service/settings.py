@@ -14,6 +14,7 @@ environment variable           meaning                              default
 ``DURABLE_JOBS_MAX_UPLOAD_BYTES``  largest accepted CSV upload      10 MiB
 ``DURABLE_JOBS_ROW_DELAY``     seconds of sleep per row (demos)     ``0``
 ``DURABLE_JOBS_WORKER_THREADS``  jobs processed at the same time    ``4``
+``DURABLE_JOBS_QUEUE_LIMIT``   jobs waiting for a thread, at most   ``100``
 =============================  ===================================  ===================
 
 Resolving settings reads the environment only: nothing is created on disk until the service
@@ -36,9 +37,11 @@ ENV_RESULTS = "DURABLE_JOBS_RESULTS"
 ENV_MAX_UPLOAD_BYTES = "DURABLE_JOBS_MAX_UPLOAD_BYTES"
 ENV_ROW_DELAY = "DURABLE_JOBS_ROW_DELAY"
 ENV_WORKER_THREADS = "DURABLE_JOBS_WORKER_THREADS"
+ENV_QUEUE_LIMIT = "DURABLE_JOBS_QUEUE_LIMIT"
 DEFAULT_RESULTS_DIR = "data/results"
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_WORKER_THREADS = 4
+DEFAULT_QUEUE_LIMIT = 100  # x 10 MiB uploads: at most ~1 GiB of spooled uploads on disk
 
 T = TypeVar("T")
 
@@ -56,6 +59,7 @@ class ServiceSettings:
     max_upload_bytes: int
     row_delay: float
     worker_threads: int
+    queue_limit: int = DEFAULT_QUEUE_LIMIT
 
     @classmethod
     def resolve(
@@ -66,6 +70,7 @@ class ServiceSettings:
         max_upload_bytes: int | None = None,
         row_delay: float | None = None,
         worker_threads: int | None = None,
+        queue_limit: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> ServiceSettings:
         """Settings from the arguments, else the environment, else the defaults.
@@ -88,6 +93,9 @@ class ServiceSettings:
             row_delay=_setting(row_delay, env, ENV_ROW_DELAY, 0.0, parse_seconds),
             worker_threads=_setting(
                 worker_threads, env, ENV_WORKER_THREADS, DEFAULT_WORKER_THREADS, parse_thread_count
+            ),
+            queue_limit=_setting(
+                queue_limit, env, ENV_QUEUE_LIMIT, DEFAULT_QUEUE_LIMIT, parse_queue_limit
             ),
         )
 
@@ -118,6 +126,14 @@ def parse_thread_count(value: object, source: str) -> int:
     number = _as_int(value, source, "a whole number of threads from 1 to 64")
     if not 1 <= number <= 64:
         raise ServiceConfigError(f"{source} must be from 1 to 64 threads, got {value!r}")
+    return number
+
+
+def parse_queue_limit(value: object, source: str) -> int:
+    """A whole number of queued jobs from 1 to 100000."""
+    number = _as_int(value, source, "a whole number of queued jobs from 1 to 100000")
+    if not 1 <= number <= 100_000:
+        raise ServiceConfigError(f"{source} must be from 1 to 100000 jobs, got {value!r}")
     return number
 
 

@@ -15,17 +15,23 @@ the result file is durable, so ``done`` always means "downloadable". ``finished_
 a write of its own, the job's last (see :func:`_record_outcome` for why).
 
 Jobs run on a small pool of threads (:class:`JobRunner`); a job waits ``queued`` for a free
-thread. At shutdown the runner stops its jobs between two rows and fails them with a reason
-("the service shut down"), rather than leaving them for the next start-up to discover.
+thread, in a bounded queue of job ids (their uploads are on disk, see
+:mod:`durable_jobs.service.spool`): when it is full, :meth:`JobRunner.reserve` raises
+:class:`QueueFullError` and the API answers 503 with ``Retry-After`` before reading the upload.
+A job's spooled upload is removed when the job ends. At shutdown the runner stops its jobs
+between two rows and fails them with a reason ("the service shut down"), rather than leaving
+them for the next start-up to discover.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
+import mmap
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ from durable_jobs.errors import JobNotFoundError
 from durable_jobs.lifecycle import current_owner
 from durable_jobs.service.enrich import CsvFormatError, CsvRecords, enrich_records
 from durable_jobs.service.results import result_name, write_durably
+from durable_jobs.service.spool import SpooledUpload
 
 log = logging.getLogger("durable_jobs.service")
 
@@ -44,42 +51,103 @@ class JobInterrupted(Exception):
     """The service is shutting down; the job stops between two rows."""
 
 
+class QueueFullError(Exception):
+    """Every queue slot is taken: the upload is refused before it is read (503, retry later)."""
+
+    def __init__(self, limit: int, retry_after: float) -> None:
+        super().__init__(
+            f"the job queue is full ({limit} jobs waiting for a worker); retry in "
+            f"{retry_after:g} s, or raise DURABLE_JOBS_QUEUE_LIMIT on the server"
+        )
+        self.retry_after = retry_after
+
+
 class JobRunner:
-    """Runs jobs on a pool of threads in this process, and stops them cleanly at shutdown."""
+    """Runs jobs on a pool of threads in this process, and stops them cleanly at shutdown.
+
+    The queue holds spooled uploads (a job id and a file descriptor), never their bytes. A
+    request takes a slot with :meth:`reserve` before it reads its upload, and hands the slot to
+    :meth:`submit` or gives it back with :meth:`cancel`; jobs adopted at start-up (already
+    accepted once) go in with :meth:`adopt`, outside the limit.
+    """
+
+    RETRY_AFTER_SECONDS = 5.0
 
     def __init__(
-        self, store: Any, results_dir: Path, *, row_delay: float = 0.0, threads: int = 4
+        self,
+        store: Any,
+        results_dir: Path,
+        *,
+        row_delay: float = 0.0,
+        threads: int = 4,
+        queue_limit: int = 100,
     ) -> None:
         self.store = store
         self.results_dir = results_dir
         self.row_delay = row_delay
+        self.queue_limit = queue_limit
         self._stopping = threading.Event()
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="job")
+        self._queue: queue.Queue[tuple[SpooledUpload, bool] | None] = queue.Queue()
+        self._slots = threading.Semaphore(queue_limit)
+        self._threads = [
+            threading.Thread(target=self._work, name=f"job-{number}", daemon=True)
+            for number in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def submit(self, job_id: str, data: bytes) -> None:
-        """Queue the job to run when a thread is free; raises RuntimeError after shutdown."""
-        self._executor.submit(
-            run_job,
-            self.store,
-            job_id,
-            data,
-            self.results_dir,
-            row_delay=self.row_delay,
-            stop=self._stopping,
-        )
+    def reserve(self) -> None:
+        """Take a queue slot, or raise :class:`QueueFullError`."""
+        if not self._slots.acquire(blocking=False):
+            raise QueueFullError(self.queue_limit, self.RETRY_AFTER_SECONDS)
+
+    def cancel(self) -> None:
+        """Give back a slot taken by :meth:`reserve` (the request failed before its job queued)."""
+        self._slots.release()
+
+    def submit(self, upload: SpooledUpload) -> None:
+        """Queue a job whose slot was reserved; raises RuntimeError after shutdown."""
+        self._put(upload, reserved=True)
+
+    def adopt(self, upload: SpooledUpload) -> None:
+        """Queue a job found spooled at start-up (no slot: it was accepted before)."""
+        self._put(upload, reserved=False)
 
     def shutdown(self) -> None:
         """Stop every job between two rows (each ends ``error``) and wait for the threads."""
         self._stopping.set()
         # Queued jobs still run, but only to record that they were interrupted: a job left
         # "queued" would wait for the next start-up's recovery to be failed.
-        self._executor.shutdown(wait=True)
+        for _ in self._threads:
+            self._queue.put(None)  # one stop sign per thread, after every queued job
+        for thread in self._threads:
+            thread.join()
+
+    def _put(self, upload: SpooledUpload, *, reserved: bool) -> None:
+        if self._stopping.is_set():
+            raise RuntimeError("the job runner is shut down")
+        self._queue.put((upload, reserved))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            upload, reserved = item
+            if reserved:
+                self._slots.release()  # the job leaves the queue: its slot is free
+            try:
+                run_job(
+                    self.store,
+                    upload,
+                    self.results_dir,
+                    row_delay=self.row_delay,
+                    stop=self._stopping,
+                )
+            except BaseException:  # run_job never raises; a bug must not kill the thread
+                log.exception("job %s: the worker failed", upload.job_id)
 
 
 def run_job(
     store: Any,
-    job_id: str,
-    data: bytes,
+    upload: SpooledUpload,
     results_dir: Path,
     *,
     row_delay: float = 0.0,
@@ -88,16 +156,36 @@ def run_job(
     """Run one job to its end and return the final job (None if the job was deleted meanwhile).
 
     Never raises: every failure ends the job as ``error`` with a message naming the cause, and a
-    failure to record even that is logged (the job is then failed by the next recovery).
+    failure to record even that is logged (the job is then failed by the next recovery). The
+    job's spooled upload is removed at the end, whatever the outcome.
     """
-    stop = stop or threading.Event()
+    try:
+        return _run_spooled_job(store, upload, results_dir, row_delay, stop or threading.Event())
+    finally:
+        upload.remove()
+
+
+def _run_spooled_job(
+    store: Any,
+    upload: SpooledUpload,
+    results_dir: Path,
+    row_delay: float,
+    stop: threading.Event,
+) -> dict[str, Any] | None:
+    job_id = upload.job_id
     try:
         if stop.is_set():
             raise JobInterrupted
         store.update_job(
             job_id, {"status": "running", "owner": current_owner(), "started_at": time.time()}
         )
-        rows = _write_enriched_result(store, job_id, data, results_dir, row_delay, stop)
+        data = upload.data()
+        try:
+            rows = _write_enriched_result(store, job_id, data, results_dir, row_delay, stop)
+        finally:
+            if not isinstance(data, bytes):
+                with contextlib.suppress(BufferError):  # a parser's view may still be alive
+                    data.close()
         outcome = {
             "status": "done",
             "progress": 1.0,
@@ -129,7 +217,7 @@ def describe_failure(error: BaseException) -> str:
 def _write_enriched_result(
     store: Any,
     job_id: str,
-    data: bytes,
+    data: bytes | mmap.mmap,
     results_dir: Path,
     row_delay: float,
     stop: threading.Event,
