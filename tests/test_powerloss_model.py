@@ -20,12 +20,12 @@ from harness.checkers import run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.history import History
 from harness.nemesis import disk
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.replay import Baseline, model_trace
-from harness.nemesis.sequences import workloads
-from harness.nemesis.strace_log import TraceModelError, parse_strace
+from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.replay import Baseline, model_trace
+from harness.nemesis.powerloss.sequences import workloads
+from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
+from harness.nemesis.powerloss.traced import operation_window
 from harness.nemesis.syscalls import can_inject
-from harness.nemesis.traced import operation_window
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario, load_scenario
 

@@ -1,7 +1,7 @@
 """The ``[options]`` of a power-loss scenario, validated where the scenario file is read.
 
 A leaf of the power-loss package: the explorer (:mod:`harness.nemesis.powerloss`), the sequences
-(:mod:`harness.nemesis.sequences`) and the state checks (:mod:`harness.nemesis.statecheck`) all
+(:mod:`harness.nemesis.powerloss.sequences`) and the state checks (:mod:`harness.nemesis.powerloss.statecheck`) all
 take these options, and import them from here rather than from one another.
 
 >>> PowerLossOptions.from_scenario({"max_states": 50}, "power-loss.toml").max_states
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ScenarioError
-from harness.nemesis.crashstates import PAGE_SAMPLES
+from harness.nemesis.powerloss.crash_states import PAGE_SAMPLES
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from harness.calls import silence_store_logging
 from harness.checkers.no_litter import is_declared, is_temp_name
-from harness.nemesis.crashstates import CrashState
-from harness.nemesis.replay import is_ephemeral
+from harness.nemesis.powerloss.crash_states import CrashState
+from harness.nemesis.powerloss.replay import is_ephemeral
 from harness.outcomes import describe_error, describe_exit
 from harness.payload import summarize_read
 from harness.spec import parse_store_spec, store_files_report
 
 if TYPE_CHECKING:
-    from harness.nemesis.powerloss_options import PowerLossOptions
+    from harness.nemesis.powerloss.options import PowerLossOptions
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_CHILD = "import sys; from harness.nemesis.statecheck import {0}; {0}(sys.argv[1:])"
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+_CHILD = "import sys; from harness.nemesis.powerloss.statecheck import {0}; {0}(sys.argv[1:])"
 
 
 def child_environment() -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Replaying one traced operation into an abstract file system of names, inodes and contents.
 
 :func:`model_trace` follows the system calls of one store operation (as
-:mod:`harness.nemesis.strace_log` parsed them) through the store's names, inodes, contents and
+:mod:`harness.nemesis.powerloss.strace_log` parsed them) through the store's names, inodes, contents and
 open descriptors, starting from the :class:`Baseline` the operation found. Each call that touched
 the store becomes a numbered :class:`StoreCall` carrying the changes it made: directory changes
 (:class:`DirOp`), data changes (:class:`DataOp`) and durability barriers (:class:`SyncOp`). The
@@ -14,10 +14,10 @@ resulting :class:`OperationTrace` lists them, one a line; the crash points refer
     #5 rename(j0.json.tmp -> j0.json)
 
 Which of those changes a power cut may lose is the persistence model, documented and enumerated
-in :mod:`harness.nemesis.crashstates`. A call the model cannot follow faithfully (``O_TMPFILE``,
+in :mod:`harness.nemesis.powerloss.crash_states`. A call the model cannot follow faithfully (``O_TMPFILE``,
 a shared writable ``mmap`` of a store file, ``renameat2(RENAME_EXCHANGE)``, ``symlink``, a rename
 into or out of the store, a descriptor it was not told about) raises
-:class:`~harness.nemesis.strace_log.TraceModelError` naming the call rather than guess; the
+:class:`~harness.nemesis.powerloss.strace_log.TraceModelError` naming the call rather than guess; the
 explorer turns that into an *unknown* verdict. A write through an ``O_SYNC``/``O_DSYNC``
 descriptor is followed by a :class:`SyncOp` of its file: it is durable when it returns.
 """
@@ -29,7 +29,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from harness.nemesis.strace_log import (
+from harness.nemesis.powerloss.strace_log import (
     RawCall,
     TraceModelError,
     decode_fd,

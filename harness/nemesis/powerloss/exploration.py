@@ -5,7 +5,7 @@ everything the process wrote; after a power cut only what was made durable is th
 rest may be there in part. So this nemesis does not cut anything: like ALICE (Pillai et al.,
 OSDI 2014) and CrashMonkey (Mohan et al., OSDI 2018) it records the system calls of one store
 operation and *computes* the states a power cut could leave (see
-:mod:`harness.nemesis.crashstates` for the persistence model), then asks the store to make
+:mod:`harness.nemesis.powerloss.crash_states` for the persistence model), then asks the store to make
 sense of each one.
 
 Phases of :func:`explore_power_loss`:
@@ -48,7 +48,7 @@ Phases of :func:`explore_power_loss`:
    ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``trace.strace``.
 
 **Unknown, never a guess.** A call the model cannot follow (a shared writable ``mmap``,
-``O_TMPFILE``, ``RENAME_EXCHANGE``, a ``symlink``; see :mod:`harness.nemesis.replay`), a replay
+``O_TMPFILE``, ``RENAME_EXCHANGE``, a ``symlink``; see :mod:`harness.nemesis.powerloss.replay`), a replay
 that does not end with the files on disk, or a traced process that fails records an event
 ``f="unknown"`` with ``{"reason": <the call, named>}``: the scenario's verdict is unknown. No state
 of that operation is recorded, and the exploration goes on with the next one.
@@ -77,18 +77,18 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.history import INFO, OK, HistoryLog
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.powerloss_options import PowerLossOptions
-from harness.nemesis.replay import (
+from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.options import PowerLossOptions
+from harness.nemesis.powerloss.replay import (
     Baseline,
     OpenFile,
     OperationTrace,
     model_trace,
 )
-from harness.nemesis.sequences import explore_sequences
-from harness.nemesis.statecheck import check_states, materialize
-from harness.nemesis.strace_log import RawCall, TraceModelError, parse_strace
-from harness.nemesis.traced import (
+from harness.nemesis.powerloss.sequences import explore_sequences
+from harness.nemesis.powerloss.statecheck import check_states, materialize
+from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, parse_strace
+from harness.nemesis.powerloss.traced import (
     TraceError,
     child_command,
     load_tree,

@@ -31,14 +31,14 @@ from typing import Any
 
 from harness.calls import silence_store_logging
 from harness.errors import HarnessError
-from harness.nemesis.replay import TRACED_SYSCALLS, Baseline, is_ephemeral
-from harness.nemesis.statecheck import child_environment, close_store
-from harness.nemesis.strace_log import RawCall, TraceModelError, decode_string
+from harness.nemesis.powerloss.replay import TRACED_SYSCALLS, Baseline, is_ephemeral
+from harness.nemesis.powerloss.statecheck import child_environment, close_store
+from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, decode_string
 from harness.outcomes import describe_error
 from harness.spec import parse_store_spec
 
 TRACE_TIMEOUT = 60.0  # seconds: a few store calls under strace, plus the directory snapshots
-_CHILD = "import sys; from harness.nemesis.traced import {0}; {0}(sys.argv[1:])"
+_CHILD = "import sys; from harness.nemesis.powerloss.traced import {0}; {0}(sys.argv[1:])"
 
 
 class TraceError(HarnessError):

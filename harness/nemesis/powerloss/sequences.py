@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.history import OK, HistoryLog
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.replay import Baseline, OpenFile, OperationTrace, model_trace
-from harness.nemesis.statecheck import check_states, materialize
-from harness.nemesis.strace_log import TraceModelError, parse_strace
-from harness.nemesis.traced import (
+from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.replay import Baseline, OpenFile, OperationTrace, model_trace
+from harness.nemesis.powerloss.statecheck import check_states, materialize
+from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
+from harness.nemesis.powerloss.traced import (
     TraceError,
     child_command,
     load_tree,
@@ -51,7 +51,7 @@ from harness.nemesis.traced import (
 from harness.payload import WRITE_TAG_KEY, make_job, write_record
 
 if TYPE_CHECKING:
-    from harness.nemesis.powerloss_options import PowerLossOptions
+    from harness.nemesis.powerloss.options import PowerLossOptions
 
 ALPHABET = ("first", "over", "update", "second")
 TARGET, BYSTANDER, SECOND = "j0", "j1", "j2"
@@ -157,8 +157,8 @@ def explore_sequences(
 ) -> list[str]:
     """Run, trace, explore and record every sequence (see the module docstring); return notes.
 
-    Raises :class:`~harness.nemesis.strace_log.TraceModelError` or
-    :class:`~harness.nemesis.traced.TraceError` when the model cannot follow the store; the
+    Raises :class:`~harness.nemesis.powerloss.strace_log.TraceModelError` or
+    :class:`~harness.nemesis.powerloss.traced.TraceError` when the model cannot follow the store; the
     caller turns that into an *unknown* verdict.
     """
     bystander = make_job(BYSTANDER, "sequence", 1, size, rng)

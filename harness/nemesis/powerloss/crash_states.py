@@ -62,9 +62,9 @@ create, or neither: the last two leave the old ``j0.json`` in place, and the ack
 is lost. With an fsync of the directory
 after the rename, the only state left after it is the new ``j0.json``.
 
-:func:`~harness.nemesis.strace_log.parse_strace` reads ``strace -f -y -xx`` output,
-:func:`~harness.nemesis.replay.model_trace` replays one operation into a
-:class:`~harness.nemesis.replay.OperationTrace`, and :func:`enumerate_crash_states` (here) lists
+:func:`~harness.nemesis.powerloss.strace_log.parse_strace` reads ``strace -f -y -xx`` output,
+:func:`~harness.nemesis.powerloss.replay.model_trace` replays one operation into a
+:class:`~harness.nemesis.powerloss.replay.OperationTrace`, and :func:`enumerate_crash_states` (here) lists
 the :class:`CrashState` values, deduplicated and capped by seeded sampling.
 """
 
@@ -76,7 +76,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.nemesis.replay import (
+from harness.nemesis.powerloss.replay import (
     DataOp,
     DirOp,
     Event,
