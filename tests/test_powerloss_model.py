@@ -21,7 +21,8 @@ from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.history import History
 from harness.nemesis import disk
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
-from harness.nemesis.powerloss.replay import Baseline, model_trace
+from harness.nemesis.powerloss.operation_trace import Baseline
+from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.sequences import workloads
 from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
 from harness.nemesis.powerloss.traced import operation_window

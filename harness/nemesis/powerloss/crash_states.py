@@ -76,7 +76,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.nemesis.powerloss.replay import (
+from harness.nemesis.powerloss.operation_trace import (
     DataOp,
     DirOp,
     Event,

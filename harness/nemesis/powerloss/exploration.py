@@ -78,13 +78,9 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.history import INFO, OK, HistoryLog
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.operation_trace import Baseline, OpenFile, OperationTrace
 from harness.nemesis.powerloss.options import PowerLossOptions
-from harness.nemesis.powerloss.replay import (
-    Baseline,
-    OpenFile,
-    OperationTrace,
-    model_trace,
-)
+from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.sequences import explore_sequences
 from harness.nemesis.powerloss.statecheck import check_states, materialize
 from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, parse_strace

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness.history import OK, HistoryLog
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
-from harness.nemesis.powerloss.replay import Baseline, OpenFile, OperationTrace, model_trace
+from harness.nemesis.powerloss.operation_trace import Baseline, OpenFile, OperationTrace
+from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.statecheck import check_states, materialize
 from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
 from harness.nemesis.powerloss.traced import (

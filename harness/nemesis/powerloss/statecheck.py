@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from harness.calls import silence_store_logging
 from harness.checkers.no_litter import is_declared, is_temp_name
 from harness.nemesis.powerloss.crash_states import CrashState
-from harness.nemesis.powerloss.replay import is_ephemeral
+from harness.nemesis.powerloss.operation_trace import is_ephemeral
 from harness.outcomes import describe_error, describe_exit
 from harness.payload import summarize_read
 from harness.spec import parse_store_spec, store_files_report

@@ -31,9 +31,10 @@ from typing import Any
 
 from harness.calls import silence_store_logging
 from harness.errors import HarnessError
-from harness.nemesis.powerloss.replay import TRACED_SYSCALLS, Baseline, is_ephemeral
+from harness.nemesis.powerloss.operation_trace import Baseline, is_ephemeral
 from harness.nemesis.powerloss.statecheck import child_environment, close_store
 from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, decode_string
+from harness.nemesis.powerloss.syscall_handlers import TRACED_SYSCALLS
 from harness.outcomes import describe_error
 from harness.spec import parse_store_spec
 
