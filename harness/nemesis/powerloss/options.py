@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import ScenarioError
-from harness.nemesis.powerloss.crash_states import PAGE_SAMPLES
+from harness.nemesis.powerloss.data_variants import PAGE_SAMPLES
 
 
 @dataclass(frozen=True)
