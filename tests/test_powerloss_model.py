@@ -21,11 +21,11 @@ from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.history import History
 from harness.nemesis import disk
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.markers import operation_window
 from harness.nemesis.powerloss.operation_trace import Baseline
 from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.sequences import workloads
 from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
-from harness.nemesis.powerloss.traced import operation_window
 from harness.nemesis.syscalls import can_inject
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario import Scenario, load_scenario

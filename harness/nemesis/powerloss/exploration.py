@@ -77,21 +77,16 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.history import INFO, OK, HistoryLog
+from harness.nemesis.powerloss.check_pool import check_states, materialize
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.markers import operation_window
 from harness.nemesis.powerloss.operation_trace import Baseline, OpenFile, OperationTrace
 from harness.nemesis.powerloss.options import PowerLossOptions
+from harness.nemesis.powerloss.processes import TraceError, child_command, run_child, run_traced
 from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.sequences import explore_sequences
-from harness.nemesis.powerloss.statecheck import check_states, materialize
+from harness.nemesis.powerloss.snapshots import load_snapshot
 from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, parse_strace
-from harness.nemesis.powerloss.traced import (
-    TraceError,
-    child_command,
-    load_tree,
-    operation_window,
-    run_child,
-    run_traced,
-)
 from harness.payload import WRITE_TAG_KEY, make_job, write_record
 from harness.scenario import Scenario
 
@@ -258,14 +253,14 @@ def _explore(
     """Model, check and record one traced operation; add the states to cut recover() on."""
     name = operation.name
     window, returned_at = operation_window(calls, work, name)
-    baseline = load_tree(work / f"{name}-before")
+    baseline = load_snapshot(work / f"{name}-before")
     baseline.open_files = operation.open_files
     roots = {os.fspath(root), os.path.realpath(root)}
     try:
         trace = model_trace(window, roots, baseline, cwd=os.getcwd(), returned_at=returned_at)
     except TraceModelError as error:
         raise TraceModelError(f"{error} (trace: {work / 'trace.strace'})") from None
-    _verify_replay(trace, load_tree(work / f"{name}-after"), name)
+    _verify_replay(trace, load_snapshot(work / f"{name}-after"), name)
     listing = work / f"{name}.calls.txt"
     listing.write_text(trace.listing(), encoding="utf-8")
     if not trace.changing_calls:
@@ -365,13 +360,13 @@ def _cut_recoveries(
         if name not in outcomes:
             return "power loss: no second cut during recover(): the store has no recover()"
         window, returned_at = operation_window(calls, folder, name)
-        baseline = load_tree(folder / f"{name}-before")
+        baseline = load_snapshot(folder / f"{name}-before")
         baseline.open_files = {
             int(fd): OpenFile(**info) for fd, info in outcomes[name]["open_files"].items()
         }
         places = {os.fspath(root), os.path.realpath(root)}
         trace = model_trace(window, places, baseline, cwd=os.getcwd(), returned_at=returned_at)
-        _verify_replay(trace, load_tree(folder / f"{name}-after"), "recover")
+        _verify_replay(trace, load_snapshot(folder / f"{name}-after"), "recover")
         (folder / f"{name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
         if trace.changing_calls:
             exploration = enumerate_crash_states(

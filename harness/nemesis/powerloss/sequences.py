@@ -36,19 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.history import OK, HistoryLog
+from harness.nemesis.powerloss.check_pool import check_states, materialize
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.markers import sequence_window
 from harness.nemesis.powerloss.operation_trace import Baseline, OpenFile, OperationTrace
+from harness.nemesis.powerloss.processes import TraceError, child_command, run_child, run_traced
 from harness.nemesis.powerloss.replay import model_trace
-from harness.nemesis.powerloss.statecheck import check_states, materialize
+from harness.nemesis.powerloss.snapshots import load_snapshot
 from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
-from harness.nemesis.powerloss.traced import (
-    TraceError,
-    child_command,
-    load_tree,
-    run_child,
-    run_traced,
-    sequence_window,
-)
 from harness.payload import WRITE_TAG_KEY, make_job, write_record
 
 if TYPE_CHECKING:
@@ -190,14 +185,14 @@ def explore_sequences(
         outcome = outcomes[sequence.name]
         done = len(outcome["returned"])
         window, ends = sequence_window(calls, work, sequence.name, done)
-        baseline = load_tree(work / f"{sequence.name}-before")
+        baseline = load_snapshot(work / f"{sequence.name}-before")
         baseline.open_files = {
             int(fd): OpenFile(**info) for fd, info in outcome["open_files"].items()
         }
         root = sequence.root / "store"
         places = {os.fspath(root), os.path.realpath(root)}
         trace = model_trace(window, places, baseline, cwd=os.getcwd(), returns_at=ends)
-        _check_replay(trace.final_files(), load_tree(work / f"{sequence.name}-after"), sequence)
+        _check_replay(trace.final_files(), load_snapshot(work / f"{sequence.name}-after"), sequence)
         (work / f"{sequence.name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
         known |= set(trace.base_names) | set(trace.final_names)
         exploration = enumerate_crash_states(
