@@ -5,8 +5,8 @@ everything the process wrote; after a power cut only what was made durable is th
 rest may be there in part. So this nemesis does not cut anything: like ALICE (Pillai et al.,
 OSDI 2014) and CrashMonkey (Mohan et al., OSDI 2018) it records the system calls of one store
 operation and *computes* the states a power cut could leave (see
-:mod:`harness.nemesis.powerloss.crash_states` for the persistence model), then asks the store to make
-sense of each one.
+:mod:`~harness.nemesis.powerloss.crash_states` for the persistence model), then asks the store to
+make sense of each one.
 
 Phases of :func:`explore_power_loss`:
 
@@ -19,20 +19,25 @@ Phases of :func:`explore_power_loss`:
    does not exist), makes the call, opens an *end* marker **from the calling thread, right after
    the call returned** (the acknowledgement), snapshots again and opens a *settled* marker. The
    operation is every call between begin and end (any thread), then the calls of *other*
-   threads between end and settled: those come after the acknowledgement.
+   threads between end and settled: those come after the acknowledgement
+   (:mod:`~harness.nemesis.powerloss.children`, :mod:`~harness.nemesis.powerloss.markers`).
 3. **model**: the calls are replayed into the abstract file system; the replay must end with
    exactly the files the process saw on disk (else the model missed something). Every crash
    state is enumerated, deduplicated and capped (``options.max_states``), out-of-order pages
-   sampled (``options.page_samples``); every state from the acknowledgement on is acknowledged.
+   sampled (``options.page_samples``); every state from the acknowledgement on is acknowledged
+   (:mod:`~harness.nemesis.powerloss.traced_calls`).
 4. **check**: each state is written into a fresh directory; a checking process opens the store
    there, calls ``recover()`` if the store has one, reads the target job and the bystanders,
    lists the files left that the store never had (litter), then damages the job file and reads
    again (what the backup gives). Checking processes take many states each; one that hangs
-   (``options.state_timeout``) or dies is replaced, and only its current state is charged.
+   (``options.state_timeout``) or dies is replaced, and only its current state is charged
+   (:mod:`~harness.nemesis.powerloss.check_pool`, :mod:`~harness.nemesis.powerloss.state_checks`).
 5. **second cut**: on a few states per operation (``options.recover_cuts``, seeded, among those
    that leave recovery work) ``recover()`` runs traced, in one process for all of them, and the
-   states a power cut *during* it may leave are checked as in phase 4.
-6. **record**: one ``crash_state`` operation per state goes into the history::
+   states a power cut *during* it may leave are checked as in phase 4
+   (:mod:`~harness.nemesis.powerloss.recover_cuts`).
+6. **record**: one ``crash_state`` operation per state goes into the history
+   (:mod:`~harness.nemesis.powerloss.operations`)::
 
        {"f": "crash_state", "job": "j0", "value": {"operation": "save",
         "point": "after #11 rename(j0.json.tmp -> j0.json) (save_job returned: acknowledged)",
@@ -43,13 +48,14 @@ Phases of :func:`explore_power_loss`:
        {"type": "ok", "value": {"read": {"kind": "job", "tag": [...]}, "recover_raised": null,
         "untouched": {"j1": {...}}, "litter": [], "backup": {"kind": "job", ...}}}
 
-   :mod:`harness.checkers.crash_consistency` judges them (``crash_consistency``: C6, ``crash_backup``: C7,
-   ``crash_litter``: C8). The numbered calls of each operation are kept in
+   :mod:`harness.checkers.crash_consistency` judges them (``crash_consistency``: C6,
+   ``crash_backup``: C7, ``crash_litter``: C8). The numbered calls of each operation are kept in
    ``<run>/powerloss/<operation>.calls.txt`` and the raw trace in ``trace.strace``.
 
 **Unknown, never a guess.** A call the model cannot follow (a shared writable ``mmap``,
-``O_TMPFILE``, ``RENAME_EXCHANGE``, a ``symlink``; see :mod:`harness.nemesis.powerloss.replay`), a replay
-that does not end with the files on disk, or a traced process that fails records an event
+``O_TMPFILE``, ``RENAME_EXCHANGE``, a ``symlink``; see
+:mod:`~harness.nemesis.powerloss.syscall_handlers`), a replay that does not end with the files on
+disk, or a traced process that fails records an event
 ``f="unknown"`` with ``{"reason": <the call, named>}``: the scenario's verdict is unknown. No state
 of that operation is recorded, and the exploration goes on with the next one.
 
@@ -61,7 +67,8 @@ Options (``[options]`` of the scenario): ``max_states`` (400 per operation), ``s
 (20 s), ``workers`` (checking processes, 2), ``update`` (also trace ``update_job``, true),
 ``keep_states`` (keep the materialized directories, false), ``page_samples`` (out-of-order page
 variants per file and crash point, 8; 0: in order only), ``recover_cuts`` (states per operation
-to cut again during ``recover()``, 2; 0: none).
+to cut again during ``recover()``, 2; 0: none), ``sequences`` (explore every sequence of up to
+that many operations instead, :mod:`~harness.nemesis.powerloss.sequences`; 0: single operations).
 """
 
 from __future__ import annotations
@@ -71,50 +78,62 @@ import os
 import random
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from harness.errors import HarnessError
-from harness.history import INFO, OK, HistoryLog
+from harness.history import OK, HistoryLog
 from harness.nemesis.powerloss.check_pool import check_states, materialize
-from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
-from harness.nemesis.powerloss.markers import operation_window
-from harness.nemesis.powerloss.operation_trace import Baseline, OpenFile, OperationTrace
+from harness.nemesis.powerloss.crash_states import Exploration, enumerate_crash_states
+from harness.nemesis.powerloss.operation_trace import OperationTrace
+from harness.nemesis.powerloss.operations import (
+    OperationPlan,
+    TracedOperation,
+    plan_operations,
+    record_crash_state,
+    record_unknown,
+)
 from harness.nemesis.powerloss.options import PowerLossOptions
 from harness.nemesis.powerloss.processes import TraceError, child_command, run_child, run_traced
-from harness.nemesis.powerloss.replay import model_trace
+from harness.nemesis.powerloss.recover_cuts import RecoverCut, choose_cuts, cut_recoveries
 from harness.nemesis.powerloss.sequences import explore_sequences
-from harness.nemesis.powerloss.snapshots import load_snapshot
+from harness.nemesis.powerloss.snapshots import parse_open_descriptors
 from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, parse_strace
-from harness.payload import WRITE_TAG_KEY, make_job, write_record
-from harness.scenario import Scenario
+from harness.nemesis.powerloss.traced_calls import PowerLossError, model_traced_call
 
 PREPARE_TIMEOUT = 60.0  # seconds: one process opens the store and saves a few jobs
-WRITER = "powerloss"  # the writer name in the tags of the jobs written here
+# What makes the exploration of one part unknown rather than a crash of the run.
+_CANNOT_FOLLOW = (TraceModelError, TraceError, PowerLossError)
 
 
-class PowerLossError(HarnessError):
-    """The exploration itself failed (not the store); the message says why and what to do."""
+class PowerLossWorkload(Protocol):
+    """The ``[workload]`` fields power loss reads."""
+
+    @property
+    def jobs(self) -> int: ...
+    @property
+    def payload_bytes(self) -> int: ...
 
 
-@dataclass
-class _Operation:
-    """One traced store call and the versions it moves between."""
+class PowerLossScenario(Protocol):
+    """What power loss reads of a scenario (``harness.scenario.Scenario`` has it all).
 
-    name: str  # save | update
-    job: str
-    old: dict[str, Any]  # write_record of the version before
-    new: dict[str, Any]  # write_record of the version it writes
-    call: dict[str, Any]  # what the traced process does: {"save": job} or {"update": changes}
-    older: dict[str, Any] | None = None  # the version before ``old``: what its backup may hold
-    returned: bool = False
-    error: str | None = None
-    open_files: dict[int, OpenFile] = field(default_factory=dict)
+    A protocol rather than an import: the scenario loader validates these options with
+    :class:`PowerLossOptions`, so this package must not import it back.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+    @property
+    def workload(self) -> PowerLossWorkload: ...
 
 
 def explore_power_loss(
-    scenario: Scenario,
+    scenario: PowerLossScenario,
     spec: str,
     root: Path,
     run_dir: Path,
@@ -134,85 +153,69 @@ def explore_power_loss(
     root = root.absolute()
     rng = random.Random(f"{seed}/{scenario.name}/powerloss")
     size = scenario.workload.payload_bytes
-    jobs = [f"j{k}" for k in range(max(scenario.workload.jobs, 1))]
-    target, bystanders = jobs[0], jobs[1:4]
-    zeroth = make_job(target, WRITER, 0, size, rng)  # so that version 1 has a backup to fall to
-    first = {job: make_job(job, WRITER, 1, size, rng) for job in [target, *bystanders]}
-    second = make_job(target, WRITER, 2, size, rng)
-    third = make_job(target, WRITER, 3, size, rng)
-    changes = {WRITE_TAG_KEY: third[WRITE_TAG_KEY], "data": third["data"]}
-    operations = [
-        _Operation(
-            "save",
-            target,
-            write_record(first[target]),
-            write_record(second),
-            {"save": second},
-            older=write_record(zeroth),
-        )
-    ]
-    if options.update:
-        merged = {**second, **changes}
-        operations.append(
-            _Operation(
-                "update",
-                target,
-                write_record(second),
-                write_record(merged),
-                {"update": changes},
-                older=write_record(first[target]),
-            )
-        )
-    untouched = {job: write_record(first[job]) for job in bystanders}
-
+    plan = plan_operations(scenario.workload.jobs, size, rng, update=options.update)
     started = time.monotonic()
     history = HistoryLog(histories / "powerloss.jsonl", "powerloss", epoch)
     if options.sequences:
         return _explore_sequences(spec, work, size, options, rng, history, started)
-    problem = _prepare(spec, root, work, [(target, zeroth), *first.items()])
+    problem = _prepare(spec, root, work, plan.prepared)
     if problem:
         reason = f"power loss: not explored: preparing the store failed: {problem}"
-        return [_unknown(history, reason, close=True)]
-    log_path = work / "trace.strace"
-    problem = _trace(spec, root, work, log_path, operations, size)
+        return [record_unknown(history, reason, close=True)]
+    problem = _trace(spec, root, work, work / "trace.strace", plan.operations, size)
     if problem:
         reason = f"power loss: not explored: the traced operation failed: {problem}"
-        return [_unknown(history, reason, close=True)]
-    calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
-    notes: list[str] = []
-    cuts: list[_Cut] = []
+        return [record_unknown(history, reason, close=True)]
+    calls = parse_strace((work / "trace.strace").read_text(encoding="ascii", errors="replace"))
     try:
-        for operation in operations:
-            if not (work / f"{operation.name}-before").is_dir():
-                notes.append(
-                    f"power loss: {operation.name}_job was not traced "
-                    "(the store has none, or the save before it failed)"
-                )
-                continue
-            try:
-                notes.extend(
-                    _explore(
-                        operation, calls, spec, root, work, untouched, options, rng, history, cuts
-                    )
-                )
-            except (TraceModelError, TraceError, PowerLossError) as error:
-                # The model cannot follow this operation: judging its states would be a guess.
-                # The scenario becomes unknown; the next operation is explored on its own.
-                notes.append(_unknown(history, f"power loss, {operation.name}_job: {error}"))
-        if cuts:
-            try:
-                notes.append(_cut_recoveries(cuts, spec, work, untouched, options, rng, history))
-            except (TraceModelError, TraceError, PowerLossError) as error:
-                notes.append(_unknown(history, f"power loss, a cut during recover(): {error}"))
+        notes = _explore_operations(plan, calls, spec, root, work, options, rng, history)
     finally:
         history.close()
         if not options.keep_states:
             shutil.rmtree(work / "states", ignore_errors=True)
-        for snapshot in work.glob("*-before"):
-            shutil.rmtree(snapshot, ignore_errors=True)
-        for snapshot in work.glob("*-after"):
+        for snapshot in [*work.glob("*-before"), *work.glob("*-after")]:
             shutil.rmtree(snapshot, ignore_errors=True)
     notes.append(f"power loss: exploration took {time.monotonic() - started:.1f} s")
+    return notes
+
+
+def _explore_operations(
+    plan: OperationPlan,
+    calls: list[RawCall],
+    spec: str,
+    root: Path,
+    work: Path,
+    options: PowerLossOptions,
+    rng: random.Random,
+    history: HistoryLog,
+) -> list[str]:
+    """Each traced operation in turn, then the second cuts during ``recover()``; the notes.
+
+    An operation the model cannot follow is recorded as unknown (judging its states would be a
+    guess) and the next one is explored on its own.
+    """
+    notes: list[str] = []
+    cuts: list[RecoverCut] = []
+    for operation in plan.operations:
+        if not (work / f"{operation.name}-before").is_dir():
+            notes.append(
+                f"power loss: {operation.name}_job was not traced "
+                "(the store has none, or the save before it failed)"
+            )
+            continue
+        try:
+            notes.extend(
+                _explore(
+                    operation, calls, spec, root, work, plan.untouched, options, rng, history, cuts
+                )
+            )
+        except _CANNOT_FOLLOW as error:
+            notes.append(record_unknown(history, f"power loss, {operation.name}_job: {error}"))
+    if cuts:
+        try:
+            notes.append(cut_recoveries(cuts, spec, work, plan.untouched, options, rng, history))
+        except _CANNOT_FOLLOW as error:
+            notes.append(record_unknown(history, f"power loss, a cut during recover(): {error}"))
     return notes
 
 
@@ -229,7 +232,7 @@ def _explore_sequences(
     try:
         notes = explore_sequences(spec, work, options.sequences, size, options, rng, history)
     except (TraceModelError, TraceError) as error:
-        notes = [_unknown(history, f"power loss, sequences: {error}")]
+        notes = [record_unknown(history, f"power loss, sequences: {error}")]
     finally:
         history.close()
         for snapshot in [*work.glob("*-before"), *work.glob("*-after"), *work.glob("seq-*")]:
@@ -239,7 +242,7 @@ def _explore_sequences(
 
 
 def _explore(
-    operation: _Operation,
+    operation: TracedOperation,
     calls: list[RawCall],
     spec: str,
     root: Path,
@@ -248,21 +251,14 @@ def _explore(
     options: PowerLossOptions,
     rng: random.Random,
     history: HistoryLog,
-    cuts: list[_Cut],
+    cuts: list[RecoverCut],
 ) -> list[str]:
     """Model, check and record one traced operation; add the states to cut recover() on."""
     name = operation.name
-    window, returned_at = operation_window(calls, work, name)
-    baseline = load_snapshot(work / f"{name}-before")
-    baseline.open_files = operation.open_files
-    roots = {os.fspath(root), os.path.realpath(root)}
     try:
-        trace = model_trace(window, roots, baseline, cwd=os.getcwd(), returned_at=returned_at)
+        trace, listing = model_traced_call(calls, work, name, root, operation.open_files, name)
     except TraceModelError as error:
         raise TraceModelError(f"{error} (trace: {work / 'trace.strace'})") from None
-    _verify_replay(trace, load_snapshot(work / f"{name}-after"), name)
-    listing = work / f"{name}.calls.txt"
-    listing.write_text(trace.listing(), encoding="utf-8")
     if not trace.changing_calls:
         return [
             f"power loss, {name}_job({operation.job}): no file under the store directory changed, "
@@ -278,11 +274,25 @@ def _explore(
     directories = materialize(exploration.states, work / "states", name)
     known = sorted(set(trace.base_names) | set(trace.final_names))
     results = check_states(directories, spec, operation.job, list(untouched), options, known)
+    _record_trace(history, operation, trace, exploration)
+    for state, result in zip(exploration.states, results, strict=True):
+        record_crash_state(history, operation, state, result, untouched)
+    cuts.extend(choose_cuts(operation, trace, exploration.states, known, options.recover_cuts, rng))
+    return _notes(operation, trace, exploration, listing.relative_to(work.parent), options)
+
+
+def _record_trace(
+    history: HistoryLog,
+    operation: TracedOperation,
+    trace: OperationTrace,
+    exploration: Exploration,
+) -> None:
+    """The ``powerloss_trace`` event: how many calls, crash points and states, and how it ended."""
     history.event(
         "powerloss_trace",
         operation.job,
         {
-            "operation": name,
+            "operation": operation.name,
             "store_calls": len(trace.calls),
             "changing_calls": len(trace.changing_calls),
             "points": exploration.points,
@@ -294,13 +304,17 @@ def _explore(
         },
         kind=OK,
     )
-    for state, result in zip(exploration.states, results, strict=True):
-        _record(history, operation, state, result, untouched)
-    final = set(trace.final_files())
-    # States that leave recovery work (a name the finished operation did not have, or lacks).
-    candidates = [state for state in exploration.states if set(state.files) != final]
-    for state in rng.sample(candidates, min(options.recover_cuts, len(candidates))):
-        cuts.append(_Cut(operation, state, known))
+
+
+def _notes(
+    operation: TracedOperation,
+    trace: OperationTrace,
+    exploration: Exploration,
+    listing: Path,
+    options: PowerLossOptions,
+) -> list[str]:
+    """The report's notes on one explored operation: what was traced and checked."""
+    name = operation.name
     note = (
         f"power loss, {name}_job({operation.job}): {len(trace.calls)} store system calls traced "
         f"({len(trace.changing_calls)} change the disk), {exploration.points} crash points, "
@@ -311,7 +325,7 @@ def _explore(
             f", {exploration.sampled_out} more sampled out "
             f"(options.max_states = {options.max_states})"
         )
-    note += f"; calls numbered in {listing.relative_to(work.parent)}"
+    note += f"; calls numbered in {listing}"
     notes = [note]
     if not operation.returned:
         notes.append(
@@ -321,157 +335,13 @@ def _explore(
     return notes
 
 
-@dataclass
-class _Cut:
-    """A crash state to cut power in again, while ``recover()`` repairs it."""
-
-    operation: _Operation
-    state: CrashState
-    known: list[str]
-
-
-def _cut_recoveries(
-    cuts: list[_Cut],
-    spec: str,
-    work: Path,
-    untouched: dict[str, dict[str, Any]],
-    options: PowerLossOptions,
-    rng: random.Random,
-    history: HistoryLog,
-) -> str:
-    """A second power cut, during ``recover()``: trace it on a few states, check its states.
-
-    Each cut state (``options.recover_cuts`` per operation, seeded, among the states that leave
-    recovery work) is copied, and ``recover()`` runs on each copy in one traced process. Every
-    state a power cut may leave during it is checked like a first-level state (restart,
-    recover, read) and must hold what the first state was allowed to hold.
-    """
-    folder = work / "cuts"
-    roots = materialize([cut.state for cut in cuts], folder, "store")
-    log_path = folder / "trace.strace"
-    problem = _trace_recoveries(spec, roots, folder, log_path)
-    if problem:
-        raise PowerLossError(f"tracing recover() on crash states failed: {problem}")
-    outcomes = json.loads((folder / "trace-report.json").read_text())
-    calls = parse_strace(log_path.read_text(encoding="ascii", errors="replace"))
-    explored: list[tuple[_Cut, CrashState]] = []
-    for number, (cut, root) in enumerate(zip(cuts, roots, strict=True)):
-        name = f"recover-{number}"
-        if name not in outcomes:
-            return "power loss: no second cut during recover(): the store has no recover()"
-        window, returned_at = operation_window(calls, folder, name)
-        baseline = load_snapshot(folder / f"{name}-before")
-        baseline.open_files = {
-            int(fd): OpenFile(**info) for fd, info in outcomes[name]["open_files"].items()
-        }
-        places = {os.fspath(root), os.path.realpath(root)}
-        trace = model_trace(window, places, baseline, cwd=os.getcwd(), returned_at=returned_at)
-        _verify_replay(trace, load_snapshot(folder / f"{name}-after"), "recover")
-        (folder / f"{name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
-        if trace.changing_calls:
-            exploration = enumerate_crash_states(
-                trace,
-                returned=False,  # recover() promises no version of its own
-                max_states=options.max_states,
-                rng=rng,
-                page_samples=options.page_samples,
-            )
-            explored.extend((cut, second) for second in exploration.states)
-    known = sorted({name for cut in cuts for name in cut.known})
-    directories = materialize([second for _, second in explored], folder / "states", "cut")
-    job = cuts[0].operation.job
-    results = check_states(directories, spec, job, list(untouched), options, known)
-    for (cut, second), result in zip(explored, results, strict=True):
-        first = f"{cut.state.point_label} [{cut.state.description}]"
-        _record(
-            history,
-            cut.operation,
-            second,
-            result,
-            untouched,
-            point=f"{second.point_label} of recover(), after a first cut {first}",
-            acknowledged=cut.state.acknowledged,
-        )
-    if not options.keep_states:
-        shutil.rmtree(folder, ignore_errors=True)
-    return (
-        f"power loss: a second power cut during recover() on {len(cuts)} crash states: "
-        f"{len(explored)} more states checked"
-    )
-
-
-def _trace_recoveries(spec: str, roots: list[Path], folder: Path, log_path: Path) -> str | None:
-    """Run ``recover()`` on each of ``roots`` in one process under strace."""
-    instructions = folder / "trace.json"
-    instructions.write_text(
-        json.dumps(
-            {
-                "spec": spec,
-                "roots": [os.fspath(root) for root in roots],
-                "work": os.fspath(folder),
-                "report": os.fspath(folder / "trace-report.json"),
-            }
-        )
-    )
-    return run_traced("trace_recover_main", instructions, log_path, folder, 0)
-
-
-def _unknown(history: HistoryLog, reason: str, *, close: bool = False) -> str:
-    """Record that the harness could not follow the store here (the scenario is unknown)."""
-    history.event("unknown", None, {"reason": reason}, kind=INFO)
-    if close:
-        history.close()
-    return reason
-
-
-def _record(
-    history: HistoryLog,
-    operation: _Operation,
-    state: CrashState,
-    result: dict[str, Any],
-    untouched: dict[str, dict[str, Any]],
-    *,
-    point: str | None = None,
-    acknowledged: bool | None = None,
-) -> None:
-    acknowledged = state.acknowledged if acknowledged is None else acknowledged
-    if point is None:
-        point = state.point_label
-        if acknowledged:
-            point += f" ({operation.name}_job returned: acknowledged)"
-    token = history.invoke(
-        "crash_state",
-        operation.job,
-        {
-            "operation": operation.name,
-            "point": point,
-            "acknowledged": acknowledged,
-            "state": state.description,
-            "old": operation.old,
-            "new": operation.new,
-            "older": operation.older,
-            "untouched": untouched,
-        },
-    )
-    history.complete(
-        token,
-        OK,
-        {
-            "read": result["read"],
-            "recover_raised": result.get("recover_raised"),
-            "untouched": result.get("untouched", {}),
-            "litter": result.get("litter"),
-            "backup": result.get("backup"),
-        },
-    )
-
-
 # ---------------------------------------------------------------- prepare and trace
 
 
 def _prepare(
     spec: str, root: Path, work: Path, jobs: list[tuple[str, dict[str, Any]]]
 ) -> str | None:
+    """Save the baseline versions in a fresh process, then ``sync()``; None, or what failed."""
     instructions = work / "prepare.json"
     instructions.write_text(json.dumps({"spec": spec, "root": os.fspath(root), "jobs": jobs}))
     command = child_command("prepare_main", instructions)
@@ -479,7 +349,12 @@ def _prepare(
 
 
 def _trace(
-    spec: str, root: Path, work: Path, log_path: Path, operations: list[_Operation], size: int
+    spec: str,
+    root: Path,
+    work: Path,
+    log_path: Path,
+    operations: list[TracedOperation],
+    size: int,
 ) -> str | None:
     """Run the operations under strace; fill in how each ended and its open descriptors."""
     instructions = work / "trace.json"
@@ -508,30 +383,5 @@ def _trace(
             continue
         operation.returned = outcome["returned"]
         operation.error = outcome["error"]
-        operation.open_files = {
-            int(fd): OpenFile(**info) for fd, info in outcome["open_files"].items()
-        }
+        operation.open_files = parse_open_descriptors(outcome["open_files"])
     return None
-
-
-def _verify_replay(trace: OperationTrace, after: Baseline, name: str) -> None:
-    """The replay must end where the disk did, or the model missed a write: say which file."""
-    modeled = trace.final_files()
-    problems = []
-    for path in sorted(set(modeled) | set(after.files)):
-        if path not in after.files:
-            problems.append(f"{path}: modeled but not on disk")
-        elif path not in modeled:
-            problems.append(f"{path}: on disk but not modeled")
-        elif modeled[path] != after.files[path]:
-            problems.append(
-                f"{path}: modeled {len(modeled[path])} B differ from "
-                f"the {len(after.files[path])} B on disk"
-            )
-    if problems:
-        raise PowerLossError(
-            f"power loss, {name}_job: replaying the trace does not give the files the store left "
-            f"({'; '.join(problems[:3])}): the store changed files in a way the model does not "
-            "follow (writes through mmap, another process, an untraced system call), so the "
-            "exploration would not be sound"
-        )
