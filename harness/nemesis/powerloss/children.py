@@ -27,21 +27,20 @@ from typing import Any
 from harness.calls import silence_store_logging
 from harness.nemesis.powerloss.markers import make_marker, marker_path
 from harness.nemesis.powerloss.snapshots import open_descriptors, take_snapshot
-from harness.nemesis.powerloss.state_checks import check_state, close_store
+from harness.nemesis.powerloss.state_checks import check_state
 from harness.outcomes import describe_error
 from harness.spec import parse_store_spec
+from harness.store_handle import StoreHandle
 
 
 def prepare_main(argv: list[str]) -> None:
     """Entry point of the prepare process: save the jobs in order (in each root), then sync."""
-    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     spec = parse_store_spec(config["spec"])
     for root in config.get("roots", [config.get("root")]):
-        store = spec.open(Path(root))
-        for job_id, job in config["jobs"]:
-            store.save_job(job_id, job)
-        close_store(store)
+        with StoreHandle.open(spec, root) as handle:
+            for job_id, job in config["jobs"]:
+                handle.store.save_job(job_id, job)
     os.sync()  # the durable baseline every crash state starts from
 
 
@@ -51,41 +50,38 @@ def trace_main(argv: list[str]) -> None:
     The snapshots read the store's files from this process, which releases any POSIX lock the
     store holds on them (fcntl locks are per process): harmless here, nothing else runs.
     """
-    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     root, work = Path(config["root"]), Path(config["work"])
-    store = parse_store_spec(config["spec"]).open(root)
+    handle = StoreHandle.open(config["spec"], root)
     outcomes: dict[str, Any] = {}
     for operation in config["operations"]:
         name = operation["name"]
         if name == "update":
-            call = getattr(store, "update_job", None)
+            if not handle.has("update_job"):
+                continue
+            call = handle.store.update_job
             arguments: tuple[Any, ...] = (operation["job"], operation["update"])
         else:
-            call, arguments = store.save_job, (operation["job"], operation["save"])
-        if not callable(call):
-            continue
+            call, arguments = handle.store.save_job, (operation["job"], operation["save"])
         outcomes[name] = _traced_call(root, work, name, call, arguments)
         if outcomes[name]["error"] is not None:
             break  # the next operation's "old" version would be unknown
-    close_store(store)
+    handle.close_quietly()
     Path(config["report"]).write_text(json.dumps(outcomes))
 
 
 def trace_recover_main(argv: list[str]) -> None:
     """Entry point of the traced process of the second cut: ``recover()`` on each root."""
-    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     work = Path(config["work"])
     spec = parse_store_spec(config["spec"])
     outcomes: dict[str, Any] = {}
     for number, folder in enumerate(config["roots"]):
         root = Path(folder)
-        store = spec.open(root)
-        recover = getattr(store, "recover", None)
-        if callable(recover):
-            outcomes[f"recover-{number}"] = _traced_call(root, work, f"recover-{number}", recover)
-        close_store(store)
+        with StoreHandle.open(spec, root) as handle:
+            if handle.has("recover"):
+                name = f"recover-{number}"
+                outcomes[name] = _traced_call(root, work, name, handle.store.recover)
     Path(config["report"]).write_text(json.dumps(outcomes))
 
 
@@ -96,14 +92,14 @@ def trace_sequences_main(argv: list[str]) -> None:
     (``<name>-<k>``), with nothing made durable between them (the point of a multi-operation
     workload: the unsynced effects of one operation meet the next), then the last snapshot.
     """
-    silence_store_logging()
     config = json.loads(Path(argv[0]).read_text())
     work = Path(config["work"])
     spec = parse_store_spec(config["spec"])
     outcomes: dict[str, Any] = {}
     for sequence in config["sequences"]:
         root, name = Path(sequence["root"]), sequence["name"]
-        store = spec.open(root)
+        handle = StoreHandle.open(spec, root)
+        store = handle.store
         os.sync()
         take_snapshot(root, work / f"{name}-before")
         open_files = open_descriptors(root)
@@ -124,7 +120,7 @@ def trace_sequences_main(argv: list[str]) -> None:
                 break  # what the next operation would start from is unknown
         take_snapshot(root, work / f"{name}-after")
         make_marker(marker_path(work, "settled", name))
-        close_store(store)
+        handle.close_quietly()
         outcomes[name] = {"returned": returned, "error": error, "open_files": open_files}
     Path(config["report"]).write_text(json.dumps(outcomes))
 
@@ -135,7 +131,7 @@ def check_main(argv: list[str]) -> None:
     tasks = json.loads(Path(argv[1]).read_text())
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever the store prints must not be mistaken for a result
-    silence_store_logging()
+    silence_store_logging()  # each state's opening does it too; the imports come first
     spec = parse_store_spec(config["spec"])
     for index, directory in tasks[int(argv[2]) :]:
         result = check_state(

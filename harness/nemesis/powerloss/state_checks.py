@@ -17,7 +17,6 @@ place and the job read again, to see what the backup gives.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,16 @@ from harness.checkers.no_litter import is_declared, is_temp_name
 from harness.nemesis.powerloss.operation_trace import is_ephemeral
 from harness.outcomes import describe_error
 from harness.payload import summarize_read
-from harness.spec import store_files_report
+from harness.spec import StorePathsError, StoreSpec
+from harness.store_handle import StoreHandle
 
 
 def check_state(
-    spec: Any, directory: Path, job: str, untouched: list[str], known: list[str] | None = None
+    spec: StoreSpec,
+    directory: Path,
+    job: str,
+    untouched: list[str],
+    known: list[str] | None = None,
 ) -> dict[str, Any]:
     """Open the store on one state as a restarting application would: recover, then read.
 
@@ -40,7 +44,7 @@ def check_state(
     backup in ``paths_for`` or has no job file in this state).
     """
     try:
-        store = spec.open(directory)
+        handle = StoreHandle.open(spec, directory)
     except Exception as error:
         failure = {"kind": "raised", "error": f"opening the store raised {describe_error(error)}"}
         return {
@@ -48,26 +52,23 @@ def check_state(
             "recover_raised": None,
             "untouched": dict.fromkeys(untouched, failure),
         }
-    try:
+    with handle:
         recover_raised = None
-        recover = getattr(store, "recover", None)
-        if callable(recover):
+        if handle.has("recover"):
             try:
-                recover()
+                handle.recover()
             except Exception as error:
                 recover_raised = describe_error(error)
         result = {
-            "read": _read(store, job),
+            "read": _read(handle, job),
             "recover_raised": recover_raised,
-            "untouched": {other: _read(store, other) for other in untouched},
+            "untouched": {other: _read(handle, other) for other in untouched},
         }
         if known is not None:
-            owned = store_files_report(store, directory, ()).get("owned", [])
+            owned = handle.files_report(()).get("owned", [])
             result["litter"] = _litter(directory, set(known), owned)
-            result["backup"] = _read_backup(store, directory, job)
+            result["backup"] = _read_backup(handle, job)
         return result
-    finally:
-        close_store(store)
 
 
 def _litter(directory: Path, known: set[str], owned: list[str]) -> list[str]:
@@ -89,33 +90,33 @@ def _litter(directory: Path, known: set[str], owned: list[str]) -> list[str]:
     return sorted(found)
 
 
-def _read_backup(store: Any, directory: Path, job: str) -> dict[str, Any] | None:
-    """Damage the job file (garbage, same length) and read the job again: the backup answers."""
-    paths_for = getattr(store, "paths_for", None)
-    if not callable(paths_for):
+def _read_backup(handle: StoreHandle, job: str) -> dict[str, Any] | None:
+    """Damage the job file (garbage, same length) and read the job again: the backup answers.
+
+    Only a file the store names is damaged: without ``paths_for``, or when it raises (which the
+    setup report records and the damage scenarios answer for), the backup is not judged here,
+    rather than judged on a guessed file.
+    """
+    if not handle.has("paths_for"):
         return None
     try:
-        paths = paths_for(job)
-        main = Path(paths["main"])
-        if "backup" not in paths or not main.is_file():
-            return None
+        paths = handle.paths_for(job)
+    except StorePathsError:
+        return None
+    main = paths.get("main")
+    if main is None or "backup" not in paths or not main.is_file():
+        return None
+    try:
         size = main.stat().st_size
         with open(main, "r+b") as file:  # in place, as a disk gone bad damages it
             file.write(b"#" * max(size, 16))
-    except Exception:  # a store whose paths_for fails is judged elsewhere (the damage scenarios)
+    except OSError:  # the file went away or cannot be written: no damage, no verdict
         return None
-    return _read(store, job)
+    return _read(handle, job)
 
 
-def _read(store: Any, job: str) -> dict[str, Any]:
+def _read(handle: StoreHandle, job: str) -> dict[str, Any]:
     try:
-        return summarize_read(store.get_job(job))
+        return summarize_read(handle.store.get_job(job))
     except Exception as error:
         return {"kind": "raised", "error": describe_error(error)}
-
-
-def close_store(store: Any) -> None:
-    close = getattr(store, "close", None)
-    if callable(close):
-        with contextlib.suppress(Exception):  # closing is not under test
-            close()
