@@ -246,3 +246,17 @@ def _setup_report(spec: str, root: Path, tmp_path: Path) -> dict[str, Any]:
         log.close()
     report: dict[str, Any] = json.loads(Path(config.setup_report).read_text())
     return report
+
+
+def test_the_examples_of_the_store_handle_and_the_specs_hold() -> None:
+    # In a fresh interpreter: the handle's example opens a store, which quiets logging for good.
+    program = (
+        "import doctest, harness.spec, harness.store_handle\n"
+        "for module in (harness.spec, harness.store_handle):\n"
+        "    result = doctest.testmod(module)\n"
+        "    assert result.failed == 0 and result.attempted > 0, module\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
