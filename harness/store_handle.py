@@ -114,7 +114,7 @@ class StoreHandle:
         return path
 
     def files_report(self, jobs: Iterable[str]) -> dict[str, Any]:
-        """Each job's files and the store's own, relative to ``root`` (see ``store_files_report``)."""
+        """Each job's files and the store's own, relative to ``root`` (``store_files_report``)."""
         return store_files_report(self.store, self.root, jobs)
 
     def owned_paths(self) -> list[str]:

@@ -77,6 +77,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from harness.nemesis.powerloss.data_variants import (
     PAGE_SAMPLES,
@@ -290,8 +291,8 @@ def _materialize(
         cache_key = (dimension.key, choice)
         if cache_key not in cache:
             base = trace.base_content.get(dimension.key, b"")
-            ops = dimension.ops  # a data dimension's: DataOp values
-            cache[cache_key] = variant_content(base, ops, dimension.minimum, option)  # type: ignore[arg-type]
+            ops = cast(list[DataOp], dimension.ops)  # a data dimension's
+            cache[cache_key] = variant_content(base, ops, dimension.minimum, option)
         content[dimension.key] = cache[cache_key]
     names = dict(trace.base_names)
     dirs = set(trace.base_dirs)
@@ -339,7 +340,8 @@ def _describe(trace: OperationTrace, dimensions: list[_Dimension], combo: tuple[
             continue
         assert isinstance(option, DataVariant) and isinstance(dimension.key, int)
         name = trace.labels.get(dimension.key, f"inode {dimension.key}")
-        parts.append(describe_variant(name, dimension.ops, dimension.minimum, option))  # type: ignore[arg-type]
+        ops = cast(list[DataOp], dimension.ops)  # a data dimension's
+        parts.append(describe_variant(name, ops, dimension.minimum, option))
     return "; ".join(parts) or "only durable data (nothing unsynced to lose)"
 
 

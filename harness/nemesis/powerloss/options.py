@@ -10,10 +10,10 @@ not know are left alone: ``[options]`` is shared with the other kinds' settings.
 
 >>> PowerLossOptions.from_scenario({"max_states": 50}, "power-loss.toml").max_states
 50
->>> PowerLossOptions.from_scenario({"workers": 0}, "power-loss.toml")
+>>> PowerLossOptions.from_scenario({"workers": 0}, "x.toml")
 Traceback (most recent call last):
 ...
-harness.errors.ScenarioError: power-loss.toml: options.workers: expected an integer from 1 to 64, got 0
+harness.errors.ScenarioError: x.toml: options.workers: expected an integer from 1 to 64, got 0
 """
 
 from __future__ import annotations

@@ -249,7 +249,7 @@ def _rename(replay: Replayer, call: RawCall) -> str | None:
         return label
     if posixpath.dirname(rel_old) == posixpath.dirname(rel_new):
         replay.dir_op("rename", rel_old, inode, rel_new)
-    else:  # two directories, two independent changes (crashstates, rule 2)
+    else:  # two directories, two independent changes (crash_states, rule 2)
         replay.dir_op("link", rel_new, inode)
         replay.dir_op("unlink", rel_old, inode)
     del replay.names[rel_old]
