@@ -31,7 +31,9 @@ def silence_store_logging() -> None:
     The store's warnings (recovery logs every repair) would flood the terminal, and their
     ``write(2)`` calls would be counted by fault injection and power loss as the store's own.
     """
-    logging.getLogger().addHandler(logging.NullHandler())
+    root = logging.getLogger()
+    if not any(isinstance(handler, logging.NullHandler) for handler in root.handlers):
+        root.addHandler(logging.NullHandler())  # once: every opening of a store calls this
     logging.lastResort = None
 
 

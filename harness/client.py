@@ -31,7 +31,6 @@ import random
 import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness import calls, descriptors
@@ -39,7 +38,8 @@ from harness.calls import recorded
 from harness.history import FAIL, OK, HistoryLog
 from harness.outcomes import describe_error
 from harness.payload import WRITE_TAG_KEY, choose_size, make_job, summarize_read, write_record
-from harness.spec import capabilities, parse_store_spec, storage_medium, store_files_report
+from harness.spec import StorePathsError
+from harness.store_handle import StoreHandle
 
 
 @dataclass(frozen=True)
@@ -80,20 +80,19 @@ def run_process(
     """
     calls.use_call_clock(busy_since)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
-    calls.silence_store_logging()
     log = HistoryLog(config.history_path, config.name, config.epoch)
     rng = random.Random(f"{config.seed}/{config.name}")
     descriptors.lower_open_files_limit()  # a descriptor leak must run out within the run
     token = log.invoke("open", None, {"spec": config.spec, "pid": os.getpid()})
     try:
         calls.set_busy(True)
-        store = parse_store_spec(config.spec).open(Path(config.root))
+        handle = StoreHandle.open(config.spec, config.root)  # its logging quieted first
     except BaseException as error:  # a factory that fails is reported, not a traceback
         log.complete(token, FAIL, None, describe_error(error))
         ready.set()
         raise SystemExit(3) from None
     calls.set_busy(False)
-    log.complete(token, OK, {"capabilities": capabilities(store)})
+    log.complete(token, OK, {"capabilities": handle.capabilities})
     descriptors.start_sampling(log)
     ready.set()
     if not go.wait(timeout=120):
@@ -103,29 +102,29 @@ def run_process(
     role = ROLE_FUNCTIONS[config.role]
     try:
         if config.recover_first:
-            recover_store(store, log)  # a restarted application process recovers first
+            recover_store(handle, log)  # a restarted application process recovers first
             # ...and looks at every job at once, so what its recovery did to the jobs of the
             # processes still alive is seen before they save over it.
             for job_id in config.all_jobs:
-                read(store, log, job_id, config.fields)
-        role(store, config, log, rng)
+                read(handle, log, job_id, config.fields)
+        role(handle, config, log, rng)
         if finished is not None:
             finished.set()
     finally:
         descriptors.stop_sampling()
-        close = getattr(store, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception as error:  # closing is not under test; note it and move on
-                log.event("close", None, {"error": describe_error(error)})
+        try:
+            handle.close()
+        except Exception as error:  # closing is not under test; note it and move on
+            log.event("close", None, {"error": describe_error(error)})
         log.close()
 
 
 # ---------------------------------------------------------------- roles
 
 
-def run_writer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+def run_writer(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
     seq = 0
     while _may_continue(config, seq):
         seq += 1
@@ -135,17 +134,21 @@ def run_writer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.R
             else config.jobs[(seq - 1) % len(config.jobs)]
         )
         job = make_job(job_id, config.name, seq, _payload_size(config, rng), rng)
-        save(store, log, job_id, job)
+        save(handle, log, job_id, job)
 
 
-def run_reader(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+def run_reader(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
     count = 0
     while _may_continue(config, count):
         count += 1
-        read(store, log, rng.choice(config.all_jobs), config.fields)
+        read(handle, log, rng.choice(config.all_jobs), config.fields)
 
 
-def run_updater(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+def run_updater(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
     field_name = f"u{config.index}"
     seq = 0
     while _may_continue(config, seq):
@@ -153,11 +156,13 @@ def run_updater(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.
         job_id = config.jobs[(seq - 1) % len(config.jobs)]
         changes = {field_name: seq}
         # An update that raised may or may not have been applied: its outcome is unknown (info).
-        call = functools.partial(store.update_job, job_id, changes)
+        call = functools.partial(handle.store.update_job, job_id, changes)
         recorded(log, "update", job_id, {"changes": changes}, call)
 
 
-def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+def run_worker(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
     """Run each of the process's jobs to the end, saving every step like the incident's worker."""
     owner = _owner()
     seq = 0
@@ -175,39 +180,50 @@ def run_worker(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.R
             job[WRITE_TAG_KEY] = [config.name, seq]
             if status == "done":
                 job["result"] = f"{job_id}.csv"
-            if not save(store, log, job_id, job):
+            if not save(handle, log, job_id, job):
                 break  # the incident's worker would stop on an exception too; the job is left as is
             if config.think and status != "done":
                 time.sleep(config.think)  # the work of one step
 
 
-def run_restart(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
-    recover_store(store, log)
+def run_restart(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
+    recover_store(handle, log)
 
 
-def run_final(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+def run_final(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
     for job_id in config.all_jobs:
-        read(store, log, job_id, config.fields, final=True)
+        read(handle, log, job_id, config.fields, final=True)
 
 
-def run_setup(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
-    """Save version 0 of each job and report capabilities and the job files' paths."""
+def run_setup(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
+    """Save version 0 of each job and report capabilities and the job files' paths.
+
+    A ``paths_for`` that raised leaves its job out of ``paths`` and ``layout`` (nothing is aimed
+    at guessed files) and is reported as ``paths_error``.
+    """
     for job_id in config.jobs:
-        save(store, log, job_id, make_job(job_id, "setup", 0, _payload_size(config, rng), rng))
-    report = {
-        "capabilities": capabilities(store),
-        "paths": _job_paths(store, config),
-        "medium": storage_medium(store),
-    }
-    report.update(store_files_report(store, config.root, config.all_jobs))  # for no_litter
+        save(handle, log, job_id, make_job(job_id, "setup", 0, _payload_size(config, rng), rng))
+    paths, paths_error = _job_paths(handle, config.jobs)
+    report = {"capabilities": handle.capabilities, "paths": paths, "medium": handle.medium}
+    report.update(handle.files_report(config.all_jobs))  # for no_litter
+    if paths_error:
+        report["paths_error"] = paths_error
     with open(config.setup_report, "w", encoding="utf-8") as out:
         json.dump(report, out)
 
 
-def run_timer(store: Any, config: ProcessConfig, log: HistoryLog, rng: random.Random) -> None:
+def run_timer(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
     from harness.timing import measure_latencies
 
-    measure_latencies(store, config, log, rng)
+    measure_latencies(handle.store, config, log, rng)
 
 
 ROLE_FUNCTIONS = {
@@ -225,8 +241,9 @@ ROLE_FUNCTIONS = {
 # ---------------------------------------------------------------- recorded calls
 
 
-def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
+def save(handle: StoreHandle, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
     """Call ``save_job`` and record it; a save that raised is *info* (it may have happened)."""
+    store = handle.store
     returned, _ = recorded(
         log, "save", job_id, write_record(job), lambda: store.save_job(job_id, job)
     )
@@ -234,9 +251,14 @@ def save(store: Any, log: HistoryLog, job_id: str, job: dict[str, Any]) -> bool:
 
 
 def read(
-    store: Any, log: HistoryLog, job_id: str, fields: tuple[str, ...] = (), final: bool = False
+    handle: StoreHandle,
+    log: HistoryLog,
+    job_id: str,
+    fields: tuple[str, ...] = (),
+    final: bool = False,
 ) -> None:
     """Call ``get_job`` and record a summary of what it returned; raising is a *fail*."""
+    store = handle.store
     recorded(
         log,
         "get",
@@ -248,12 +270,12 @@ def read(
     )
 
 
-def recover_store(store: Any, log: HistoryLog) -> None:
-    recover = getattr(store, "recover", None)
-    if not callable(recover):
+def recover_store(handle: StoreHandle, log: HistoryLog) -> None:
+    """Call ``recover()`` and record it; a store without one gets a failed ``recover`` event."""
+    if not handle.has("recover"):
         log.event("recover", None, {"absent": True}, kind=FAIL)
         return
-    recorded(log, "recover", None, None, recover, summarize=_jsonable)
+    recorded(log, "recover", None, None, handle.store.recover, summarize=_jsonable)
 
 
 # ---------------------------------------------------------------- helpers
@@ -273,22 +295,27 @@ def _payload_size(config: ProcessConfig, rng: random.Random) -> int:
     return choose_size(config.payload_sizes, config.payload_bytes, rng)
 
 
-def _job_paths(store: Any, config: ProcessConfig) -> dict[str, dict[str, str | None]]:
-    """Where each job's files are: ``paths_for`` if the store has it, else the incident's layout."""
-    paths: dict[str, dict[str, str | None]] = {}
-    paths_for = getattr(store, "paths_for", None)
-    for job_id in config.jobs:
-        if callable(paths_for):
-            try:
-                found = paths_for(job_id)
-                paths[job_id] = {key: os.fspath(value) for key, value in dict(found).items()}
-                continue
-            except Exception:
-                pass
-        main = os.path.join(config.root, f"{job_id}.json")
-        if os.path.exists(main):
-            paths[job_id] = {"main": main, "backup": main + ".bak"}
-    return paths
+def _job_paths(
+    handle: StoreHandle, jobs: tuple[str, ...]
+) -> tuple[dict[str, dict[str, str]], str | None]:
+    """Where each job's files are, and why some are not known (the first ``paths_for`` raise).
+
+    The store's ``paths_for`` when it has one; without it the incident's layout, for the jobs
+    whose ``<root>/<id>.json`` exists. A job whose ``paths_for`` raised is left out: damage
+    aimed at a guessed file may hit the wrong one and pass for a store that recovered.
+    """
+    paths: dict[str, dict[str, str]] = {}
+    error: str | None = None
+    for job_id in jobs:
+        try:
+            found = handle.paths_for(job_id)
+        except StorePathsError as raised:
+            error = error or str(raised)
+            continue
+        if not handle.has("paths_for") and not found["main"].exists():
+            continue  # the documented default is used only where its files are
+        paths[job_id] = {role: os.fspath(path) for role, path in found.items()}
+    return paths, error
 
 
 def _owner() -> dict[str, Any]:

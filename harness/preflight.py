@@ -46,7 +46,8 @@ import multiprocess
 from harness.calls import silence_store_logging
 from harness.errors import StoreSpecError
 from harness.outcomes import describe_error, describe_exit
-from harness.spec import capabilities, check_store_object, parse_store_spec
+from harness.spec import parse_store_spec
+from harness.store_handle import StoreHandle
 
 STEP_TIMEOUT = 10.0  # seconds each step may take before the store counts as hung
 PROBE_ID = "jobharness-preflight-probe"
@@ -144,7 +145,7 @@ def _remove(spec: str, root: Path) -> None:
 def _probe(spec: str, root: Path, pipe: Any) -> None:
     """The child: one message per step begun (``start``), ended (``done``) or failed (``error``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    silence_store_logging()
+    silence_store_logging()  # before the import: a store module may log as it loads
     step = "import"
     try:
         parsed = parse_store_spec(spec)
@@ -157,27 +158,23 @@ def _probe(spec: str, root: Path, pipe: Any) -> None:
             return
         pipe.send(("done", step, None))
         step = "open"
-        store = factory(root)
-        check_store_object(store, spec)
-        found = capabilities(store)
+        handle = StoreHandle.open(parsed, root)  # the factory just imported, called with root
         pipe.send(("done", step, None))
         step = "save"
         probe = _probe_job()
-        store.save_job(PROBE_ID, dict(probe))
+        handle.store.save_job(PROBE_ID, dict(probe))
         pipe.send(("done", step, None))
         step = "read"
-        problem = _round_trip_problem(probe, store.get_job(PROBE_ID))
+        problem = _round_trip_problem(probe, handle.store.get_job(PROBE_ID))
         if problem:
             pipe.send(("error", step, problem))
             return
         pipe.send(("done", step, None))
         step = "recover"
-        if found.get("recover"):
-            store.recover()
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
-        pipe.send(("done", step, found))
+        if handle.has("recover"):
+            handle.recover()
+        handle.close()
+        pipe.send(("done", step, handle.capabilities))
     except StoreSpecError as error:  # already one sentence naming the fix
         pipe.send(("error", step, str(error)))
     except BaseException as error:  # SystemExit out of a store call is a finding too

@@ -7,13 +7,14 @@ A spec is one of:
 * ``path/to/file.py:factory``, loaded from that file.
 
 ``factory(root: pathlib.Path)`` returns an object with ``save_job(job_id, job)`` and
-``get_job(job_id)``, and optionally ``update_job(job_id, changes)``, ``recover()`` and
+``get_job(job_id)``, and optionally ``update_job(job_id, changes)``, ``recover()``,
 ``paths_for(job_id) -> {"main": Path, "backup": Path}`` (where the store keeps a job's files, so
-damage can be aimed at them; without it the incident's layout ``root/<id>.json[.bak]`` is assumed),
-and ``latency_floor() -> {"medium": ...}`` (the medium the performance budget's floors are
-measured on; a local file when absent, see :mod:`harness.floors`)
-and ``owned_paths() -> list of globs`` (the store's own permanent files that are not one job's:
-a lock folder, a WAL, a log holding every job; see below).
+damage can be aimed at them; without it the incident's layout ``root/<id>.json[.bak]`` is
+assumed; a ``paths_for`` that raises is reported, never replaced by that guess: see
+:func:`job_paths`), ``latency_floor() -> {"medium": ...}`` (the medium the performance budget's
+floors are measured on; a local file when absent, see :mod:`harness.floors`),
+``owned_paths() -> list of globs`` (the store's own permanent files that are not one job's: a
+lock folder, a WAL, a log holding every job; see below) and ``close()``.
 Every worker process calls the factory itself, with the same root, as separate application
 processes would, so a spec travels between processes as its text, never as an object.
 
@@ -42,21 +43,31 @@ files, it cannot excuse a leftover one. Patterns made only of wildcards (``*``) 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import StoreSpecError
+from harness.errors import HarnessError, StoreSpecError
+from harness.outcomes import describe_error
 
 REQUIRED_METHODS = ("save_job", "get_job")
-OPTIONAL_METHODS = ("update_job", "recover", "paths_for", "list_jobs", "owned_paths")
+OPTIONAL_METHODS = (
+    "update_job",
+    "recover",
+    "paths_for",
+    "list_jobs",
+    "owned_paths",
+    "latency_floor",
+    "close",
+)
+INCIDENT_SUFFIXES = {"main": ".json", "backup": ".json.bak"}
+"""The incident's layout, ``<root>/<id>.json`` and its backup: the default without ``paths_for``."""
 
 
 def hardened_store(root: Path) -> Any:
@@ -232,28 +243,79 @@ def capabilities(store: object) -> dict[str, bool]:
     return {name: callable(getattr(store, name, None)) for name in OPTIONAL_METHODS}
 
 
+class StorePathsError(HarnessError):
+    """The store's ``paths_for`` raised, or did not answer with paths.
+
+    The message is the cause and the call, ``<Type>: <message> (paths_for('<job>'))``; the fix
+    is in the store (``paths_for(job_id)`` must return ``{"main": Path, "backup": Path}``). The
+    harness does not fall back to the incident's layout then: the files it would aim at might
+    not be the job's, and damage aimed there would pass for a store that recovered.
+    """
+
+
+def incident_layout(root: str | os.PathLike[str], job_id: str) -> dict[str, Path]:
+    """The incident's layout, the default of a store without ``paths_for``.
+
+    >>> incident_layout("/data/jobs", "j0")["backup"]
+    PosixPath('/data/jobs/j0.json.bak')
+    """
+    return {role: Path(root) / f"{job_id}{suffix}" for role, suffix in INCIDENT_SUFFIXES.items()}
+
+
+def job_paths(store: object, root: str | os.PathLike[str], job_id: str) -> dict[str, Path]:
+    """Where the store keeps job ``job_id``'s files, by role (``main``, ``backup``...).
+
+    The store's ``paths_for`` when it has one, else :func:`incident_layout`; raises
+    :class:`StorePathsError` when ``paths_for`` raised or answered something that is not a
+    mapping of paths, never a guess.
+
+    >>> class Refuses:
+    ...     def paths_for(self, job_id):
+    ...         raise ValueError("not a job id")
+    >>> job_paths(Refuses(), "/data/jobs", "j0")
+    Traceback (most recent call last):
+    ...
+    harness.spec.StorePathsError: ValueError: not a job id (paths_for('j0'))
+    """
+    paths_for = getattr(store, "paths_for", None)
+    if not callable(paths_for):
+        return incident_layout(root, job_id)
+    call = f"paths_for({job_id!r})"
+    try:
+        answer = paths_for(job_id)
+    except Exception as error:
+        raise StorePathsError(f"{describe_error(error)} ({call})") from error
+    if not isinstance(answer, Mapping):
+        raise StorePathsError(
+            f"TypeError: returned {type(answer).__name__}, not a mapping of paths ({call})"
+        )
+    try:
+        return {str(role): Path(os.fspath(path)) for role, path in answer.items()}
+    except TypeError as error:
+        raise StorePathsError(f"{describe_error(error)} ({call})") from error
+
+
 def store_files_report(
     store: object, root: str | os.PathLike[str], jobs: Iterable[str]
 ) -> dict[str, Any]:
     """Which files of ``root`` the store says are its own, for the no-litter check.
 
     ``layout``: each job's files by role (``main``, ``backup``, any other key ``paths_for``
-    returns), relative to ``root``; the incident's layout when the store has no ``paths_for`` or it
-    raised for that job. ``owned``: what ``owned_paths()`` declares, relative to ``root``.
+    returns), relative to ``root``; the incident's layout when the store has no ``paths_for``.
+    A job whose ``paths_for`` raised gets no layout (no guess), and ``paths_error`` says why
+    (the first such job). ``owned``: what ``owned_paths()`` declares, relative to ``root``.
     ``owned_error``: why ``owned_paths()`` could not be used, when it raised.
     """
     base = os.fspath(Path(root).absolute())
-    paths_for = getattr(store, "paths_for", None)
     layout: dict[str, dict[str, str]] = {}
-    for job_id in jobs:
-        files: dict[str, str] = {"main": f"{job_id}.json", "backup": f"{job_id}.json.bak"}
-        if callable(paths_for):
-            # On a raise, the incident's layout; the damage nemesis reports what it cannot find.
-            with contextlib.suppress(Exception):
-                found = dict(paths_for(job_id))
-                files = {key: _relative(value, base) for key, value in found.items()}
-        layout[job_id] = files
     report: dict[str, Any] = {"layout": layout, "owned": []}
+    for job_id in jobs:
+        try:
+            found = job_paths(store, base, job_id)
+        except StorePathsError as error:
+            report.setdefault("paths_error", str(error))
+            continue
+        layout[job_id] = {role: _relative(path, base) for role, path in found.items()}
     owned_paths = getattr(store, "owned_paths", None)
     if callable(owned_paths):
         try:

@@ -198,7 +198,9 @@ class _Declares:
 def test_the_setup_report_gives_paths_relative_to_the_root(tmp_path: Path) -> None:
     report = store_files_report(_Declares(tmp_path), tmp_path, ["j0", "bad"])
     assert report["layout"]["j0"] == {"main": "j0/job.json", "backup": "j0/job.bak"}
-    assert report["layout"]["bad"] == {"main": "bad.json", "backup": "bad.json.bak"}
+    # paths_for raised for "bad": no guessed layout, the cause recorded instead
+    assert "bad" not in report["layout"]
+    assert report["paths_error"] == "ValueError: not a job id (paths_for('bad'))"
     assert report["owned"] == [".locks", "jobs.log", "/elsewhere/file"]
 
 

@@ -17,11 +17,12 @@ import pytest
 from harness.checkers import run_checker
 from harness.errors import ScenarioError
 from harness.history import History, Record
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
 from harness.nemesis.powerloss import PowerLossOptions
-from harness.nemesis.replay import Baseline, OpenFile, model_trace
-from harness.nemesis.statecheck import check_states
-from harness.nemesis.strace_log import TraceModelError, parse_strace
+from harness.nemesis.powerloss.check_pool import check_states
+from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.operation_trace import Baseline, OpenFile
+from harness.nemesis.powerloss.replay import model_trace
+from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
 from harness.nemesis.syscalls import can_inject
 from harness.runner import run_scenario
 from harness.scenario import Scenario, load_scenario

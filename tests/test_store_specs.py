@@ -40,6 +40,8 @@ def test_a_file_spec_loads_the_factory_from_that_file(tmp_path: Path) -> None:
         "paths_for": False,
         "list_jobs": False,
         "owned_paths": False,
+        "latency_floor": False,
+        "close": False,
     }
 
 

@@ -6,9 +6,8 @@
 * :mod:`~harness.nemesis.damage`: truncates, empties, overwrites, bit-flips or deletes job files;
 * :mod:`~harness.nemesis.disk`: a real small tmpfs that the nemesis fills and frees;
 * :mod:`~harness.nemesis.powerloss`: replays a traced operation's system calls into every
-  on-disk state a power cut could leave, and opens the store on each; it is built on
-  :mod:`~harness.nemesis.strace_log` (reading the trace), :mod:`~harness.nemesis.replay` (the
-  abstract file system) and :mod:`~harness.nemesis.crashstates` (the persistence model).
+  on-disk state a power cut could leave, and opens the store on each (a package: its docstring
+  maps its modules, from reading the trace to the persistence model).
 
 Every fault is recorded in the history as an operation of process ``nemesis``.
 """

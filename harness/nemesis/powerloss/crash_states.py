@@ -2,7 +2,7 @@
 
 A process kill leaves the page cache alone: whatever the process wrote, the kernel will still
 write. A power cut does not: only what was made durable survives, and the rest may survive in
-part. This module (with the two it builds on) turns an ``strace`` log of one store operation
+part. This module (with the ones it builds on) turns an ``strace`` log of one store operation
 into the list of directory trees a power cut could leave, following ALICE (Pillai et al., "All
 File Systems Are Not Created Equal", OSDI 2014) and CrashMonkey (Mohan et al., OSDI 2018): record
 the system calls, replay them into an abstract file system, and enumerate what a *conservative*
@@ -62,10 +62,12 @@ create, or neither: the last two leave the old ``j0.json`` in place, and the ack
 is lost. With an fsync of the directory
 after the rename, the only state left after it is the new ``j0.json``.
 
-:func:`~harness.nemesis.strace_log.parse_strace` reads ``strace -f -y -xx`` output,
-:func:`~harness.nemesis.replay.model_trace` replays one operation into a
-:class:`~harness.nemesis.replay.OperationTrace`, and :func:`enumerate_crash_states` (here) lists
-the :class:`CrashState` values, deduplicated and capped by seeded sampling.
+:func:`~harness.nemesis.powerloss.strace_log.parse_strace` reads ``strace -f -y -xx`` output,
+:func:`~harness.nemesis.powerloss.replay.model_trace` replays one operation into an
+:class:`~harness.nemesis.powerloss.operation_trace.OperationTrace`, and
+:func:`enumerate_crash_states` (here) lists the :class:`CrashState` values, deduplicated and
+capped by seeded sampling; what one file's unsynced data may become (rule 1: prefixes, torn and
+zero-filled writes, pages out of order) is :mod:`~harness.nemesis.powerloss.data_variants`.
 """
 
 from __future__ import annotations
@@ -75,23 +77,25 @@ import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
-from harness.nemesis.replay import (
+from harness.nemesis.powerloss.data_variants import (
+    PAGE_SAMPLES,
+    DataVariant,
+    data_variants,
+    describe_variant,
+    page_variants,
+    variant_content,
+)
+from harness.nemesis.powerloss.operation_trace import (
     DataOp,
     DirOp,
     Event,
     OperationTrace,
-    apply_truncate,
-    apply_write,
     display_name,
     has_ancestors_in,
     visible_files,
 )
-
-PAGE_SIZE = 4096
-"""The unit the page cache writes back: unsynced data persists (or not) a page at a time."""
-PAGE_SAMPLES = 8
-"""Out-of-order page variants kept per file and crash point (a seeded sample above this)."""
 
 
 @dataclass(frozen=True)
@@ -121,15 +125,6 @@ class Exploration:
     sampled_out: int  # distinct states dropped by the cap
 
 
-@dataclass(frozen=True, slots=True)
-class _Variant:
-    """How much of one file's unsynced data persisted: ``kept`` ops, then maybe a partial one."""
-
-    kept: int
-    partial: str | None = None  # torn | zeros: what happened to op number ``kept``
-    pages: frozenset[int] | None = None  # out of order: only these pages of the unsynced data
-
-
 @dataclass
 class _Dimension:
     """One independent choice at a crash point: a directory's prefix or a file's data."""
@@ -138,7 +133,7 @@ class _Dimension:
     key: str | int  # directory or inode
     ops: list[DirOp] | list[DataOp]
     minimum: int
-    options: list[int] | list[_Variant]
+    options: list[int] | list[DataVariant]
 
 
 def enumerate_crash_states(
@@ -269,86 +264,12 @@ def _dimensions(
     for inode, ops in sorted(data_ops.items()):
         minimum = data_synced.get(inode, 0)
         base = trace.base_content.get(inode, b"")
-        variants = _data_variants(base, ops, minimum)
-        variants += _page_variants(base, ops, minimum, page_samples, rng)
+        variants = data_variants(base, ops, minimum)
+        variants += page_variants(base, ops, minimum, page_samples, rng)
         dimensions.append(_Dimension("data", inode, ops, minimum, variants))
     return [d for d in dimensions if len(d.options) > 1] + [
         d for d in dimensions if len(d.options) == 1
     ]
-
-
-def _data_variants(base: bytes, ops: list[DataOp], minimum: int) -> list[_Variant]:
-    """The synced data, then each unsynced op in turn: torn, zero-filled (if it grew), whole."""
-    size = len(_content(base, ops[:minimum], None))
-    variants = [_Variant(minimum)]
-    for index in range(minimum, len(ops)):
-        op = ops[index]
-        if op.kind == "write":
-            if len(op.data) >= 2:
-                variants.append(_Variant(index, "torn"))
-            if op.offset + len(op.data) > size:
-                variants.append(_Variant(index, "zeros"))
-            size = max(size, op.offset + len(op.data))
-        else:
-            size = op.offset
-        variants.append(_Variant(index + 1))
-    return variants
-
-
-def _page_variants(
-    base: bytes, ops: list[DataOp], minimum: int, samples: int, rng: random.Random
-) -> list[_Variant]:
-    """Unsynced data written back out of order: some of its pages on disk, the others not.
-
-    The page cache writes dirty pages back in any order, so the pages an unsynced write touched
-    may reach the disk without the pages an *earlier* unsynced write touched (a header written
-    after its data slot, persisted before it). Candidates: each touched page alone, and every
-    touched page but one; above ``samples`` of them, a seeded sample.
-    """
-    if samples <= 0 or len(ops) <= minimum:
-        return []
-    size = len(_content(base, ops, None))
-    touched: set[int] = set()
-    for op in ops[minimum:]:
-        if op.kind == "write" and op.data:
-            last = min(op.offset + len(op.data), size) - 1
-            touched.update(range(op.offset // PAGE_SIZE, last // PAGE_SIZE + 1))
-    if len(touched) < 2:
-        return []  # one page: in-order prefixes and the torn write already cover it
-    ordered = sorted(touched)
-    candidates = [frozenset({page}) for page in ordered]
-    candidates += [frozenset(touched - {page}) for page in ordered]
-    unique = sorted(set(candidates), key=lambda pages: (len(pages), sorted(pages)))
-    if len(unique) > samples:
-        unique = sorted(rng.sample(unique, samples), key=lambda p: (len(p), sorted(p)))
-    return [_Variant(len(ops), pages=pages) for pages in unique]
-
-
-def _paged_content(base: bytes, ops: list[DataOp], minimum: int, pages: frozenset[int]) -> bytes:
-    """The synced content, resized to the final size, with ``pages`` taken from the final one."""
-    final = _content(base, ops, None)
-    content = bytearray(_content(base, ops[:minimum], None))
-    apply_truncate(content, len(final))  # the size reached the disk; absent pages read as before
-    for page in pages:
-        start = page * PAGE_SIZE
-        content[start : start + PAGE_SIZE] = final[start : start + PAGE_SIZE]
-    return bytes(content)
-
-
-def _content(base: bytes, ops: list[DataOp], partial: tuple[DataOp, str] | None) -> bytes:
-    content = bytearray(base)
-    for op in ops:
-        if op.kind == "write":
-            apply_write(content, op.offset, op.data)
-        else:
-            apply_truncate(content, op.offset)
-    if partial is not None:
-        op, how = partial
-        if how == "torn":
-            apply_write(content, op.offset, op.data[: len(op.data) // 2])
-        else:  # zeros: the new size is on disk, the new data is not
-            apply_truncate(content, max(len(content), op.offset + len(op.data)))
-    return bytes(content)
 
 
 def _materialize(
@@ -366,21 +287,12 @@ def _materialize(
             assert isinstance(option, int)
             persisted.update(op.seq for op in dimension.ops[:option])
             continue
-        assert isinstance(option, _Variant) and isinstance(dimension.key, int)
+        assert isinstance(option, DataVariant) and isinstance(dimension.key, int)
         cache_key = (dimension.key, choice)
         if cache_key not in cache:
-            ops = dimension.ops
             base = trace.base_content.get(dimension.key, b"")
-            if option.pages is not None:
-                cache[cache_key] = _paged_content(
-                    base,
-                    ops,  # type: ignore[arg-type]
-                    dimension.minimum,
-                    option.pages,
-                )
-            else:
-                partial = (ops[option.kept], option.partial) if option.partial else None
-                cache[cache_key] = _content(base, ops[: option.kept], partial)  # type: ignore[arg-type]
+            ops = cast(list[DataOp], dimension.ops)  # a data dimension's
+            cache[cache_key] = variant_content(base, ops, dimension.minimum, option)
         content[dimension.key] = cache[cache_key]
     names = dict(trace.base_names)
     dirs = set(trace.base_dirs)
@@ -426,33 +338,10 @@ def _describe(trace: OperationTrace, dimensions: list[_Dimension], combo: tuple[
             said = [f"persisted {kept}" if kept else "", f"lost {lost}" if lost else ""]
             parts.append(f"{display_name(str(dimension.key))}/: {', '.join(filter(None, said))}")
             continue
-        assert isinstance(option, _Variant) and isinstance(dimension.key, int)
+        assert isinstance(option, DataVariant) and isinstance(dimension.key, int)
         name = trace.labels.get(dimension.key, f"inode {dimension.key}")
-        unsynced = len(dimension.ops) - dimension.minimum
-        kept_count = option.kept - dimension.minimum
-        if option.pages is not None:
-            shown = ", ".join(str(page) for page in sorted(option.pages)[:4])
-            more = f" and {len(option.pages) - 4} more" if len(option.pages) > 4 else ""
-            parts.append(
-                f"{name}: unsynced data written back out of order: only page(s) {shown}{more} "
-                f"(of {PAGE_SIZE} B) reached the disk"
-            )
-            continue
-        if kept_count == unsynced:
-            text = f"{name}: all unsynced data persisted ({unsynced} changes)"
-        elif kept_count == 0:
-            text = f"{name}: unsynced data lost ({unsynced} changes)"
-        else:
-            text = f"{name}: {kept_count} of {unsynced} unsynced data changes persisted"
-        if option.partial:
-            op = dimension.ops[option.kept]
-            assert isinstance(op, DataOp)
-            size = len(op.data)
-            if option.partial == "torn":
-                text += f", then a torn write ({size // 2} of {size} B at {op.offset})"
-            else:
-                text += f", then a write that reached the disk as zeros ({size} B at {op.offset})"
-        parts.append(text)
+        ops = cast(list[DataOp], dimension.ops)  # a data dimension's
+        parts.append(describe_variant(name, ops, dimension.minimum, option))
     return "; ".join(parts) or "only durable data (nothing unsynced to lose)"
 
 

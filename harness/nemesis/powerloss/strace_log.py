@@ -4,14 +4,14 @@ The power-loss nemesis traces one store operation under ``strace -f -y -xx`` (ev
 each descriptor annotated with its path, strings as hex escapes). :func:`parse_strace` turns the
 log into records whose arguments are still as strace printed them (an interrupted call's
 ``<unfinished ...>`` and ``<... resumed>`` halves joined, signals and exit notices skipped); the
-``decode_*`` functions read one argument when :mod:`harness.nemesis.replay` needs it::
+``decode_*`` functions read one argument when :mod:`harness.nemesis.powerloss.replay` needs it::
 
     >>> call = parse_strace_line(r'pwrite64(3</r/a.tmp>, "\\x7b\\x7d", 2, 0) = 2', pid=12)
     >>> call.name, decode_fd(call.args[0]), decode_string(call.args[1]), call.failed
     ('pwrite64', (3, '/r/a.tmp'), b'{}', False)
 
 What those calls mean for the disk after a power cut is the persistence model of
-:mod:`harness.nemesis.crashstates`.
+:mod:`harness.nemesis.powerloss.crash_states`.
 """
 
 from __future__ import annotations

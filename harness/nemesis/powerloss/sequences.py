@@ -36,22 +36,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.history import OK, HistoryLog
-from harness.nemesis.crashstates import CrashState, enumerate_crash_states
-from harness.nemesis.replay import Baseline, OpenFile, OperationTrace, model_trace
-from harness.nemesis.statecheck import check_states, materialize
-from harness.nemesis.strace_log import TraceModelError, parse_strace
-from harness.nemesis.traced import (
-    TraceError,
-    child_command,
-    load_tree,
-    run_child,
-    run_traced,
-    sequence_window,
-)
+from harness.nemesis.powerloss.check_pool import check_states, materialize
+from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
+from harness.nemesis.powerloss.markers import sequence_window
+from harness.nemesis.powerloss.operation_trace import Baseline, OperationTrace
+from harness.nemesis.powerloss.processes import TraceError, child_command, run_child, run_traced
+from harness.nemesis.powerloss.replay import model_trace
+from harness.nemesis.powerloss.snapshots import load_snapshot, parse_open_descriptors
+from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, parse_strace
+from harness.nemesis.powerloss.traced_calls import store_spellings
 from harness.payload import WRITE_TAG_KEY, make_job, write_record
 
 if TYPE_CHECKING:
-    from harness.nemesis.powerloss_options import PowerLossOptions
+    from harness.nemesis.powerloss.options import PowerLossOptions
 
 ALPHABET = ("first", "over", "update", "second")
 TARGET, BYSTANDER, SECOND = "j0", "j1", "j2"
@@ -157,29 +154,13 @@ def explore_sequences(
 ) -> list[str]:
     """Run, trace, explore and record every sequence (see the module docstring); return notes.
 
-    Raises :class:`~harness.nemesis.strace_log.TraceModelError` or
-    :class:`~harness.nemesis.traced.TraceError` when the model cannot follow the store; the
-    caller turns that into an *unknown* verdict.
+    Raises :class:`~harness.nemesis.powerloss.strace_log.TraceModelError` or
+    :class:`~harness.nemesis.powerloss.processes.TraceError` when the model cannot follow the
+    store; the caller turns that into an *unknown* verdict.
     """
     bystander = make_job(BYSTANDER, "sequence", 1, size, rng)
     sequences = plan(depth, size, rng, work, update=options.update)
-    for sequence in sequences:
-        (sequence.root / "store").mkdir(parents=True)
-    instructions = work / "prepare-sequences.json"
-    instructions.write_text(
-        json.dumps(
-            {
-                "spec": spec,
-                "roots": [os.fspath(s.root / "store") for s in sequences],
-                "jobs": [[BYSTANDER, bystander]],
-            }
-        )
-    )
-    problem = run_child(
-        child_command("prepare_main", instructions), PREPARE_TIMEOUT, work / "prepare.log"
-    )
-    if problem:
-        raise TraceError(f"preparing the sequences failed: {problem}")
+    _prepare(spec, sequences, work, bystander)
     outcomes = _trace(spec, sequences, work, size)
     calls = parse_strace((work / "sequences.strace").read_text(encoding="ascii", errors="replace"))
     checked: list[tuple[_Sequence, CrashState, list[int], int]] = []
@@ -188,16 +169,7 @@ def explore_sequences(
     for sequence in sequences:
         outcome = outcomes[sequence.name]
         done = len(outcome["returned"])
-        window, ends = sequence_window(calls, work, sequence.name, done)
-        baseline = load_tree(work / f"{sequence.name}-before")
-        baseline.open_files = {
-            int(fd): OpenFile(**info) for fd, info in outcome["open_files"].items()
-        }
-        root = sequence.root / "store"
-        places = {os.fspath(root), os.path.realpath(root)}
-        trace = model_trace(window, places, baseline, cwd=os.getcwd(), returns_at=ends)
-        _check_replay(trace.final_files(), load_tree(work / f"{sequence.name}-after"), sequence)
-        (work / f"{sequence.name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
+        trace = _model(sequence, outcome, calls, work)
         known |= set(trace.base_names) | set(trace.final_names)
         exploration = enumerate_crash_states(
             trace,
@@ -223,6 +195,41 @@ def explore_sequences(
     if sampled_out:
         note += f", {sampled_out} more sampled out (options.max_states = {options.max_states})"
     return [note]
+
+
+def _prepare(spec: str, sequences: list[_Sequence], work: Path, bystander: dict[str, Any]) -> None:
+    """Give each sequence a fresh store holding the bystander, made durable (``sync()``)."""
+    for sequence in sequences:
+        (sequence.root / "store").mkdir(parents=True)
+    instructions = work / "prepare-sequences.json"
+    instructions.write_text(
+        json.dumps(
+            {
+                "spec": spec,
+                "roots": [os.fspath(s.root / "store") for s in sequences],
+                "jobs": [[BYSTANDER, bystander]],
+            }
+        )
+    )
+    problem = run_child(
+        child_command("prepare_main", instructions), PREPARE_TIMEOUT, work / "prepare.log"
+    )
+    if problem:
+        raise TraceError(f"preparing the sequences failed: {problem}")
+
+
+def _model(
+    sequence: _Sequence, outcome: dict[str, Any], calls: list[RawCall], work: Path
+) -> OperationTrace:
+    """Replay one sequence's window over its snapshot; it must end with the files on disk."""
+    window, ends = sequence_window(calls, work, sequence.name, len(outcome["returned"]))
+    baseline = load_snapshot(work / f"{sequence.name}-before")
+    baseline.open_files = parse_open_descriptors(outcome["open_files"])
+    root = sequence.root / "store"
+    trace = model_trace(window, store_spellings(root), baseline, cwd=os.getcwd(), returns_at=ends)
+    _check_replay(trace.final_files(), load_snapshot(work / f"{sequence.name}-after"), sequence)
+    (work / f"{sequence.name}.calls.txt").write_text(trace.listing(), encoding="utf-8")
+    return trace
 
 
 def _trace(spec: str, sequences: list[_Sequence], work: Path, size: int) -> dict[str, Any]:
