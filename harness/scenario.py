@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.toml_table import TableReader
 
 ROLES = ("writer", "reader", "updater", "worker")
 KINDS = ("concurrent", "latency", "powerloss")
@@ -202,7 +203,7 @@ def load_suite(folder: str | Path, *, quick: bool = False) -> list[Scenario]:
 
 def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenario") -> Scenario:
     """Validate a decoded TOML document (see the module docstring for the schema)."""
-    reader = _Reader(data, where, "")
+    reader = TableReader(data, where, "", TOP_LEVEL_KEYS)
     name = reader.string("name", default=default_name)
     description = reader.string("description", default="")
     kind = reader.choice("kind", KINDS, default="concurrent")
@@ -210,7 +211,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
     recover_after = reader.boolean("recover_after", default=True)
 
     workload_data = reader.table("workload")
-    w = _Reader(workload_data, where, "workload.")
+    w = reader.nested(workload_data, "workload.")
     sizes = w.integer_list("payload_bytes", default=[1024], minimum=16, maximum=16 << 20)
     workload = Workload(
         jobs=w.integer("jobs", default=4, minimum=1, maximum=100_000),
@@ -226,7 +227,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
 
     processes = []
     for index, group_data in enumerate(reader.array_of_tables("processes")):
-        g = _Reader(group_data, where, f"processes[{index}].")
+        g = reader.nested(group_data, f"processes[{index}].")
         processes.append(
             ProcessGroup(
                 role=g.choice("role", ROLES),
@@ -243,7 +244,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
 
     faults = []
     for index, fault_data in enumerate(reader.array_of_tables("faults")):
-        faults.append(_parse_fault(_Reader(fault_data, where, f"faults[{index}].")))
+        faults.append(_parse_fault(reader.nested(fault_data, f"faults[{index}].")))
 
     checkers = tuple(reader.string_list("checkers", CHECKERS, default=_default_checkers(kind)))
     options = reader.table("options")
@@ -266,7 +267,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
     return scenario
 
 
-def _parse_fault(f: _Reader) -> Fault:
+def _parse_fault(f: TableReader) -> Fault:
     kind = f.choice("kind", FAULT_KINDS)
     fault = Fault(
         kind=kind,
@@ -333,115 +334,3 @@ def _default_checkers(kind: str) -> list[str]:
         "no_descriptor_leak",
         "latency",
     ]
-
-
-class _Reader:
-    """Typed access to one TOML table, remembering which keys were read."""
-
-    def __init__(self, data: dict[str, Any], where: str, prefix: str) -> None:
-        self.data, self.where, self.prefix = data, where, prefix
-        self.seen: set[str] = set()
-
-    def _get(self, key: str, default: Any, required: bool) -> Any:
-        self.seen.add(key)
-        if key not in self.data:
-            if required:
-                raise ScenarioError(self.where, self.prefix + key, "a value (the key is required)")
-            return default
-        return self.data[key]
-
-    def _fail(self, key: str, expected: str, got: Any) -> ScenarioError:
-        return ScenarioError(self.where, self.prefix + key, expected, repr(got))
-
-    def string(
-        self,
-        key: str,
-        *,
-        default: Any = ...,
-    ) -> str:
-        value = self._get(key, default, default is ...)
-        if not isinstance(value, str):
-            raise self._fail(key, "a string", value)
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], *, default: Any = ...) -> str:
-        value = self._get(key, default, default is ...)
-        if value not in options:
-            raise self._fail(key, "one of " + ", ".join(repr(o) for o in options), value)
-        return value
-
-    def boolean(self, key: str, *, default: bool) -> bool:
-        value = self._get(key, default, False)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false", value)
-        return value
-
-    def integer(self, key: str, *, default: Any, minimum: int, maximum: int) -> Any:
-        value = self._get(key, default, default is ...)
-        if value is None and default is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-            raise self._fail(key, f"an integer from {minimum} to {maximum}", value)
-        return value
-
-    def number(self, key: str, *, default: float, minimum: float, maximum: float) -> float:
-        value = self._get(key, default, False)
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not minimum <= value <= maximum
-        ):
-            raise self._fail(key, f"a number from {minimum:g} to {maximum:g}", value)
-        return float(value)
-
-    def integer_list(
-        self, key: str, *, default: list[int], minimum: int, maximum: int
-    ) -> list[int]:
-        """An integer, or a non-empty list of integers (a mix), each within the bounds."""
-        value = self._get(key, default, False)
-        items = value if isinstance(value, list) else [value]
-        expected = f"an integer from {minimum} to {maximum}, or a non-empty list of them"
-        if not items:
-            raise self._fail(key, expected, value)
-        for item in items:
-            if (
-                not isinstance(item, int)
-                or isinstance(item, bool)
-                or not minimum <= item <= maximum
-            ):
-                raise self._fail(key, expected, value)
-        return list(items)
-
-    def string_list(self, key: str, options: tuple[str, ...], *, default: list[str]) -> list[str]:
-        value = self._get(key, default, False)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            raise self._fail(key, "a non-empty list of strings", value)
-        for item in value:
-            if item not in options:
-                raise self._fail(key, "names from " + ", ".join(options), item)
-        return list(value)
-
-    def table(self, key: str) -> dict[str, Any]:
-        value = self._get(key, {}, False)
-        if not isinstance(value, dict):
-            raise self._fail(key, f"a table [{self.prefix}{key}]", value)
-        return value
-
-    def array_of_tables(self, key: str) -> list[dict[str, Any]]:
-        value = self._get(key, [], False)
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise self._fail(key, f"an array of tables [[{self.prefix}{key}]]", value)
-        return value
-
-    def reject_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            expected = "one of the known keys: " + ", ".join(sorted(self.seen))
-            if self.prefix and unknown[0] in TOP_LEVEL_KEYS:
-                expected += (
-                    f" ({unknown[0]!r} is a top-level key: in TOML it must come before the "
-                    "first [table], or it belongs to that table)"
-                )
-            raise ScenarioError(self.where, self.prefix + unknown[0], expected, "an unknown key")
