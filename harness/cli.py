@@ -141,8 +141,10 @@ def _run(args: argparse.Namespace) -> int:
 def _execute(
     scenarios: list[Any], spec: str, args: argparse.Namespace, command: str, *, quick: bool
 ) -> int:
+    from harness.runner import check_scenario_options
     from harness.suite import verify
 
+    check_scenario_options(scenarios)  # what a kind reads of [options]: a bad one stops here
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
     out = args.out or default_out_dir(command, spec)
     if out.exists() and not out.is_dir():
