@@ -21,7 +21,7 @@ A scenario is a small TOML file in ``scenarios/``::
     count = 2
 
     [[faults]]             # optional, any number
-    kind = "kill"          # kill | damage | diskfault | slowdisk | fullfs
+    kind = "kill"          # kill | damage | diskfault | slowdisk | fullfs | pause
     target = "writer"
     at = "syscall"         # syscall | random
     syscall = "fsync"      # fsync | rename | write

@@ -20,6 +20,7 @@ from harness.nemesis.disk import FullDisk
 from harness.nemesis.disk_errors import DiskErrors
 from harness.nemesis.fault import NotRunnable
 from harness.nemesis.kill import KillAtSyscall, RandomKill
+from harness.nemesis.pause import Pause
 from harness.nemesis.slow_disk import SlowDisk
 from harness.nemesis.syscalls import SYSCALL_GROUPS, AttachedInjector
 from harness.scenario import load_suite, parse_scenario
@@ -62,6 +63,11 @@ def error_of(*faults: dict[str, Any], **workload: Any) -> str:
             SlowDisk(syscall="fsync", delay_ms=15.0),
         ),
         ({"kind": "fullfs", "size_kb": 512, "times": 2}, FullDisk(size_kb=512, times=2)),
+        ({"kind": "pause", "times": 2, "ms": 250}, Pause(times=2, seconds=0.25)),
+        (
+            {"kind": "pause", "target": "reader", "seconds": 0.5},
+            Pause(target="reader", seconds=0.5),
+        ),
     ],
 )
 def test_each_kind_reads_its_own_table_into_its_own_class(
@@ -87,6 +93,12 @@ def test_each_kind_reads_its_own_table_into_its_own_class(
         ({"kind": "slowdisk"}, "delay_ms", "a delay above 0 for a slowdisk fault"),
         ({"kind": "slowdisk", "delay_ms": "15"}, "delay_ms", "a number from 0 to 10000"),
         ({"kind": "fullfs", "size_kb": 8}, "size_kb", "an integer from 16 to 1048576"),
+        ({"kind": "pause"}, "seconds", "how long each pause lasts: seconds = N or ms = N"),
+        ({"kind": "pause", "ms": 10, "seconds": 1}, "ms", "either seconds or ms"),
+        ({"kind": "pause", "ms": 0.5}, "ms", "a number from 1 to 60000"),
+        ({"kind": "pause", "seconds": 61}, "seconds", "a number from 0.001 to 60"),
+        ({"kind": "pause", "ms": 100, "times": 0}, "times", "an integer from 1 to 1000"),
+        ({"kind": "pause", "ms": 100, "target": "worker-0"}, "target", "a role that the scen"),
     ],
 )
 def test_a_bad_fault_table_names_the_file_the_key_and_what_was_expected(
@@ -110,11 +122,19 @@ def test_a_fault_kind_unknown_to_the_registry_lists_every_registered_kind() -> N
     for kind in registry.FAULT_KINDS:
         assert repr(kind) in message
     assert set(registry.FAULT_KINDS) >= {"kill", "damage", "diskfault", "slowdisk", "fullfs"}
+    assert "pause" in registry.FAULT_KINDS
 
 
 def test_damage_needs_one_writer_per_job() -> None:
     message = error_of({"kind": "damage"}, shared_jobs=True)
     assert message.startswith("faults.toml: faults[0]: expected no damage faults when")
+
+
+def test_pauses_must_fit_in_the_main_phase() -> None:
+    assert scenario_with({"kind": "pause", "times": 2, "ms": 600}).faults  # 1.2 s of 2 s: fits
+    message = error_of({"kind": "pause", "times": 3, "ms": 500})
+    assert message.startswith("faults.toml: faults[0]: expected pauses that fit in the main")
+    assert "3 x 0.5 s = 1.5 s" in message
 
 
 def test_older_scenario_files_may_give_a_target_to_faults_that_hit_no_process() -> None:
@@ -131,11 +151,12 @@ def test_the_default_suite_loads_each_fault_into_its_class() -> None:
         "KillAtSyscall",
         "RandomKill",
         "SlowDisk",
+        "Pause",
     }
 
 
 def test_quick_scaling_keeps_the_fault_objects() -> None:
-    scenario = scenario_with({"kind": "damage", "times": 3}, {"kind": "kill", "times": 2})
+    scenario = scenario_with({"kind": "pause", "ms": 300}, {"kind": "kill", "times": 2})
     assert scenario.scaled(0.35).faults == scenario.faults
 
 

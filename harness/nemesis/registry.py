@@ -18,6 +18,7 @@ from harness.nemesis.disk import FullDisk
 from harness.nemesis.disk_errors import DiskErrors
 from harness.nemesis.fault import Fault
 from harness.nemesis.kill import parse_kill
+from harness.nemesis.pause import Pause
 from harness.nemesis.slow_disk import SlowDisk
 from harness.toml_table import TableReader
 
@@ -28,6 +29,7 @@ FAULT_KINDS: dict[str, Callable[[TableReader], Fault]] = {
     "diskfault": DiskErrors.from_table,
     "slowdisk": SlowDisk.from_table,
     "fullfs": FullDisk.from_table,
+    "pause": Pause.from_table,
 }
 
 
