@@ -306,7 +306,10 @@ class Supervisor:
         for handle in self.running:
             handle.resume()
             for attachment in handle.attachments:
-                attachment.detach()
+                # Detaching records the fault's end; after an error the history may be gone,
+                # and nothing here may keep the tracer, or the next one, attached.
+                with contextlib.suppress(OSError):
+                    attachment.detach()
             handle.attachments.clear()
             if handle.is_alive():
                 os.kill(handle.process.pid, signal.SIGKILL)
