@@ -4,6 +4,7 @@ A scenario is a small TOML file in ``scenarios/``::
 
     name = "same-job-writers"
     description = "Four writers save one job while two readers poll it."
+    checkers = ["never_raises", "no_torn_read", "acknowledged_writes_survive"]
 
     [workload]
     jobs = 1               # how many jobs
@@ -20,13 +21,17 @@ A scenario is a small TOML file in ``scenarios/``::
     count = 2
 
     [[faults]]             # optional, any number
-    kind = "kill"          # kill | damage | diskfault | slowdisk | fullfs
+    kind = "kill"          # kill | damage | diskfault | slowdisk | fullfs | pause
     target = "writer"
     at = "syscall"         # syscall | random
     syscall = "fsync"      # fsync | rename | write
     nth = 2
 
-    checkers = ["never_raises", "no_torn_read", "acknowledged_writes_survive"]
+Each ``[[faults]]`` table is read by its kind's class (:mod:`harness.nemesis.registry` lists
+them; each module's docstring shows its keys), which also checks it against the rest of the file
+(a kill must target a role the scenario runs). What a scenario's *kind* needs of its
+``[options]`` (power loss's) is validated here too, by that kind's own options reader, so a bad
+option fails when the file is read.
 
 Every run ends with a **restart** (a fresh process calls the store's ``recover()``, as an
 application does at start-up) and a **final read** of every job in a quiet store; the checkers
@@ -38,24 +43,23 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ScenarioError
+from harness.nemesis.fault import Fault, ScenarioFacts
+from harness.nemesis.powerloss.options import PowerLossOptions
+from harness.nemesis.registry import parse_fault
+from harness.toml_table import TableReader
 
 ROLES = ("writer", "reader", "updater", "worker")
 KINDS = ("concurrent", "latency", "powerloss")
-FAULT_KINDS = ("kill", "damage", "diskfault", "slowdisk", "fullfs")
-SYSCALL_GROUPS = {
-    "fsync": ("fsync", "fdatasync"),
-    "rename": ("rename", "renameat", "renameat2"),
-    # The harness records its own history with writev, so counting these counts the store's writes.
-    "write": ("write", "pwrite64"),
+# The kinds that read [options], each with its validator (raises ScenarioError naming the key).
+KIND_OPTIONS: dict[str, Callable[[dict[str, Any], str], object]] = {
+    "powerloss": PowerLossOptions.from_scenario,
 }
-DAMAGE_FILES = ("main", "backup", "both")
-DAMAGE_HOWS = ("truncate", "empty", "garbage", "bitflip", "delete")
-DISK_ERRORS = ("ENOSPC", "EIO")
 TOP_LEVEL_KEYS = ("name", "description", "kind", "quick", "recover_after", "checkers", "options")
 CHECKERS = (
     "never_raises",
@@ -74,6 +78,18 @@ CHECKERS = (
     "crash_litter",
     "performance_budget",
 )
+DEFAULT_CHECKERS = {  # what a scenario of each kind checks when it does not say
+    "concurrent": (
+        "never_raises",
+        "no_torn_read",
+        "acknowledged_writes_survive",
+        "clear_errors",
+        "no_descriptor_leak",
+        "latency",
+    ),
+    "latency": ("performance_budget",),
+    "powerloss": ("crash_consistency", "crash_backup", "crash_litter"),
+}
 
 
 @dataclass(frozen=True)
@@ -86,24 +102,6 @@ class ProcessGroup:
     steps: int = 5  # worker: progress updates per job
     restart: bool = False  # respawn after a kill (a new incarnation)
     think_ms: float = 0.0  # pause between operations (pacing, like a real poller or worker)
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One entry of the fault schedule (fields unused by a kind keep their defaults)."""
-
-    kind: str
-    target: str = "writer"
-    at: str = "random"  # kill: syscall | random
-    syscall: str = "fsync"
-    nth: int = 1
-    times: int = 1  # random kills, damages: how many
-    file: str = "main"
-    how: tuple[str, ...] = DAMAGE_HOWS
-    error: str = "ENOSPC"
-    every: int = 0  # diskfault: fail every Nth call after the first (0: only the nth)
-    delay_ms: float = 0.0
-    size_kb: int = 256
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ class Scenario:
     kind: str
     workload: Workload
     processes: tuple[ProcessGroup, ...]
-    faults: tuple[Fault, ...]
+    faults: tuple[Fault, ...]  # each parsed by its kind's class (harness.nemesis.registry)
     checkers: tuple[str, ...]
     quick: bool = True
     recover_after: bool = True
@@ -137,8 +135,15 @@ class Scenario:
     def roles(self) -> set[str]:
         return {group.role for group in self.processes}
 
-    def faults_of(self, kind: str) -> list[Fault]:
-        return [fault for fault in self.faults if fault.kind == kind]
+    def facts(self) -> ScenarioFacts:
+        """What a fault may check against the rest of the file."""
+        return ScenarioFacts(
+            self.path,
+            frozenset(self.roles()),
+            ROLES,
+            self.workload.shared_jobs,
+            self.workload.duration,
+        )
 
     def scaled(self, factor: float) -> Scenario:
         """A shorter copy for ``--quick``: durations and operation counts times ``factor``."""
@@ -202,15 +207,47 @@ def load_suite(folder: str | Path, *, quick: bool = False) -> list[Scenario]:
 
 def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenario") -> Scenario:
     """Validate a decoded TOML document (see the module docstring for the schema)."""
-    reader = _Reader(data, where, "")
+    reader = TableReader(data, where, "", TOP_LEVEL_KEYS)
     name = reader.string("name", default=default_name)
     description = reader.string("description", default="")
     kind = reader.choice("kind", KINDS, default="concurrent")
     quick = reader.boolean("quick", default=True)
     recover_after = reader.boolean("recover_after", default=True)
+    workload = _parse_workload(reader.nested(reader.table("workload"), "workload."))
+    processes = _parse_processes(reader)
+    if kind == "concurrent" and not processes:
+        raise ScenarioError(where, "processes", "at least one [[processes]] table")
+    faults = tuple(
+        parse_fault(reader.nested(table, f"faults[{index}]."))
+        for index, table in enumerate(reader.array_of_tables("faults"))
+    )
+    default = list(DEFAULT_CHECKERS[kind])
+    checkers = tuple(reader.string_list("checkers", CHECKERS, default=default))
+    options = reader.table("options")
+    reader.reject_unknown()
+    scenario = Scenario(
+        name,
+        where,
+        description,
+        kind,
+        workload,
+        processes,
+        faults,
+        checkers,
+        quick,
+        recover_after,
+        options,
+    )
+    facts = scenario.facts()
+    for index, fault in enumerate(scenario.faults):
+        fault.check_scenario(facts, f"faults[{index}]")
+    check_kind_options = KIND_OPTIONS.get(kind)
+    if check_kind_options is not None:
+        check_kind_options(dict(options), where)
+    return scenario
 
-    workload_data = reader.table("workload")
-    w = _Reader(workload_data, where, "workload.")
+
+def _parse_workload(w: TableReader) -> Workload:
     sizes = w.integer_list("payload_bytes", default=[1024], minimum=16, maximum=16 << 20)
     workload = Workload(
         jobs=w.integer("jobs", default=4, minimum=1, maximum=100_000),
@@ -223,10 +260,13 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         non_ascii=w.boolean("non_ascii", default=False),
     )
     w.reject_unknown()
+    return workload
 
+
+def _parse_processes(reader: TableReader) -> tuple[ProcessGroup, ...]:
     processes = []
     for index, group_data in enumerate(reader.array_of_tables("processes")):
-        g = _Reader(group_data, where, f"processes[{index}].")
+        g = reader.nested(group_data, f"processes[{index}].")
         processes.append(
             ProcessGroup(
                 role=g.choice("role", ROLES),
@@ -238,210 +278,4 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
             )
         )
         g.reject_unknown()
-    if kind == "concurrent" and not processes:
-        raise ScenarioError(where, "processes", "at least one [[processes]] table")
-
-    faults = []
-    for index, fault_data in enumerate(reader.array_of_tables("faults")):
-        faults.append(_parse_fault(_Reader(fault_data, where, f"faults[{index}].")))
-
-    checkers = tuple(reader.string_list("checkers", CHECKERS, default=_default_checkers(kind)))
-    options = reader.table("options")
-    reader.reject_unknown()
-
-    scenario = Scenario(
-        name,
-        where,
-        description,
-        kind,
-        workload,
-        tuple(processes),
-        tuple(faults),
-        checkers,
-        quick,
-        recover_after,
-        options,
-    )
-    _check_consistency(scenario, where)
-    return scenario
-
-
-def _parse_fault(f: _Reader) -> Fault:
-    kind = f.choice("kind", FAULT_KINDS)
-    fault = Fault(
-        kind=kind,
-        target=f.string("target", default="writer"),
-        at=f.choice("at", ("syscall", "random"), default="random"),
-        syscall=f.choice("syscall", tuple(SYSCALL_GROUPS), default="fsync"),
-        nth=f.integer("nth", default=1, minimum=1, maximum=1_000_000),
-        times=f.integer("times", default=1, minimum=1, maximum=10_000),
-        file=f.choice("file", DAMAGE_FILES, default="main"),
-        how=tuple(f.string_list("how", DAMAGE_HOWS, default=list(DAMAGE_HOWS))),
-        error=f.choice("error", DISK_ERRORS, default="ENOSPC"),
-        every=f.integer("every", default=0, minimum=0, maximum=1_000_000),
-        delay_ms=f.number("delay_ms", default=0.0, minimum=0.0, maximum=10_000.0),
-        size_kb=f.integer("size_kb", default=256, minimum=16, maximum=1 << 20),
-    )
-    target_role = fault.target.split("-")[0]
-    if target_role not in ROLES:
-        raise ScenarioError(
-            f.where,
-            f.prefix + "target",
-            f"a role ({', '.join(ROLES)}) or a process like writer-0",
-            fault.target,
-        )
-    if kind == "slowdisk" and fault.delay_ms <= 0:
-        raise ScenarioError(f.where, f.prefix + "delay_ms", "a delay above 0 for a slowdisk fault")
-    f.reject_unknown()
-    return fault
-
-
-def _check_consistency(scenario: Scenario, where: str) -> None:
-    roles = scenario.roles()
-    for index, fault in enumerate(scenario.faults):
-        if (
-            fault.kind in ("kill", "diskfault", "slowdisk")
-            and fault.target.split("-")[0] not in roles
-        ):
-            raise ScenarioError(
-                where,
-                f"faults[{index}].target",
-                f"a role that the scenario runs ({', '.join(sorted(roles)) or 'none'})",
-                fault.target,
-            )
-        if fault.kind == "damage" and scenario.workload.shared_jobs:
-            # With several writers per job the version a damage destroys is ambiguous, and so is
-            # the version the store should fall back to: the checker could not be exact.
-            raise ScenarioError(
-                where,
-                f"faults[{index}]",
-                "no damage faults when workload.shared_jobs = true "
-                "(damage needs one writer per job so the destroyed version is known)",
-            )
-
-
-def _default_checkers(kind: str) -> list[str]:
-    if kind == "latency":
-        return ["performance_budget"]
-    if kind == "powerloss":
-        return ["crash_consistency", "crash_backup", "crash_litter"]
-    return [
-        "never_raises",
-        "no_torn_read",
-        "acknowledged_writes_survive",
-        "clear_errors",
-        "no_descriptor_leak",
-        "latency",
-    ]
-
-
-class _Reader:
-    """Typed access to one TOML table, remembering which keys were read."""
-
-    def __init__(self, data: dict[str, Any], where: str, prefix: str) -> None:
-        self.data, self.where, self.prefix = data, where, prefix
-        self.seen: set[str] = set()
-
-    def _get(self, key: str, default: Any, required: bool) -> Any:
-        self.seen.add(key)
-        if key not in self.data:
-            if required:
-                raise ScenarioError(self.where, self.prefix + key, "a value (the key is required)")
-            return default
-        return self.data[key]
-
-    def _fail(self, key: str, expected: str, got: Any) -> ScenarioError:
-        return ScenarioError(self.where, self.prefix + key, expected, repr(got))
-
-    def string(
-        self,
-        key: str,
-        *,
-        default: Any = ...,
-    ) -> str:
-        value = self._get(key, default, default is ...)
-        if not isinstance(value, str):
-            raise self._fail(key, "a string", value)
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], *, default: Any = ...) -> str:
-        value = self._get(key, default, default is ...)
-        if value not in options:
-            raise self._fail(key, "one of " + ", ".join(repr(o) for o in options), value)
-        return value
-
-    def boolean(self, key: str, *, default: bool) -> bool:
-        value = self._get(key, default, False)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false", value)
-        return value
-
-    def integer(self, key: str, *, default: Any, minimum: int, maximum: int) -> Any:
-        value = self._get(key, default, default is ...)
-        if value is None and default is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-            raise self._fail(key, f"an integer from {minimum} to {maximum}", value)
-        return value
-
-    def number(self, key: str, *, default: float, minimum: float, maximum: float) -> float:
-        value = self._get(key, default, False)
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not minimum <= value <= maximum
-        ):
-            raise self._fail(key, f"a number from {minimum:g} to {maximum:g}", value)
-        return float(value)
-
-    def integer_list(
-        self, key: str, *, default: list[int], minimum: int, maximum: int
-    ) -> list[int]:
-        """An integer, or a non-empty list of integers (a mix), each within the bounds."""
-        value = self._get(key, default, False)
-        items = value if isinstance(value, list) else [value]
-        expected = f"an integer from {minimum} to {maximum}, or a non-empty list of them"
-        if not items:
-            raise self._fail(key, expected, value)
-        for item in items:
-            if (
-                not isinstance(item, int)
-                or isinstance(item, bool)
-                or not minimum <= item <= maximum
-            ):
-                raise self._fail(key, expected, value)
-        return list(items)
-
-    def string_list(self, key: str, options: tuple[str, ...], *, default: list[str]) -> list[str]:
-        value = self._get(key, default, False)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            raise self._fail(key, "a non-empty list of strings", value)
-        for item in value:
-            if item not in options:
-                raise self._fail(key, "names from " + ", ".join(options), item)
-        return list(value)
-
-    def table(self, key: str) -> dict[str, Any]:
-        value = self._get(key, {}, False)
-        if not isinstance(value, dict):
-            raise self._fail(key, f"a table [{self.prefix}{key}]", value)
-        return value
-
-    def array_of_tables(self, key: str) -> list[dict[str, Any]]:
-        value = self._get(key, [], False)
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise self._fail(key, f"an array of tables [[{self.prefix}{key}]]", value)
-        return value
-
-    def reject_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            expected = "one of the known keys: " + ", ".join(sorted(self.seen))
-            if self.prefix and unknown[0] in TOP_LEVEL_KEYS:
-                expected += (
-                    f" ({unknown[0]!r} is a top-level key: in TOML it must come before the "
-                    "first [table], or it belongs to that table)"
-                )
-            raise ScenarioError(self.where, self.prefix + unknown[0], expected, "an unknown key")
+    return tuple(processes)

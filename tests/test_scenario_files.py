@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import doctest
 from pathlib import Path
 
 import pytest
 
+from harness import toml_table
 from harness.errors import ScenarioError
 from harness.scenario import load_scenario, load_suite, parse_scenario
 
@@ -119,3 +121,8 @@ def test_quick_scaling_shortens_durations_but_keeps_the_structure() -> None:
     assert quick.processes[0].count == 3
     assert quick.processes[0].ops == 35
     assert quick.faults == scenario.faults
+
+
+def test_the_table_reader_example_holds() -> None:
+    result = doctest.testmod(toml_table)
+    assert result.failed == 0 and result.attempted > 0

@@ -297,9 +297,11 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "options": {"recover_on_restart": True},
         "workload": {"jobs": 12, "payload_bytes": 256, "duration": 1.0},
         "processes": [
-            # Steps 50 ms apart: a live job failed by the recovery stays failed long enough for
-            # the restarted process's reads right after it (a few ms) to see it.
-            {"role": "worker", "count": 4, "steps": 5, "think_ms": 50, "restart": True},
+            # Steps 150 ms apart: a live job failed by the recovery stays failed long enough for
+            # the restarted process's reads right after it to see it. (50 ms was not: on a busy
+            # machine its 48 reads took longer, and a live worker's next step, or its last,
+            # landed first in about one run in six.)
+            {"role": "worker", "count": 4, "steps": 5, "think_ms": 150, "restart": True},
             {"role": "reader", "think_ms": 2},
         ],
         "faults": [{"kind": "kill", "target": "worker-0", "at": "random"}],

@@ -49,8 +49,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.checkers.never_raises import fault_windows, under_disk_fault
 from harness.checkers.result import CheckResult, evidence_fields, plural
+from harness.fault_windows import faults_of
 from harness.history import History, Operation
 
 GENERIC = {"", "error", "unknown", "failed", "none", "null", "exception", "internal error"}
@@ -168,33 +168,35 @@ def judge(
 
 
 class _InjectedFaults:
-    """What the history says was done to each job and process, queried per operation."""
+    """What the history says was done to each job and process, queried per operation.
+
+    Read from the history's fault vocabulary (:mod:`harness.fault_windows`), so a new fault kind
+    whose window may fail store calls (with an errno) or damages a job is judged with no edit here.
+    """
 
     def __init__(self, history: History) -> None:
-        self.windows, self.full = fault_windows(history)
-        self.disk_error = {
-            op.value.get("process"): op.value.get("error")
-            for op in history.of("diskfault")
-            if isinstance(op.value, dict)
-        }
+        faults = faults_of(history)
+        self.windows = faults.windows_where_calls_may_fail()
         self.damages: dict[str, list[tuple[float, InjectedFault]]] = {}
-        for op in history.of("damage"):
-            if op.job is None or not (isinstance(op.result, dict) and op.result.get("applied")):
-                continue
-            fault = MISSING if op.result.get("how") == "delete" else DAMAGED
-            self.damages.setdefault(op.job, []).append((op.start, fault))
-        self.killed = any(op.f in ("kill", "crash") for op in history.operations)
+        for mark in faults.damages():
+            fault = MISSING if mark.deleted else DAMAGED
+            self.damages.setdefault(mark.job or "", []).append((mark.op.start, fault))
+        self.killed = bool(faults.kills()) or any(op.f == "crash" for op in history.operations)
         setup = history.first("setup")
         layout = setup.result.get("layout", {}) if setup and isinstance(setup.result, dict) else {}
         self.files = {job: tuple(files.values()) for job, files in layout.items()}
 
     def on(self, op: Operation) -> list[InjectedFault]:
-        """The faults that may explain an error of ``op``: its process's and its job's."""
-        faults = []
-        if under_disk_fault(op, self.windows, []):
-            faults.append(fault_for_error(self.disk_error.get(op.process)))
-        if under_disk_fault(op, {}, self.full):
-            faults.append(NO_SPACE)
+        """The faults that may explain an error of ``op``: its process's, everyone's, its job's."""
+        faults: list[InjectedFault] = []
+        # One process's faults first, then those of every process (a full disk), as the
+        # message is most likely about its own.
+        for own in (True, False):
+            for window in self.windows:
+                if (window.process is not None) == own and window.covers(op):
+                    fault = fault_for_error(window.errno)
+                    if fault not in faults:
+                        faults.append(fault)
         for since, fault in self.damages.get(op.job or "", []):
             if since <= op.end and fault not in faults:
                 faults.append(fault)

@@ -29,6 +29,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.fault_windows import faults_of
 from harness.history import FAIL, INFO, OK, History, Operation
 
 
@@ -360,9 +361,14 @@ def build_models(history: History) -> dict[str, JobModel]:
     """One model per job, from a merged history."""
     backup_files = _backup_layout(history)
     recovers = [op for op in history.operations if op.f == "recover" and op.type != FAIL]
+    damaged: dict[str, list[Damage]] = {}  # from the fault vocabulary: any kind that damages
+    for mark in faults_of(history).damages():
+        damaged.setdefault(mark.job or "", []).append(
+            Damage(mark.op, frozenset(mark.files), mark.how)
+        )
     models: dict[str, JobModel] = {}
     for job, ops in history.by_job().items():
-        writes, reads, damages = [], [], []
+        writes, reads, damages = [], [], damaged.get(job, [])
         for op in ops:
             if op.f == "save" and isinstance(op.value, dict) and "tag" in op.value:
                 tag = op.value["tag"]
@@ -371,10 +377,6 @@ def build_models(history: History) -> dict[str, JobModel]:
                 )
             elif op.f == "get":
                 reads.append(op)
-            elif op.f == "damage" and isinstance(op.result, dict) and op.result.get("applied"):
-                damages.append(
-                    Damage(op, frozenset(op.result["applied"]), op.result.get("how", "?"))
-                )
         models[job] = JobModel(
             job, writes, reads, damages, has_backup=backup_files.get(job, True), recovers=recovers
         )

@@ -11,41 +11,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
+from harness.fault_windows import faults_of
 from harness.history import History, Operation
 
 
 def fault_windows(
     history: History,
 ) -> tuple[dict[str, list[tuple[float, float]]], list[tuple[float, float]]]:
-    """When each process was under an injected disk fault, and when the disk was full."""
+    """When each process was under a fault that may fail its calls, and when every process was.
+
+    Read from the history's fault vocabulary (:mod:`harness.fault_windows`): an injected disk
+    error or a slow disk on one process, a full disk on all of them, or any new fault whose
+    window says its effect may fail store calls.
+    """
     per_process: dict[str, list[tuple[float, float]]] = {}
-    open_faults: dict[str, float] = {}
-    full: list[tuple[float, float]] = []
-    full_since: float | None = None
-    for op in history.operations:
-        value = op.value if isinstance(op.value, dict) else {}
-        if op.f in ("diskfault", "slowdisk"):
-            open_faults[value.get("process", "")] = op.start
-        elif op.f in ("diskfault-end", "slowdisk-end"):
-            process = value.get("process", "")
-            if process in open_faults:
-                per_process.setdefault(process, []).append((open_faults.pop(process), op.end))
-        elif op.f == "diskfull":
-            full_since = op.start
-        elif op.f == "diskfull-end" and full_since is not None:
-            full.append((full_since, op.end))
-            full_since = None
-    end = history.records[-1].time if history.records else 0.0
-    for process, since in open_faults.items():
-        per_process.setdefault(process, []).append((since, end))
-    if full_since is not None:
-        full.append((full_since, end))
-    return per_process, full
+    everyone: list[tuple[float, float]] = []
+    for window in faults_of(history).windows_where_calls_may_fail():
+        span = (window.start, window.end)
+        if window.process is None:
+            everyone.append(span)
+        else:
+            per_process.setdefault(window.process, []).append(span)
+    return per_process, everyone
 
 
 def under_disk_fault(
     op: Operation, windows: dict[str, list[tuple[float, float]]], full: list[tuple[float, float]]
 ) -> bool:
+    """Whether ``op`` overlaps a window of its own process or one of every process."""
     spans = windows.get(op.process, []) + full
     return any(start <= op.end and op.start <= end for start, end in spans)
 

@@ -11,15 +11,43 @@ delete    remove the file (an operator's ``rm``, a lost directory entry)
 
 Each function returns a description of what it did (for the history) or raises
 ``FileNotFoundError`` when there was no file to damage.
+
+The fault (:class:`JobFileDamage`) damages a seeded random job's files at seeded random moments
+of the main phase, the kinds of damage taken in turn::
+
+    [[faults]]
+    kind = "damage"
+    file = "main"                       # main | backup | both (the paths paths_for gives)
+    how = ["truncate", "garbage"]       # damage kinds, in turn (default: all five)
+    times = 4
+
+It needs one writer per job (``workload.shared_jobs = false``), so that the version a damage
+destroys is known, and a store that says where each job's files are.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ScenarioError
+from harness.fault_windows import files_damaged
+from harness.history import OK
+from harness.nemesis.fault import (
+    Fault,
+    FaultRun,
+    NotRunnable,
+    ScenarioFacts,
+    TimedAction,
+    check_target,
+)
+from harness.toml_table import TableReader
+
+DAMAGE_FILES = ("main", "backup", "both")
+DAMAGE_HOWS = ("truncate", "empty", "garbage", "bitflip", "delete")
 
 
 class DamageSkipped(HarnessError):
@@ -76,3 +104,87 @@ def _flip_digit(path: str, size: int, rng: random.Random) -> dict[str, Any]:
         "was": chr(data[offset]),
         "now": chr(data[offset] ^ 1),
     }
+
+
+@dataclass(frozen=True)
+class JobFileDamage(Fault):
+    """``times`` damages of one job's ``file``, the kinds of ``how`` taken in turn."""
+
+    kind = "damage"
+    file: str = "main"
+    how: tuple[str, ...] = DAMAGE_HOWS
+    times: int = 1
+    target: str = "writer"  # accepted for older scenario files; damage hits files, not processes
+
+    @classmethod
+    def from_table(cls, table: TableReader) -> JobFileDamage:
+        return cls(
+            file=table.choice("file", DAMAGE_FILES, default="main"),
+            how=tuple(table.string_list("how", DAMAGE_HOWS, default=list(DAMAGE_HOWS))),
+            times=table.integer("times", default=1, minimum=1, maximum=10_000),
+            target=table.string("target", default="writer"),
+        )
+
+    def check_scenario(self, facts: ScenarioFacts, key: str) -> None:
+        check_target(self.target, facts, key, must_run=False)
+        if facts.shared_jobs:
+            # With several writers per job the version a damage destroys is ambiguous, and so is
+            # the version the store should fall back to: the checker could not be exact.
+            raise ScenarioError(
+                facts.where,
+                key,
+                "no damage faults when workload.shared_jobs = true "
+                "(damage needs one writer per job so the destroyed version is known)",
+            )
+
+    def check_store(self, setup: dict[str, Any]) -> NotRunnable | None:
+        error = setup.get("paths_error")
+        if error:
+            # Guessed paths might damage the wrong files, or none: the harness could not aim
+            # the damage, so it cannot say whether the store would have survived it.
+            return NotRunnable(
+                f"the harness could not aim the damage: the store's paths_for raised: {error}",
+                unknown=True,
+            )
+        if not setup.get("paths"):
+            return NotRunnable(
+                "the store does not say where it keeps job files (no paths_for(job_id), and no "
+                "<root>/<job_id>.json files): there is no per-job file to damage"
+            )
+        return None
+
+    def schedule(self, run: FaultRun, duration: float, rng: random.Random) -> list[TimedAction]:
+        actions = []
+        for number in range(self.times):
+            at = (number + rng.uniform(0.3, 0.7)) / self.times * duration * 0.8
+            how = self.how[number % len(self.how)]
+            actions.append(TimedAction(at, functools.partial(self._damage, run, rng, how)))
+        return actions
+
+    def _damage(self, run: FaultRun, rng: random.Random, how: str) -> None:
+        assert run.nemesis is not None
+        paths = run.setup.get("paths", {})
+        if not paths:
+            return
+        job = rng.choice(sorted(paths))
+        files = ["main", "backup"] if self.file == "both" else [self.file]
+        token = run.nemesis.invoke("damage", job, {"file": self.file, "how": how})
+        done = {which: _damage_one(paths[job].get(which), how, rng) for which in files}
+        applied = [which for which in files if "skipped" not in done[which]]
+        label = f"damage {job}: {how} of {self.file}"
+        result = {"file": self.file, "how": how, "applied": applied, "detail": done}
+        run.nemesis.complete(token, OK, {**result, **files_damaged(job, applied, how, label)})
+
+
+def _damage_one(path: str | None, how: str, rng: random.Random) -> dict[str, Any]:
+    """Damage one file; what was done, or why it was skipped."""
+    if not path:
+        return {"skipped": "the store has no such file"}
+    try:
+        return damage_file(path, how, rng)
+    except FileNotFoundError:
+        return {"skipped": "file did not exist at that moment"}
+    except DamageSkipped as skipped:
+        return {"skipped": str(skipped)}
+    except OSError as error:
+        return {"skipped": f"{type(error).__name__}: {error}"}

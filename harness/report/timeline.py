@@ -41,12 +41,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from harness.fault_windows import DAMAGED, KILLED, read_faults
 from harness.history import Record, join_operations
 from harness.report.svg import Scale, element, format_number, svg_open, text, tooltip
 from harness.report.timeline_model import (
     BUCKETS,
     CRASH_COLOR,
     DAMAGE_COLOR,
+    EFFECT_STYLE,
     IDLE,
     INFO_LEVEL,
     KILL_COLOR,
@@ -113,55 +115,43 @@ def build_timeline(
 
 
 def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], list[Marker]]:
-    """The nemesis's operations as windows (armed .. released) and instant markers."""
-    windows: list[Window] = []
+    """The faults as windows (armed .. released) and instant markers, and the phases and crashes.
+
+    Fault windows, kills and damage come from the history's fault vocabulary
+    (:mod:`harness.fault_windows`), so a new fault kind is drawn with no edit here.
+    """
+    faults = read_faults(records)
+    windows = [
+        Window(
+            window.kind,
+            window.start,
+            min(window.end, duration),
+            window.label,
+            lane_of(window.process) if window.process else None,
+            window.effect,
+        )
+        for window in faults.windows
+    ]
     markers: list[Marker] = []
-    opened: dict[tuple[str, str | None], tuple[float, str]] = {}
+    for mark in faults.marks:
+        target = lane_of(mark.process) if isinstance(mark.process, str) else None
+        if mark.effect == KILLED:
+            markers.append(Marker("kill", mark.op.start, f"kill {target}: {mark.how}", target))
+        elif mark.effect == DAMAGED:
+            markers.append(Marker("damage", mark.op.start, mark.label))
     for record in records:
-        if record.process != "nemesis":
+        if record.process != "nemesis" or record.type == "invoke":
             continue
         value: dict[str, Any] = record.value if isinstance(record.value, dict) else {}
         target = value.get("process")
         target = lane_of(target) if isinstance(target, str) else None
-        if record.type == "invoke":
-            if record.f in ("diskfault", "slowdisk"):
-                opened[(record.f, target)] = (record.time, str(value.get("fault") or record.f))
-            elif record.f in ("diskfull", "fill-disk"):
-                size = f" ({value['size_kb']} KiB tmpfs)" if "size_kb" in value else ""
-                opened[(record.f, None)] = (
-                    record.time,
-                    ("disk full" if record.f == "fill-disk" else "small disk") + size,
-                )
-            elif record.f == "kill":
-                markers.append(
-                    Marker(
-                        "kill", record.time, f"kill {target}: {value.get('how', 'SIGKILL')}", target
-                    )
-                )
-            elif record.f == "damage":
-                markers.append(Marker("damage", record.time, _damage_label(record.job, value)))
-            continue
-        if record.f.endswith("-end") or record.f == "free-disk":
-            kind = "fill-disk" if record.f == "free-disk" else record.f[: -len("-end")]
-            key = (kind, None if kind in ("diskfull", "fill-disk") else target)
-            if key in opened:
-                start, label = opened.pop(key)
-                windows.append(Window(kind, start, record.time, label, key[1]))
-        elif record.f == "crash" and record.type != "invoke":
+        if record.f == "crash":
             markers.append(
                 Marker("crash", record.time, f"{target} crashed (exit {value.get('exit')})", target)
             )
-        elif record.f == "phase" and record.type != "invoke":
+        elif record.f == "phase":
             markers.append(Marker("phase", record.time, str(value.get("phase", "phase"))))
-    for (kind, target), (start, label) in opened.items():  # never released: until the end
-        windows.append(Window(kind, start, duration, label, target))
-    return windows, markers
-
-
-def _damage_label(job: str | None, value: dict[str, Any]) -> str:
-    applied = value.get("applied")
-    done = f", applied to {', '.join(applied)}" if isinstance(applied, list) else ""
-    return f"damage {job}: {value.get('how', '?')} of {value.get('file', '?')}{done}"
+    return windows, sorted(markers, key=lambda marker: marker.time)
 
 
 # ---------------------------------------------------------------- drawing
@@ -234,7 +224,9 @@ def _windows(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: fl
     """Shading while a fault is in force: its process's lane, or every lane; a bar on top."""
     parts = []
     for window in timeline.windows:
-        color, opacity, words = WINDOW_STYLE.get(window.kind, ("#777777", 0.1, window.kind))
+        color, opacity, words = WINDOW_STYLE.get(window.kind) or EFFECT_STYLE.get(
+            window.effect, ("#777777", 0.1, window.kind)
+        )
         x = scale.at(window.start)
         span = max(scale.at(window.end) - x, 1.0)
         on = f" on {window.process}" if window.process else ""

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from harness.fault_windows import STOPPED
 from harness.history import FAIL, INFO, OK
 
 IDLE, OK_LEVEL, FAIL_LEVEL, INFO_LEVEL, PROBLEM_LEVEL = 0, 1, 2, 3, 4
@@ -38,6 +39,9 @@ WINDOW_STYLE = {  # kind: (colour, opacity, in words); it shades its process's l
     "slowdisk": ("#0072B2", 0.14, "slow fsync"),
     "diskfull": ("#777777", 0.07, "on a small tmpfs"),  # not full yet
     "fill-disk": ("#CC79A7", 0.22, "disk full"),  # filled to the last byte
+}
+EFFECT_STYLE = {  # a fault kind not in WINDOW_STYLE is drawn by what it did
+    STOPPED: ("#009E73", 0.18, "process stopped (SIGSTOP)"),
 }
 BUCKETS = 400
 MAX_TITLED_PROBLEMS = 25  # operations judged wrong that get their own hover marker
@@ -69,6 +73,7 @@ class Window:
     end: float
     label: str
     process: str | None = None
+    effect: str = ""  # what the fault did (harness.fault_windows): styles a kind not listed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,100 @@
+"""The main phase of a ``concurrent`` scenario: processes at work while the faults hit them.
+
+1. every process of the scenario starts, opens the store itself and says it is ready;
+2. each fault arms what it attaches to a process (strace), so that nothing slips through before
+   it counts, and gives its timed actions for the phase (``Fault.schedule``, seeded);
+3. *go*: the runner runs the actions as their time comes, and watches every process
+   (:class:`~harness.runner.processes.Supervisor`): a hung call gets its process killed, a
+   process killed by a fault may be restarted; a process still running ``Timeouts.op`` after the
+   phase ended is killed as hung;
+4. the actions that undo a fault (``always``) run even if the phase ended early, then every fault
+   is released;
+5. the **restart** (a fresh process calls ``recover()``, unless ``recover_after = false``), the
+   **final** read of every job, and the **inventory** of the store's folder.
+"""
+
+from __future__ import annotations
+
+import time
+
+from harness.history import OK
+from harness.nemesis.fault import TimedAction
+from harness.runner.inventory import list_files
+from harness.runner.phase import Phase, PhaseRun
+
+POLL = 0.01  # seconds between two looks at the processes and the fault schedule
+
+
+class ConcurrentPhase(Phase):
+    """Writers, readers, updaters and workers at once, under the scenario's faults."""
+
+    def run(self, run: PhaseRun) -> None:
+        run_main(run)
+        if run.scenario.recover_after:
+            run_side(run, "restart", "restart")
+        run_side(run, "final", "final")
+        assert run.nemesis is not None
+        run.nemesis.event("inventory", None, {"files": list_files(run.root)}, kind=OK)
+
+
+def run_main(run: PhaseRun) -> None:
+    """Steps 1 to 4 of the module docstring."""
+    assert run.nemesis is not None
+    scenario, supervisor = run.scenario, run.supervisor
+    duration = scenario.workload.duration
+    run.progress("starting processes")
+    for group in scenario.processes:
+        for index in range(group.count):
+            supervisor.spawn(run.plan.main_config(group.role, index), group.restart)
+    for handle in supervisor.running:
+        if not handle.ready.wait(run.timeouts.start):
+            run.note(f"{handle.name} did not open the store within {run.timeouts.start:.0f} s")
+    for fault in scenario.faults:
+        for handle in list(supervisor.running):
+            fault.arm(run, handle)
+    actions = [
+        action for fault in scenario.faults for action in fault.schedule(run, duration, run.rng)
+    ]
+    actions.sort(key=lambda action: action.at)
+    run.progress("running")
+    go_time = time.monotonic()
+    run.nemesis.event("phase", None, {"phase": "main", "duration": duration})
+    for fault in scenario.faults:
+        fault.start(run)
+    supervisor.go.set()
+    left = _supervise(run, actions, go_time, duration)
+    for action in left:
+        if action.always:
+            action.action()  # always undo a fault (free the disk), even if everyone finished early
+    for fault in scenario.faults:
+        fault.release(run)
+    run.nemesis.event("phase", None, {"phase": "main-end"})
+
+
+def _supervise(
+    run: PhaseRun, actions: list[TimedAction], go_time: float, duration: float
+) -> list[TimedAction]:
+    """Run the actions on time and watch the processes until all have ended; the actions left."""
+    supervisor = run.supervisor
+    phase_end = go_time + duration
+    hard_stop = phase_end + run.timeouts.op
+    while True:
+        now = time.monotonic()
+        while actions and actions[0].at <= now - go_time:
+            actions.pop(0).action()
+        supervisor.watch(phase_end)
+        if not supervisor.alive():
+            return actions
+        if now > hard_stop:
+            supervisor.kill_overdue(hard_stop)
+            supervisor.watch(phase_end)
+        time.sleep(POLL)
+
+
+def run_side(run: PhaseRun, role: str, name: str) -> None:
+    """One process of ``role`` (restart, final) on every job, to its end."""
+    assert run.nemesis is not None
+    run.progress(role)
+    run.nemesis.event("phase", None, {"phase": role})
+    config = run.plan.config(name, role, 0, jobs=run.plan.all_jobs)
+    run.supervisor.run_to_end(config, run.timeouts.side_phase)

@@ -1,0 +1,133 @@
+"""The runner never asks which kind a fault is, nor dispatches a scenario kind by comparing names.
+
+Faults are objects with one interface (:mod:`harness.nemesis.fault`) and scenario kinds are phase
+objects (:mod:`harness.runner.phases`); a comparison with a kind's name, or an ``isinstance`` on
+a fault class, anywhere in the runner would bring back the if-chains that made adding a fault
+touch six places. The rule is checked on the runner's source, and the checker is shown to catch
+each way of breaking it. Scenario kinds check their ``[options]`` when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.nemesis import registry
+from harness.nemesis.fault import Fault
+from harness.runner import phases
+from harness.scenario import KINDS, load_suite, parse_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "harness" / "runner"
+FAULT_KIND_NAMES = set(registry.FAULT_KINDS) | {"kill", "diskfull", "fill-disk"}
+
+
+def fault_classes() -> set[str]:
+    """Every fault class: the subclasses of Fault, those of the registry's kinds included."""
+    found: set[str] = set()
+    pending = [Fault]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def dispatch_on_kinds(source: str) -> list[str]:
+    """Each place ``source`` compares with a fault or scenario kind's name, or type-tests a fault."""
+    names = FAULT_KIND_NAMES | set(KINDS)
+    classes = fault_classes()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            for part in (node.left, *node.comparators):
+                if isinstance(part, ast.Attribute) and part.attr == "kind":
+                    found.append(f"line {node.lineno}: compares .kind")
+                for leaf in ast.walk(part):
+                    if isinstance(leaf, ast.Constant) and leaf.value in names:
+                        found.append(f"line {node.lineno}: compares with {leaf.value!r}")
+                    elif isinstance(leaf, ast.Name | ast.Attribute) and _name(leaf) in classes:
+                        found.append(f"line {node.lineno}: compares with {_name(leaf)}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("isinstance", "issubclass")
+        ):
+            for arg in node.args[1:]:
+                for leaf in ast.walk(arg):
+                    if isinstance(leaf, ast.Name | ast.Attribute) and _name(leaf) in classes:
+                        found.append(f"line {node.lineno}: {node.func.id} on {_name(leaf)}")
+    return found
+
+
+def _name(node: ast.AST) -> str:
+    return node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        'if fault.kind == "kill": pass',
+        'if fault.kind in ("diskfault", "slowdisk"): pass',
+        "if isinstance(fault, KillAtSyscall): pass",
+        "if isinstance(fault, (nemesis.kill.RandomKill, int)): pass",
+        'if scenario.kind == "powerloss": pass',
+        'if kind != "fullfs": pass',
+        "if type(fault) is DiskErrors: pass",
+    ],
+)
+def test_the_dispatch_finder_catches_each_way_of_branching_on_a_kind(broken: str) -> None:
+    assert dispatch_on_kinds(broken), broken
+
+
+def test_the_dispatch_finder_lets_roles_and_phase_lookups_be() -> None:
+    fine = (
+        'if "updater" in roles: pass\nphase = PHASES[scenario.kind]\nisinstance(p, ProcessHandle)'
+    )
+    assert dispatch_on_kinds(fine) == []
+
+
+@pytest.mark.parametrize("path", sorted(RUNNER.glob("*.py")), ids=lambda path: path.name)
+def test_no_module_of_the_runner_branches_on_a_fault_or_scenario_kind(path: Path) -> None:
+    assert dispatch_on_kinds(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", sorted(RUNNER.glob("*.py")), ids=lambda path: path.name)
+def test_the_runner_modules_are_small(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert len(source.splitlines()) <= 450
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            assert length <= 60, f"{path.name}: {node.name} is {length} lines"
+
+
+def test_every_scenario_kind_has_its_phase() -> None:
+    assert set(phases.PHASES) == set(KINDS)
+
+
+def test_a_bad_power_loss_option_is_refused_when_the_file_is_loaded() -> None:
+    with pytest.raises(ScenarioError, match=r"pl\.toml: options\.max_states: expected an integer"):
+        parse_scenario({"kind": "powerloss", "options": {"max_states": 0}}, "pl.toml")
+    assert load_suite(ROOT / "scenarios")  # the default suite's are fine
+
+
+def test_the_command_line_stops_at_a_bad_power_loss_option_with_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad-power-loss.toml"
+    path.write_text('kind = "powerloss"\n[options]\nstate_timeout = 0.01\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(path), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{path}: options.state_timeout: expected a number of seconds" in result.stderr
+    assert "scenario(s)" not in result.stdout  # it stopped at the load, before any run
+    assert not (tmp_path / "out").exists()
