@@ -945,7 +945,15 @@ def test_a_checker_with_nothing_to_judge_leaves_its_criterion_unknown() -> None:
 # ---------------------------------------------------------------- what checkers may import
 
 # The history model, and arithmetic on it (percentiles: harness.stats imports nothing).
-CHECKER_IMPORTS = ("harness.history", "harness.payload", "harness.stats", "harness.checkers")
+# The history model: records, the write tags, percentiles, and the fault vocabulary of a history
+# (harness.fault_windows reads fault events and imports only harness.history itself).
+CHECKER_IMPORTS = (
+    "harness.history",
+    "harness.fault_windows",
+    "harness.payload",
+    "harness.stats",
+    "harness.checkers",
+)
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 
 
