@@ -60,6 +60,7 @@ from durable_jobs.encoding import (
 from durable_jobs.errors import DurabilityError, JobNotFoundError, JobUnreadableError
 from durable_jobs.ids import is_valid_job_id, validate_job_id
 from durable_jobs.lifecycle import TERMINAL_STATUSES, abandonment_changes, is_abandoned
+from durable_jobs.steps import mark
 
 log = logging.getLogger("durable_jobs")
 
@@ -161,11 +162,17 @@ class FileJobStore:
         """
         name = validate_job_id(job_id)
         body = encode_job_body(job)
+        mark("encode")
         with self._locked(name):
+            mark("lock")
             current = self._read_state(self._main(name), parse=False)
+            mark("read_current")
             version = self._next_version(name, current)
             both = self._backup_policy(name, job, current)
-            self._install(name, encode_file(body, version), current, backup_as_well=both)
+            data = encode_file(body, version)
+            mark("encode")
+            self._install(name, data, current, backup_as_well=both)
+        mark("lock")  # the unlock
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """Return the job, ``None`` if it never existed, or an error dict; never raises for state.
@@ -346,7 +353,9 @@ class FileJobStore:
                 # Deleted by someone else since we read it: nothing to keep, carry on.
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(main, self._backup(name))
+            mark("rename_backup")
             os.replace(temp, main)
+            mark("rename")
         except OSError as error:
             _unlink_quietly(temp)
             if backup_temp is not None:
@@ -383,9 +392,11 @@ class FileJobStore:
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
+                mark("write")
                 os.fsync(fd)
             finally:
                 os.close(fd)  # close can report a deferred write error too; it is not ignored
+            mark("fsync")
         except OSError as error:
             _unlink_quietly(temp)
             raise DurabilityError(
@@ -401,6 +412,7 @@ class FileJobStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            mark("dir_fsync")
         except OSError as error:
             raise DurabilityError(
                 f"{action} of job {name!r} is visible but not durable: fsync of the directory "
