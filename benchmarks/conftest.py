@@ -6,7 +6,7 @@ Run it directly (it is not part of ``make test``)::
     .venv/bin/pytest benchmarks/test_latency.py -k "hardened and 1k"
     .venv/bin/pytest benchmarks/ --benchmark-json=out.json     # pytest-benchmark's own JSON
 
-The measuring code is the harness's (``harness/bench_*.py``), shared with ``jobharness bench``;
+The measuring code is the harness's (``harness/bench/``), shared with ``jobharness bench``;
 this file only adapts it to the ``benchmark`` fixture. Each latency test times its store
 operation with pytest-benchmark and, in the same rounds, the floor it is compared with: the
 floor runs untimed-by-pytest in ``setup`` on even rounds and in ``teardown`` on odd ones, timed
@@ -29,8 +29,9 @@ from typing import Any
 
 import pytest
 
-from harness.bench_latency import TimedOperation, summarize
-from harness.bench_stores import dispose_store, open_bench_store, postgres_unreachable_reason
+from harness.bench.figures import summarize
+from harness.bench.rounds import TimedOperation
+from harness.bench.stores import dispose_store, open_bench_store, postgres_unreachable_reason
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -55,7 +56,7 @@ def postgres_reason() -> str | None:
 def make_store(
     bench_work: Path, postgres_reason: str | None, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[str, str], Any]]:
-    """``make_store(name, folder)``: a fresh store; PostgreSQL skips when unreachable."""
+    """``make_store(name, folder)``: a fresh store's handle; PostgreSQL skips when unreachable."""
     opened: list[Any] = []
 
     def make(name: str, folder: str) -> Any:

@@ -7,18 +7,20 @@ read. Read the ratio in ``extra_info``; absolute times move with the machine's l
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.bench_latency import (
+from harness.bench.operations import (
+    FloorOperations,
     damaged_read_operation,
     floor_operations,
     payload_job,
     store_operations,
 )
-from harness.bench_stores import ALL_STORES
+from harness.bench.stores import ALL_STORES
 
 ROUNDS = {"1k": 200, "64k": 80, "1m": 15}
 DAMAGED_ROUNDS = {
@@ -28,29 +30,37 @@ DAMAGED_ROUNDS = {
 PAYLOADS = tuple(ROUNDS)
 
 
-def _floors(folder: Path, payload: str) -> dict[str, Any]:
-    return {
-        op.op: op
-        for op in floor_operations(folder / "floor", payload, payload_job("floor", payload))
-    }
+@pytest.fixture
+def floors_of(test_folder: Path) -> Iterator[Callable[[str], dict[str, Any]]]:
+    """``floors_of(payload)``: the floors by op name; the minimal floor's directory is closed after."""
+    made: list[FloorOperations] = []
+
+    def make(payload: str) -> dict[str, Any]:
+        floors = floor_operations(test_folder / "floor", payload, payload_job("floor", payload))
+        made.append(floors)
+        return {op.op: op for op in floors.all()}
+
+    yield make
+    for floors in made:
+        floors.close()
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-@pytest.mark.parametrize("kind", ["floor_write", "floor_read"])
-def test_floor(paired: Any, test_folder: Path, kind: str, payload: str) -> None:
+@pytest.mark.parametrize("kind", ["floor_write", "floor_write_minimal", "floor_read"])
+def test_floor(paired: Any, floors_of: Any, kind: str, payload: str) -> None:
     """The floors alone: the least a durable replace / a plain read costs on this disk."""
-    paired(_floors(test_folder, payload)[kind], None, ROUNDS[payload])
+    paired(floors_of(payload)[kind], None, ROUNDS[payload])
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("store_name", ALL_STORES)
 @pytest.mark.parametrize("op_name", ["save", "get", "update"])
 def test_store_operation(
-    paired: Any, make_store: Any, test_folder: Path, op_name: str, store_name: str, payload: str
+    paired: Any, make_store: Any, floors_of: Any, op_name: str, store_name: str, payload: str
 ) -> None:
     """One store operation at one payload, with its floor interleaved."""
-    store = make_store(store_name, "store")
-    floors = _floors(test_folder, payload)
+    store = make_store(store_name, "store").store
+    floors = floors_of(payload)
     operations = store_operations(store_name, store, payload, payload_job(store_name, payload))
     op = next(o for o in operations if o.op == op_name)
     floor = floors["floor_write"] if op_name in ("save", "update") else floors["floor_read"]
@@ -60,10 +70,11 @@ def test_store_operation(
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("store_name", ["hardened", "phase470"])
 def test_get_damaged(
-    paired: Any, make_store: Any, test_folder: Path, store_name: str, payload: str
+    paired: Any, make_store: Any, floors_of: Any, store_name: str, payload: str
 ) -> None:
     """get_job right after the main file was truncated: the recovery path (phase470: ~250 ms)."""
-    store = make_store(store_name, "store")
-    floors = _floors(test_folder, payload)
-    op = damaged_read_operation(store_name, store, payload, payload_job(f"{store_name}-d", payload))
+    handle = make_store(store_name, "store")
+    floors = floors_of(payload)
+    job = payload_job(f"{store_name}-d", payload)
+    op = damaged_read_operation(store_name, handle, payload, job)
     paired(op, floors["floor_read"], DAMAGED_ROUNDS[store_name][payload])

@@ -1,6 +1,6 @@
 """Throughput with 1-16 processes, readers alongside writers, latency as the directory grows.
 
-Throughput tests run one fixed window each (``harness.bench_scaling.run_window``: real
+Throughput tests run one fixed window each (``harness.bench.scaling.run_window``: real
 processes, each opening the store itself) and put ops/s and p50 in ``extra_info``; the time
 pytest-benchmark shows for them is the whole window with its start-up, not a latency. The
 directory-size tests time the probe's save and get with the floor measured in that same folder.
@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from harness.bench_latency import TimedOperation
-from harness.bench_population import filler_jobs, populate
-from harness.bench_scaling import READER_WRITERS, run_window, summarize_window
-from harness.bench_stores import ALL_STORES, PAYLOAD_BYTES, make_bench_job
-from harness.timing import floor_durable_replace, floor_plain_read
+from harness.bench.floors import floor_durable_replace, floor_plain_read
+from harness.bench.population import filler_jobs, populate
+from harness.bench.rounds import TimedOperation
+from harness.bench.scaling import READER_WRITERS, run_window, summarize_window
+from harness.bench.stores import ALL_STORES, PAYLOAD_BYTES, make_bench_job
 
 WINDOW_S = 0.5
 PROCESSES = (1, 2, 4, 8, 16)
@@ -85,7 +85,7 @@ def test_directory_size(
     paired: Any, make_store: Any, store_name: str, op_name: str, jobs: int
 ) -> None:
     """A 1 KB probe job's save or get with ``jobs`` jobs in the directory (floor in it too)."""
-    store = make_store(store_name, "store")
+    store = make_store(store_name, "store").store
     root = Path(store.root) if store_name != "sqlite" else Path(store.path).parent
     probe = make_bench_job("probe", PAYLOAD_BYTES["1k"])
     store.save_job("probe", probe)

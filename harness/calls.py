@@ -1,7 +1,7 @@
 """One recorded store call: an invoke, the call timed alone, and exactly one completion.
 
 Every store call of every harness process goes through :func:`recorded`: the roles of
-:mod:`harness.client`, the latency timer of :mod:`harness.timing`. It also keeps the *call
+:mod:`harness.client`, the latency timer of :mod:`harness.bench.timer`. It also keeps the *call
 clock*, a value shared with the runner saying since when the call in flight has been running
 (0.0 when idle), so the runner can kill a process whose store call hangs and name the call on
 the progress line; and it counts calls for the descriptor sampler.

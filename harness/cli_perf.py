@@ -5,7 +5,7 @@
     jobharness gate   --baseline reports/baseline.json [RESULTS ...] [--threshold 0.10]
     jobharness gate   --write-baseline RESULTS ... [--baseline reports/baseline.json]
 
-Each command lives in its own module (:mod:`harness.bench`, :mod:`harness.report.command`,
+Each command lives in its own module (:mod:`harness.bench.command`, :mod:`harness.report.command`,
 :mod:`harness.gate`); this one only declares the arguments and dispatches.
 """
 
@@ -63,7 +63,7 @@ def add_commands(commands: Any) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "bench":
-        from harness.bench import run_bench_command
+        from harness.bench.command import run_bench_command
 
         return run_bench_command(args)
     if args.command == "report":

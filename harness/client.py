@@ -221,9 +221,9 @@ def run_setup(
 def run_timer(
     handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
 ) -> None:
-    from harness.timing import measure_latencies
+    from harness.bench.timer import measure_latencies
 
-    measure_latencies(handle.store, config, log, rng)
+    measure_latencies(handle, config, log, rng)
 
 
 ROLE_FUNCTIONS = {

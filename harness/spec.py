@@ -12,7 +12,7 @@ A spec is one of:
 damage can be aimed at them; without it the incident's layout ``root/<id>.json[.bak]`` is
 assumed; a ``paths_for`` that raises is reported, never replaced by that guess: see
 :func:`job_paths`), ``latency_floor() -> {"medium": ...}`` (the medium the performance budget's
-floors are measured on; a local file when absent, see :mod:`harness.floors`),
+floors are measured on; a local file when absent, see :mod:`harness.bench.floors`),
 ``owned_paths() -> list of globs`` (the store's own permanent files that are not one job's: a
 lock folder, a WAL, a log holding every job; see below) and ``close()``.
 Every worker process calls the factory itself, with the same root, as separate application

@@ -7,26 +7,42 @@ measures a handful of samples only to check the shape of what is written.
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.bench import BenchPlan, check_postgres, run_bench, write_results
-from harness.bench_breakdown import HARDENED_STEPS, hardened_save_steps, measure_breakdown
-from harness.bench_latency import TimedOperation, paired_median_ratio, run_rounds, summarize
-from harness.bench_report import format_table, render_bench_markdown, trend_figures
-from harness.bench_scaling import run_window, summarize_window
-from harness.bench_stores import make_bench_job, open_bench_store, parse_store_list
-from harness.bench_targets import TARGETS, evaluate_target, evaluate_targets
+from harness.bench.breakdown import (
+    HARDENED_STEPS,
+    PHASE470_STEPS,
+    measure_breakdown,
+    recorded_save,
+)
+from harness.bench.command import check_postgres, write_results
+from harness.bench.figures import paired_median_ratio, summarize, summarize_all
+from harness.bench.floors import MinimalReplace
+from harness.bench.operations import damaged_read_operation, payload_job
+from harness.bench.plan import BenchPlan
+from harness.bench.rendering import format_table, render_bench_markdown, trend_figures
+from harness.bench.rounds import MeasurementError, TimedOperation, run_rounds, shuffled
+from harness.bench.run import run_bench
+from harness.bench.scaling import run_window, summarize_window
+from harness.bench.stores import make_bench_job, open_bench_store, opened_store, parse_store_list
+from harness.bench.targets import TARGETS, evaluate_target, evaluate_targets
 from harness.errors import ConfigError
+from harness.spec import parse_store_spec
+from harness.store_handle import StoreHandle
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE_ID = re.compile(
-    r"(save|get|update|get_damaged)\.[a-z0-9]+\.(1k|64k|1m)|floor_(write|read)\.(1k|64k|1m)"
+    r"(save|get|update|get_damaged)\.[a-z0-9]+\.(1k|64k|1m)"
+    r"|floor_(write|write_minimal|read)\.(1k|64k|1m)"
 )
 FIGURE_KEYS = {
     "value",
@@ -100,7 +116,16 @@ def test_a_target_whose_store_was_not_measured_is_neither_met_nor_missed() -> No
     t5 = next(r for r in results if r["id"] == "T5")
     assert t5["passed"] is None and t5["value"] is None
     assert "not in --stores" in t5["margin"]
-    assert [r["id"] for r in results] == ["T1", "T2", "T3", "T4", "T5"]
+    assert [r["id"] for r in results] == ["T1", "T2", "T3", "T4", "T5", "T6"]
+
+
+def test_the_minimal_floor_target_judges_the_hardened_save_by_its_ratio_minimal() -> None:
+    t6 = next(t for t in TARGETS if t.id == "T6")
+    over = {"save.hardened.1k": {**figure(900.0, ratio=1.0), "ratio_minimal": 1.21}}
+    under = {"save.hardened.1k": {**figure(900.0, ratio=1.0), "ratio_minimal": 1.08}}
+    assert evaluate_target(t6, over)["passed"] is False
+    assert evaluate_target(t6, under)["passed"] is True
+    assert evaluate_target(t6, {"save.hardened.1k": figure(900.0, ratio=1.0)})["passed"] is None
 
 
 # ---------------------------------------------------------------------------- measuring
@@ -142,39 +167,128 @@ def test_a_figure_record_has_every_key_and_floors_have_no_ratio() -> None:
     assert save_record["value"] == save_record["p50_us"] == 1100.0
 
 
+def test_measured_rounds_go_through_the_measure_hook_and_warmup_rounds_do_not() -> None:
+    measured: list[str] = []
+
+    def measure(op: TimedOperation) -> float:
+        measured.append(op.figure)
+        op.call()
+        return 0.5
+
+    calls: list[str] = []
+    operations = [
+        TimedOperation(name, name, None, "", None, lambda name=name: calls.append(name))
+        for name in ("a", "b", "c")
+    ]
+    samples, errors = run_rounds(
+        operations, rounds=4, warmup=2, order=shuffled(random.Random(7)), measure=measure
+    )
+    assert errors == {} and len(calls) == 18 and len(measured) == 12
+    assert samples == {"a": [0.5] * 4, "b": [0.5] * 4, "c": [0.5] * 4}
+    orders = [tuple(measured[i : i + 3]) for i in range(0, 12, 3)]
+    assert all(sorted(order) == ["a", "b", "c"] for order in orders)  # each once per round
+
+
+def test_a_passed_deadline_stops_the_rounds_after_the_minimum() -> None:
+    ops = [TimedOperation("a", "a", None, "", None, lambda: None)]
+    past = time.monotonic() - 1.0
+    samples, _ = run_rounds(ops, rounds=50, warmup=1, deadline=past, min_rounds=0)
+    assert samples == {"a": []}
+    samples, _ = run_rounds(ops, rounds=50, warmup=1, deadline=past, min_rounds=3)
+    assert len(samples["a"]) == 3
+
+
+def test_a_write_is_also_paired_with_the_minimal_floor() -> None:
+    save = TimedOperation(
+        "save.x.1k",
+        "save",
+        "x",
+        "1k",
+        "floor_write.1k",
+        lambda: None,
+        also_against=(("ratio_minimal", "floor_write_minimal.1k"),),
+    )
+    samples = {
+        "save.x.1k": [0.0012, 0.0024],
+        "floor_write.1k": [0.001, 0.002],
+        "floor_write_minimal.1k": [0.0010, 0.0020],
+    }
+    record = summarize_all([save], samples)["save.x.1k"]
+    assert record["ratio"] == pytest.approx(1.2) and record["ratio_minimal"] == pytest.approx(1.2)
+
+
+def test_the_minimal_floor_replaces_the_target_durably_through_one_fixed_temp(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "floor.json"
+    (tmp_path / "floor.json.minimal.tmp").write_bytes(b"left over by a killed run")
+    floor = MinimalReplace(tmp_path, os.fspath(target), b'{"id": "t0"}')
+    try:
+        floor.write()
+        floor.write()
+    finally:
+        floor.close()
+    assert target.read_bytes() == b'{"id": "t0"}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["floor.json"]
+
+
+def test_a_store_that_does_not_say_where_its_files_are_gets_no_damaged_read(
+    tmp_path: Path,
+) -> None:
+    class NoPaths:
+        def save_job(self, job_id: str, job: dict[str, Any]) -> None:
+            pass
+
+        def get_job(self, job_id: str) -> dict[str, Any] | None:
+            return None
+
+    handle = StoreHandle(NoPaths(), parse_store_spec("hardened"), tmp_path)
+    with pytest.raises(MeasurementError, match="does not say where its job files are"):
+        damaged_read_operation("nopaths", handle, "1k", payload_job("nopaths", "1k"))
+
+
 # ---------------------------------------------------------------------------- breakdown
 
 
-def test_the_breakdown_copy_leaves_what_the_real_save_leaves(tmp_path: Path) -> None:
-    store = open_bench_store("hardened", tmp_path / "jobs")
-    first, second = make_bench_job("j1", 1024, seed=1), make_bench_job("j1", 1024, seed=2)
-    store.save_job("j1", first)
-    steps = hardened_save_steps(str(store.root.absolute()), "j1", second)
-    assert set(steps) == {*HARDENED_STEPS, "total_us"}
-    assert store.get_job("j1") == second
-    backup = json.loads(store.paths_for("j1")["backup"].read_bytes())
-    assert backup["job"] == first and backup["version"] == 1
-    assert json.loads(store.paths_for("j1")["main"].read_bytes())["version"] == 2
-    assert not list(store.root.glob(".*.tmp"))
-
-
-def test_the_breakdown_copy_of_a_finished_job_also_writes_it_as_the_backup(tmp_path: Path) -> None:
-    store = open_bench_store("hardened", tmp_path / "jobs")
-    store.save_job("j1", make_bench_job("j1", 1024, seed=1))
-    done = make_bench_job("j1", 1024, status="done", seed=2)
-    hardened_save_steps(str(store.root.absolute()), "j1", done)
-    backup = json.loads(store.paths_for("j1")["backup"].read_bytes())
-    assert backup["job"] == done and backup["version"] == 2  # as the store does it
-    assert not list(store.root.glob(".*.tmp"))
+@pytest.mark.parametrize(
+    ("store_name", "named_steps"), [("hardened", HARDENED_STEPS), ("phase470", PHASE470_STEPS)]
+)
+def test_the_recorded_steps_of_a_real_save_sum_to_its_total_and_each_step_appears(
+    tmp_path: Path, store_name: str, named_steps: tuple[str, ...]
+) -> None:
+    handle = open_bench_store(store_name, tmp_path / store_name)
+    store = handle.store
+    store.save_job("j1", make_bench_job("j1", 1024, seed=1))  # a current version to back up
+    second = make_bench_job("j1", 1024, seed=2)
+    durations = recorded_save(store, "j1", second)
+    assert set(durations) == {*named_steps, "total"}
+    assert sum(v for k, v in durations.items() if k != "total") == pytest.approx(
+        durations["total"], rel=1e-9
+    )
+    assert all(value >= 0 for value in durations.values())
+    assert store.get_job("j1") == second  # the real save, with its effect
+    handle.close()
 
 
 @pytest.mark.parametrize("store_name", ["hardened", "phase470"])
-def test_the_breakdown_steps_add_up_to_about_the_total(tmp_path: Path, store_name: str) -> None:
-    store = open_bench_store(store_name, tmp_path / store_name)
-    steps, real_p50 = measure_breakdown(store_name, store, rounds=15, warmup=2)
+def test_the_breakdown_has_every_step_and_the_total(tmp_path: Path, store_name: str) -> None:
+    with opened_store(store_name, tmp_path / store_name) as handle:
+        steps = measure_breakdown(store_name, handle.store, rounds=15, warmup=2)
+    names = HARDENED_STEPS if store_name == "hardened" else PHASE470_STEPS
+    assert list(steps) == [f"{step}_us" for step in (*names, "total")]
     parts = sum(value for key, value in steps.items() if key != "total_us")
     assert 0.6 * steps["total_us"] <= parts <= 1.4 * steps["total_us"]
-    assert real_p50 > 0
+
+
+def test_nobody_recording_means_a_save_leaves_no_marks_behind(tmp_path: Path) -> None:
+    from durable_jobs import steps
+
+    with opened_store("hardened", tmp_path / "jobs") as handle:
+        handle.store.save_job("j1", make_bench_job("j1", 1024))
+        with steps.recording() as record:
+            pass
+        handle.store.save_job("j1", make_bench_job("j1", 1024, seed=3))
+    assert record.marks == []
 
 
 # ---------------------------------------------------------------------------- scaling
@@ -228,7 +342,8 @@ def test_a_tiny_run_writes_bench_json_in_the_documented_format(
     latency = {k: v for k, v in data["figures"].items() if v["unit"] == "us"}
     for figure_id, record in latency.items():
         assert FIGURE_ID.fullmatch(figure_id), figure_id
-        assert set(record) == FIGURE_KEYS
+        assert set(record) - {"ratio_minimal"} == FIGURE_KEYS
+        assert ("ratio_minimal" in record) == (record["op"] in ("save", "update"))
         assert record["value"] == record["p50_us"]
         assert (record["ratio"] is None) == figure_id.startswith("floor_")
         if record["floor"]:
@@ -238,11 +353,16 @@ def test_a_tiny_run_writes_bench_json_in_the_documented_format(
     assert data["figures"]["get_damaged.hardened.1k"]["floor"] == "floor_read.1k"
     assert data["figures"]["save.naive.1k"]["floor"] == "floor_write.1k"
     assert data["figures"]["scaling.distinct.hardened.2"]["unit"] == "ops/s"
-    assert [t["id"] for t in data["targets"]] == ["T1", "T2", "T3", "T4", "T5"]
+    assert [t["id"] for t in data["targets"]] == ["T1", "T2", "T3", "T4", "T5", "T6"]
     assert {"id", "title", "figure", "metric", "limit", "value", "passed", "margin"} <= set(
         data["targets"][0]
     )
-    assert set(data["breakdown"]["hardened"]) == {*HARDENED_STEPS, "total_us"}
+    assert list(data["breakdown"]["hardened"]) == [f"{s}_us" for s in (*HARDENED_STEPS, "total")]
+    for store in ("naive", "phase470", "hardened", "sqlite"):
+        for op in ("save", "update"):
+            minimal = data["figures"][f"{op}.{store}.1k"]["ratio_minimal"]
+            assert isinstance(minimal, float) and minimal > 0
+    assert data["figures"]["floor_write_minimal.1k"]["ratio"] is None
     assert data["recover"]["hardened"]["jobs"] == 200
     assert set(data["recover"]["sqlite"]) == {"jobs", "seconds", "per_job_us"}
     assert [e["jobs"] for e in data["directory_size"]["hardened"]] == [1, 30]
@@ -285,7 +405,7 @@ def test_the_markdown_says_by_how_much_a_target_was_missed() -> None:
 def test_an_interrupted_run_leaves_no_work_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.bench as bench_module
+    import harness.bench.run as bench_module
 
     def interrupted(*args: Any) -> None:
         raise KeyboardInterrupt

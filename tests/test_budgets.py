@@ -1,7 +1,7 @@
 """The performance budgets P1-P3, judged fairly: every damage kind, and the medium's own floor.
 
 Two halves. Fast tests judge literal histories with the ``performance_budget`` checker and the
-floor declarations with :func:`harness.floors.floor_for`. Slower ones run the real latency
+floor declarations with :func:`harness.bench.floors.floor_for`. Slower ones run the real latency
 scenario (a timer process, real fsyncs, real damage) and read the verdict **by criterion** with
 :func:`harness.criteria.evaluate_all`, as the suite does:
 
@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 
 from harness import runner
+from harness.bench.floors import FILE, POSTGRESQL, FloorError, floor_for
+from harness.bench.timer import DAMAGE_KINDS
 from harness.checkers import CheckResult, run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
-from harness.floors import FILE, POSTGRESQL, FloorError, floor_for
 from harness.history import INVOKE, OK, History, Record
 from harness.scenario import parse_scenario
-from harness.timing import DAMAGE_KINDS
 
 BROKEN_STORES = Path(__file__).parent / "broken_stores"
 SEED = 20261130

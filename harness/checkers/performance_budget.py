@@ -3,7 +3,7 @@
 The incident promised: atomic write +0.5 ms and backup +1 ms per update; safe read +0 ms on success
 and at most +250 ms on corruption. Those were absolute guesses for one machine. Here each is
 judged against what this machine cannot avoid *on the store's own medium*, measured in the same
-run, interleaved with the store's calls (see :mod:`harness.timing` and :mod:`harness.floors`):
+run, interleaved with the store's calls (see :mod:`harness.bench.timer` and :mod:`harness.bench.floors`):
 
 * **write budget** (P1): ``save`` p50 <= ``naive_save`` p50 + max(0.5 ms, floor_write p50 -
   naive_save p50) + 1.0 ms. The incident's 0.5 ms for atomicity is widened to what a durable write

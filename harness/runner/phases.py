@@ -4,7 +4,7 @@
 ``concurrent``          processes at work under the faults, then restart, final reads and the
                         inventory (:mod:`harness.runner.main_phase`)
 ``latency``             one timer process times the store against the floors of its medium
-                        (:mod:`harness.timing`), for the performance budget
+                        (:mod:`harness.bench.timer`), for the performance budget
 ``powerloss``           the on-disk states a power cut may leave, computed from a traced save
                         and update (:mod:`harness.nemesis.powerloss`)
 ======================  ======================================================================

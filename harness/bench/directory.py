@@ -7,7 +7,7 @@ the folder is filled (and later deleted) once, not once per store. SQLite grows 
 own folder. The floors write and read a file *in the same folder* (a dot-name no store lists):
 a bigger directory costs them what it costs the store, so the ratio isolates what the store adds,
 and ``save_p50_us`` / ``get_p50_us`` show the total. Writes and reads are timed in separate
-rounds, interleaved with their floor, like the latency figures (:mod:`harness.bench_latency`).
+rounds, interleaved with their floor, like the latency figures (:mod:`harness.bench.rounds`).
 
 >>> entry = directory_entry(5, {"save": [2.0], "floor_write": [1.0], "get": [1.0],
 ...                             "floor_read": [2.0]}, "save", "get")
@@ -24,10 +24,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.bench_latency import TimedOperation, paired_median_ratio, run_rounds
-from harness.bench_population import filler_jobs, populate
-from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
-from harness.timing import floor_durable_replace, floor_plain_read
+from harness.bench.figures import paired_median_ratio
+from harness.bench.floors import floor_durable_replace, floor_plain_read
+from harness.bench.population import filler_jobs, populate
+from harness.bench.rounds import TimedOperation, run_rounds
+from harness.bench.stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
+from harness.store_handle import StoreHandle
 
 FILE_STORES = ("naive", "phase470", "hardened")
 
@@ -47,14 +49,15 @@ def measure_directory_sizes(
     groups = [(file_stores, work / "files")] if file_stores else []
     groups += [([name], work / name) for name in store_names if name not in FILE_STORES]
     for names, folder in groups:
-        opened: dict[str, Any] = {}
+        opened: dict[str, StoreHandle] = {}
         try:
             for name in names:
                 opened[name] = open_bench_store(name, folder)
-            curves.update(_measure_group(opened, folder, sizes, rounds, warmup, max_seconds))
+            stores = {name: handle.store for name, handle in opened.items()}
+            curves.update(_measure_group(stores, folder, sizes, rounds, warmup, max_seconds))
         finally:
-            for store in opened.values():
-                dispose_store(store)
+            for handle in opened.values():
+                dispose_store(handle)
     return curves
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.bench_stores import make_bench_job
+from harness.bench.stores import dispose_store, make_bench_job, open_bench_store
 
 ABANDONED_EVERY = 100  # 1% of the jobs were left "running" by a dead worker
 
@@ -87,19 +87,17 @@ def time_cold_recover(name: str, root: Path, jobs: int) -> tuple[dict[str, Any],
     Returns the bench.json record and how many abandoned jobs the recover said it failed (the
     caller checks it against the 1% it planted, so a recover that did nothing is noticed).
     """
-    from harness.bench_stores import dispose_store, open_bench_store
-
     make_cold(name, root)
-    store = open_bench_store(name, root)
+    handle = open_bench_store(name, root)
     try:
         started = time.perf_counter()
-        report = store.recover()
+        report = handle.recover()
         seconds = time.perf_counter() - started
     finally:
-        if name != "postgres":  # the caller still owns the table and drops it
-            dispose_store(store)
-        elif callable(getattr(store, "close", None)):
-            store.close()
+        if name != "postgres":
+            dispose_store(handle)
+        else:
+            handle.close()  # the caller still owns the table and drops it
     record = {
         "jobs": jobs,
         "seconds": round(seconds, 4),

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.bench_stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
+from harness.bench.stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
 from harness.stats import percentile
 
 READY_TIMEOUT_S = 60.0
@@ -66,12 +66,11 @@ def run_window(
     window = context.Array("d", 2, lock=False)
     results = context.Queue()
     processes: list[Any] = []
-    store = open_bench_store(store_name, root)
+    handle = open_bench_store(store_name, root)
     try:
         for job_id in job_ids:  # readers must find the jobs from the first read on
-            store.save_job(job_id, make_bench_job(job_id, payload_bytes))
-        if callable(getattr(store, "close", None)):
-            store.close()  # no connection crosses the fork; dispose_store reconnects to drop
+            handle.store.save_job(job_id, make_bench_job(job_id, payload_bytes))
+        handle.close()  # no connection crosses the fork; dispose_store reconnects to drop
         for role, job_id in plan:
             process = context.Process(
                 target=_window_worker,
@@ -98,7 +97,7 @@ def run_window(
         _stop(processes)
         results.close()
         results.join_thread()
-        dispose_store(store)  # after the children: drops the PostgreSQL table they shared
+        dispose_store(handle)  # after the children: drops the PostgreSQL table they shared
 
 
 def _window_worker(
@@ -115,7 +114,7 @@ def _window_worker(
     count = errors = 0
     latencies: list[float] = []
     try:
-        store = open_bench_store(store_name, Path(root))
+        store = open_bench_store(store_name, Path(root)).store
         job = make_bench_job(job_id, payload_bytes)
         call = (
             (lambda: store.save_job(job_id, job))

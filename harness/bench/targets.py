@@ -61,6 +61,13 @@ TARGETS: tuple[Target, ...] = (
         "ratio",
         0.7,
     ),
+    Target(
+        "T6",
+        "hardened save_job p50 <= 1.10x the minimal durable replace at 1 KB",
+        "save.hardened.1k",
+        "ratio_minimal",
+        1.10,
+    ),
 )
 
 

@@ -43,6 +43,7 @@ write budget is there to judge.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -63,7 +64,7 @@ class FloorError(HarnessError):
     Causes: it did not return a dict, named no ``medium``, named a medium the harness does not
     know without giving ``write`` and ``read`` callables, or the floor's medium could not be
     reached (no psycopg, the server refused). Fix: return one of the forms documented in
-    :mod:`harness.floors`. The budget is then *unknown*, never judged against the wrong floor.
+    :mod:`harness.bench.floors`. The budget is then *unknown*, never judged against the wrong floor.
     """
 
 
@@ -160,6 +161,44 @@ def floor_durable_replace(folder: Path, path: str, body: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+class MinimalReplace:
+    """The cheapest durable atomic replace there is: the bench's ``floor_write_minimal`` figure.
+
+    :func:`floor_durable_replace` is what any store *reasonably* pays (a unique temp name, the
+    directory opened for its fsync). This one pays only what a crash-safe replace cannot skip,
+    so the hardened save's distance to it (``ratio_minimal``) is what the store adds beyond the
+    disk: a FIXED temp name (one writer only, so no name to invent), created with ``O_EXCL`` (a
+    left-over temp is unlinked once, when the floor is made), write, fsync (the bytes are on disk
+    before the name points at them: a crash after the rename must not find an empty file),
+    close, rename over the target, and fsync of a directory descriptor opened once and kept open
+    (the rename itself is durable only once its directory is). Call :meth:`close` at the end.
+    """
+
+    def __init__(self, folder: Path, path: str, body: bytes) -> None:
+        self.path, self.body = path, body
+        self.temp = f"{path}.minimal.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temp)  # left over by a run that was killed between open and rename
+        self.directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def write(self) -> None:
+        """One durable replace of the target with the body."""
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(self.body)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self.temp, self.path)
+        os.fsync(self.directory)
+
+    def close(self) -> None:
+        """Close the directory descriptor (the floor cannot write after this)."""
+        os.close(self.directory)
 
 
 def floor_plain_read(path: str) -> object:

@@ -1,11 +1,12 @@
 """The stores and payloads a benchmark works on: which stores, which sizes, opened and cleaned up.
 
-Every benchmark opens the built-in stores through the same factories the harness uses
-(:data:`harness.spec.BUILTIN_STORES`, ``factory(root)``), each in its own folder of a work
-directory that sits on the same filesystem as the floors it is compared with::
+Every benchmark opens the built-in stores as the harness does, as a
+:class:`~harness.store_handle.StoreHandle` (the spec's factory, ``paths_for`` answered by the
+store, never guessed), each in its own folder of a work directory that sits on the same
+filesystem as the floors it is compared with::
 
-    with opened_store("hardened", work / "hardened-1k") as store:
-        store.save_job("j1", make_bench_job("j1", PAYLOAD_BYTES["1k"]))
+    with opened_store("hardened", work / "hardened-1k") as handle:
+        handle.store.save_job("j1", make_bench_job("j1", PAYLOAD_BYTES["1k"]))
 
 PostgreSQL picks its table from the root path, so each root gets its own table; it is dropped
 when the ``with`` block ends, even after Ctrl-C.
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.spec import BUILTIN_STORES
+from harness.store_handle import StoreHandle
 
 ALL_STORES = ("naive", "phase470", "hardened", "sqlite", "postgres")
 FILE_STORES = ("naive", "phase470", "hardened")
@@ -71,30 +72,26 @@ def postgres_unreachable_reason(timeout_s: int = 3) -> str | None:
     return None
 
 
-def open_bench_store(name: str, root: Path) -> Any:
-    """Open built-in store ``name`` rooted at ``root`` with its harness factory."""
+def open_bench_store(name: str, root: Path) -> StoreHandle:
+    """Open built-in store ``name`` rooted at ``root`` (its folder made first) as a handle."""
     root.mkdir(parents=True, exist_ok=True)
-    return BUILTIN_STORES[name](root)
+    return StoreHandle.open(name, root)
 
 
-def dispose_store(store: Any) -> None:
-    """Drop a PostgreSQL table and close connections; never raises (cleanup must go on)."""
-    with contextlib.suppress(Exception):
-        if callable(getattr(store, "drop", None)):
-            store.drop()
-    with contextlib.suppress(Exception):
-        if callable(getattr(store, "close", None)):
-            store.close()
+def dispose_store(handle: StoreHandle) -> None:
+    """Close the store and drop what it keeps outside its folder (a PostgreSQL table); never
+    raises (cleanup must go on)."""
+    handle.discard()
 
 
 @contextlib.contextmanager
-def opened_store(name: str, root: Path) -> Iterator[Any]:
-    """Open a store for the duration of a ``with`` block, then drop its table and close it."""
-    store = open_bench_store(name, root)
+def opened_store(name: str, root: Path) -> Iterator[StoreHandle]:
+    """Open a store for the duration of a ``with`` block, then close it and drop its table."""
+    handle = open_bench_store(name, root)
     try:
-        yield store
+        yield handle
     finally:
-        dispose_store(store)
+        dispose_store(handle)
 
 
 def make_bench_job(
@@ -113,14 +110,3 @@ def make_bench_job(
         "progress": 0,
         "data": rng.randbytes(max(size - overhead, 2) // 2).hex(),
     }
-
-
-def damage_main_file(store: Any, job_id: str, good_size: int) -> None:
-    """Truncate the job's main file to half its good size: torn, so the store must recover."""
-    main = os.fspath(store.paths_for(job_id)["main"])
-    os.truncate(main, max(1, good_size // 2))
-
-
-def main_file_size(store: Any, job_id: str) -> int:
-    """The size of the job's main file as the store wrote it."""
-    return os.path.getsize(store.paths_for(job_id)["main"])

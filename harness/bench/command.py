@@ -1,0 +1,90 @@
+"""``jobharness bench``: the command around a run; arguments in, bench.json and bench.md out.
+
+    jobharness bench [--quick] [--out DIR] [--stores naive,phase470,hardened,sqlite,postgres]
+
+It parses the store list (:func:`harness.bench.stores.parse_store_list`), skips an unreachable
+PostgreSQL (quietly by default, an error when named in ``--stores``), runs the plan
+(:func:`harness.bench.run.run_bench`), prints the table (:mod:`harness.bench.rendering`), writes
+``DIR/bench.json`` and ``DIR/bench.md`` and appends one line to the trend log. Exit code 0 when
+the run measured what it should, missed targets included (targets inform, the gate enforces), 1
+when a measurement failed, 2 for bad arguments (:class:`harness.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.bench.plan import FULL, QUICK
+from harness.bench.rendering import format_table, render_bench_markdown, trend_figures
+from harness.bench.run import run_bench
+from harness.bench.stores import parse_store_list, postgres_unreachable_reason
+from harness.errors import ConfigError
+from harness.trend import append_run
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    """``jobharness bench``: run the suite, print the table, write DIR/bench.json and bench.md."""
+    stores = parse_store_list(getattr(args, "stores", None))
+    quick = bool(getattr(args, "quick", False))
+    out = getattr(args, "out", None) or Path("reports") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder; give a folder for the results")
+    skipped = check_postgres(stores, explicit=getattr(args, "stores", None) is not None)
+    stores = [name for name in stores if name not in skipped]
+    print(
+        f"jobharness bench{' --quick' if quick else ''}: stores {', '.join(stores)}"
+        + "".join(f"\n  skipped {name}: {why}" for name, why in skipped.items()),
+        flush=True,
+    )
+    bench = run_bench(stores, QUICK if quick else FULL, out, skipped=skipped, log=_print_phase)
+    write_results(bench, out)
+    print()
+    print(format_table(bench))
+    print(f"\nresults: {out / 'bench.md'} (data: {out / 'bench.json'})")
+    failures = bench_failures(bench)
+    for failure in failures:
+        print(f"measurement failed: {failure}")
+    return 1 if failures else 0
+
+
+def check_postgres(stores: list[str], *, explicit: bool) -> dict[str, str]:
+    """Skip PostgreSQL when no server answers: quietly by default, an error if asked for by name."""
+    if "postgres" not in stores:
+        return {}
+    reason = postgres_unreachable_reason()
+    if reason is None:
+        return {}
+    if explicit:
+        raise ConfigError(
+            f"{reason}; start the server, set JOBHARNESS_POSTGRES_URL, "
+            "or leave postgres out of --stores"
+        )
+    return {"postgres": reason}
+
+
+def write_results(bench: dict[str, Any], out: Path) -> None:
+    """Write bench.json and bench.md, and append the run to the trend log."""
+    out.mkdir(parents=True, exist_ok=True)
+    public = {key: value for key, value in bench.items() if not key.startswith("_")}
+    (out / "bench.json").write_text(json.dumps(public, indent=1, sort_keys=False) + "\n")
+    (out / "bench.md").write_text(render_bench_markdown(bench))
+    append_run(
+        "bench",
+        trend_figures(public),
+        directory=out,
+        commit=bench.get("commit"),
+        machine=bench.get("machine"),
+    )
+
+
+def bench_failures(bench: dict[str, Any]) -> list[str]:
+    """The measurements that failed (an error, not a missed target)."""
+    return [f"{name}: {error}" for name, error in bench.get("_errors", {}).items()]
+
+
+def _print_phase(message: str) -> None:
+    print(f"  {message}", flush=True)
