@@ -321,3 +321,27 @@ def test_the_report_says_which_floor_the_budgets_were_judged_against(
     assert "floor: postgresql (declared by the store" in (out / "report.md").read_text("utf-8")
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "judged against these floors" in html and "<b>postgresql</b>" in html
+
+
+def test_the_timer_records_every_measured_call_once_per_round_and_no_warmup(
+    runs: Runs,
+) -> None:
+    _, check, history = runs.run("base")
+    counts = {name: figure.get("count") for name, figure in check.figures["latency"].items()}
+    rounds = LATENCY["workload"]["samples"]
+    timed = ("floor_write", "floor_read", "naive_save", "naive_get", "save", "get")
+    assert all(counts[name] == rounds for name in timed), counts  # 3 warm-up rounds unrecorded
+    assert counts["get_recovering"] == LATENCY["options"]["recovering_samples"]
+    assert history.first("floor") is not None
+
+
+def test_a_paths_for_that_raises_leaves_P3_unmeasured_and_damages_no_guessed_file(
+    runs: Runs,
+) -> None:
+    criteria, check, history = runs.run("raises_in_paths_for")
+    assert criteria["P3"].passed is None, budget_text(check)
+    skipped = [op for op in history.of("get_recovering") if isinstance(op.value, dict)]
+    assert len(skipped) == 1 and "skipped" in skipped[0].value, skipped
+    assert "AttributeError" in skipped[0].value["skipped"]
+    assert "paths_for" in check.figures["budgets"]["corruption"]["text"]
+    assert criteria["P2"].passed is True, budget_text(check)  # the store's reads were timed
