@@ -463,3 +463,53 @@ def test_the_cli_rejects_a_bad_store_list_with_one_line_and_exit_code_2(tmp_path
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "mongodb" in result.stderr
     assert not (tmp_path / "bench.json").exists()
+
+
+# ---------------------------------------------------------------------------- the package
+
+
+def test_each_bench_module_imports_only_those_below_it_in_the_package_table() -> None:
+    """harness/bench/__init__.py lists its modules top-down; the imports must flow that way."""
+    import ast
+
+    import harness.bench
+
+    package = ROOT / "harness" / "bench"
+    table = re.findall(r"^``(\w+)``", harness.bench.__doc__ or "", re.MULTILINE)
+    assert sorted(table) == sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    for position, name in enumerate(table):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module.removeprefix("harness.bench.")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("harness.bench.")
+        }
+        above = set(table[: position + 1])
+        assert not imported & above, f"harness.bench.{name} imports {sorted(imported & above)}"
+
+
+@pytest.mark.parametrize(
+    "module",
+    (
+        "rounds",
+        "figures",
+        "operations",
+        "floors",
+        "targets",
+        "rendering",
+        "plan",
+        "breakdown",
+        "stores",
+        "directory",
+        "scaling",
+        "population",
+    ),
+)
+def test_the_examples_in_the_bench_docstrings_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"harness.bench.{module}"))
+    assert result.attempted > 0 and result.failed == 0
