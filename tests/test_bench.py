@@ -36,8 +36,8 @@ from harness.bench.scaling import run_window, summarize_window
 from harness.bench.stores import make_bench_job, open_bench_store, opened_store, parse_store_list
 from harness.bench.targets import TARGETS, evaluate_target, evaluate_targets
 from harness.errors import ConfigError
-from harness.spec import parse_store_spec
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
+from harness.store.spec import parse_store_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE_ID = re.compile(

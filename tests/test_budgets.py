@@ -30,8 +30,8 @@ from harness.bench.floors import FILE, POSTGRESQL, FloorError, floor_for
 from harness.bench.timer import DAMAGE_KINDS
 from harness.checkers import CheckResult, run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
-from harness.history import INVOKE, OK, History, Record
-from harness.scenario import parse_scenario
+from harness.history.log import INVOKE, OK, History, Record
+from harness.scenario.loader import parse_scenario
 
 BROKEN_STORES = Path(__file__).parent / "broken_stores"
 SEED = 20261130

@@ -23,7 +23,7 @@ from harness.bench.rendering import format_table, render_bench_markdown, trend_f
 from harness.bench.run import run_bench
 from harness.bench.stores import parse_store_list, postgres_unreachable_reason
 from harness.errors import ConfigError
-from harness.trend import append_run
+from harness.results.trend import append_run
 
 
 def run_bench_command(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from harness.bench.floors import floor_durable_replace, floor_plain_read
 from harness.bench.population import filler_jobs, populate
 from harness.bench.rounds import TimedOperation, run_rounds
 from harness.bench.stores import PAYLOAD_BYTES, dispose_store, make_bench_job, open_bench_store
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
 
 FILE_STORES = ("naive", "phase470", "hardened")
 

@@ -34,7 +34,7 @@ from typing import Any
 from harness.bench.floors import MinimalReplace, floor_durable_replace, floor_plain_read
 from harness.bench.rounds import MeasurementError, TimedOperation
 from harness.bench.stores import PAYLOAD_BYTES, make_bench_job
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
 
 WRITE_OPS = ("floor_write", "floor_write_minimal", "save", "update")
 

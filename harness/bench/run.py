@@ -51,8 +51,8 @@ from harness.bench.scaling import measure_scaling
 from harness.bench.stores import ALL_STORES, dispose_store, open_bench_store, opened_store
 from harness.bench.targets import evaluate_targets
 from harness.errors import ConfigError
-from harness.provenance import current_commit, machine_info
-from harness.store_handle import StoreHandle
+from harness.results.provenance import current_commit, machine_info
+from harness.store.handle import StoreHandle
 
 FORMAT = 1
 TOOL = "jobharness-bench"

@@ -1,7 +1,7 @@
 """The stores and payloads a benchmark works on: which stores, which sizes, opened and cleaned up.
 
 Every benchmark opens the built-in stores as the harness does, as a
-:class:`~harness.store_handle.StoreHandle` (the spec's factory, ``paths_for`` answered by the
+:class:`~harness.store.handle.StoreHandle` (the spec's factory, ``paths_for`` answered by the
 store, never guessed), each in its own folder of a work directory that sits on the same
 filesystem as the floors it is compared with::
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
 
 ALL_STORES = ("naive", "phase470", "hardened", "sqlite", "postgres")
 FILE_STORES = ("naive", "phase470", "hardened")

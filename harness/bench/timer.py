@@ -20,10 +20,10 @@ get_recovering  the store's ``get_job`` right after its job file was damaged, ea
 The rounds are the bench's own (:func:`harness.bench.rounds.run_rounds`, three warm-up rounds,
 the scenario's deadline), in a seeded shuffled order (:func:`harness.bench.rounds.shuffled`),
 and each measured call is recorded into the history as an operation with the time inside the
-call (``elapsed``, :func:`harness.calls.recorded`); which floor was measured is recorded first,
+call (``elapsed``, :func:`harness.client.calls.recorded`); which floor was measured is recorded first,
 as a ``floor`` event. The ``performance_budget`` checker judges the incident's budget from the
 history alone. Where the job file to damage is comes from the store
-(:meth:`harness.store_handle.StoreHandle.job_file`), never guessed.
+(:meth:`harness.store.handle.StoreHandle.job_file`), never guessed.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from typing import Any
 
 from harness.bench.floors import FloorError, floor_for
 from harness.bench.rounds import TimedOperation, run_rounds, shuffled
-from harness.calls import recorded
-from harness.history import FAIL, OK, HistoryLog
+from harness.client.calls import recorded
+from harness.history.log import FAIL, OK, HistoryLog
 from harness.nemesis.damage import damage_file
-from harness.payload import make_job
-from harness.store_handle import StoreHandle, StorePathsError
+from harness.store.handle import StoreHandle, StorePathsError
+from harness.workload.payload import make_job
 
 # Every kind of damage the nemesis does to a job file; a store's slow path may hide behind any.
 DAMAGE_KINDS = ("bitflip", "garbage", "empty", "truncate", "delete")
