@@ -76,3 +76,40 @@ def test_no_module_of_the_harness_or_the_store_imports_itself_back() -> None:
     graph = import_graph()
     assert len(graph) > 40  # the walk found the packages
     assert cycles(graph) == []
+
+
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(source: str, name: str) -> list[str]:
+    """What in ``source`` breaks the size rules: the module's length, each long function."""
+    found = []
+    if (lines := len(source.splitlines())) > MAX_MODULE_LINES:
+        found.append(f"{name}: {lines} lines (at most {MAX_MODULE_LINES})")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(
+                    f"{name}: {node.name} is {length} lines (at most {MAX_FUNCTION_LINES})"
+                )
+    return found
+
+
+def test_the_size_finder_finds_a_long_function_and_a_long_module() -> None:
+    body = "\n".join(f"    x = {i}" for i in range(60))
+    assert oversized(f"def f():\n{body}\n", "m.py") == ["m.py: f is 61 lines (at most 60)"]
+    assert oversized("x = 1\n" * 451, "m.py") == ["m.py: 451 lines (at most 450)"]
+    assert oversized("def f():\n    return 1\n", "m.py") == []
+
+
+def test_no_module_over_450_lines_and_no_function_over_60() -> None:
+    """A module that grows past this holds two roles; a function past it, several steps."""
+    found = [
+        problem
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for problem in oversized(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    ]
+    assert found == []
