@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -121,9 +122,12 @@ def wait_until_all_final(service: ServiceProcess, job_ids: list[str]) -> list[di
                 continue
             response = service.client.get(f"/jobs/{job_id}")
             assert response.status_code in (200, 503), response.text
-            last[job_id] = response.json().get("status", response.status_code)
-            if response.status_code == 200 and "finished_at" in response.json():
-                final[job_id] = last.pop(job_id) and response.json()
+            job = response.json()
+            if response.status_code == 200 and "finished_at" in job:
+                final[job_id] = job
+                last.pop(job_id, None)
+            else:
+                last[job_id] = job.get("status", response.status_code)
         time.sleep(0.1)
     return [final[job_id] for job_id in job_ids]
 
@@ -254,7 +258,7 @@ def test_an_outage_past_the_retry_bound_fails_the_job_with_the_real_cause(
     job = wait_until_all_final(service, [job_id])[0]
 
     assert job["status"] == "error", job
-    assert job["error"].startswith(
-        "could not record the result: no space left on device (ENOSPC) for 2 s"
-    ), job
+    # The bound is 2 s; the last attempt itself may take a moment on a busy machine.
+    cause = r"could not record the result: no space left on device \(ENOSPC\) for [23] s;"
+    assert re.match(cause, job["error"]), job
     assert "abandoned" not in job["error"]

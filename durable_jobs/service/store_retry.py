@@ -20,9 +20,10 @@ permanent: raised at once                  everything else: an invalid job, a jo
 =========================================  ==============================================
 
 The delays double from ``first_delay`` (0.2 s) to ``max_delay`` (5 s), each scaled by a random
-factor in [0.5, 1] so that workers hit by the same outage do not retry in lockstep. Retrying
-stops ``total_seconds`` (default 120 s, ``$DURABLE_JOBS_STORE_RETRY_SECONDS``) after the first
-failure: then :class:`StoreWriteGaveUp` names the last cause and how long the store was away.
+factor in [0.5, 1] so that workers hit by the same outage do not retry in lockstep. The last
+attempt is made ``total_seconds`` (default 120 s, ``$DURABLE_JOBS_STORE_RETRY_SECONDS``) after
+the first; if it fails too, :class:`StoreWriteGaveUp` names the last cause and how long the
+store was away.
 A set ``stop`` event (the service shutting down) ends the wait at once and re-raises the last
 error. Every store write the worker retries is idempotent (a merge of the same keys, a save
 of a whole job), so a write that failed after it was applied does no harm when repeated.
@@ -151,9 +152,10 @@ def write_with_retry(
             if not is_transient(error):
                 raise
             elapsed = time.monotonic() - started
-            delay = next(waits)
-            if elapsed + delay > policy.total_seconds:
+            if elapsed >= policy.total_seconds:
                 raise StoreWriteGaveUp(error, elapsed, attempts) from error
+            # The last wait is cut short so that the last attempt falls on the bound.
+            delay = min(next(waits), policy.total_seconds - elapsed)
             if attempts == 1:
                 log.warning(
                     "%s failed (%s); retrying for up to %g s",
