@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
 import subprocess
 import threading
@@ -207,3 +208,44 @@ def test_a_job_that_cannot_start_on_a_full_disk_is_queued_again_not_lost(
     done = run_job(store, upload, tmp_path / "results", retry=FAST)
     assert done is not None and done["status"] == "done", done
     assert not upload.path.exists()
+
+
+class StopOnLog(logging.Handler):
+    """Sets ``stop`` when a log message contains ``text``: a shutdown at an exact moment."""
+
+    def __init__(self, stop: threading.Event, text: str) -> None:
+        super().__init__()
+        self.stop, self.text = stop, text
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.stop.set()
+
+
+def test_a_shutdown_while_a_job_cannot_start_leaves_it_for_the_next_start_up(
+    full_disk: Path, tmp_path: Path, spool: UploadSpool
+) -> None:
+    store = open_store(f"file://{full_disk / 'jobs'}")
+    upload = queued_job(store, spool, "a1", b"n\n1\n")
+    fill(full_disk)
+    stop = threading.Event()
+    handler = StopOnLog(stop, "retrying for up to")
+    service_log = logging.getLogger("durable_jobs.service")
+    service_log.addHandler(handler)
+    try:
+        final = run_job(
+            store,
+            upload,
+            tmp_path / "results",
+            stop=stop,
+            retry=RetryPolicy(total_seconds=60),
+            requeue=lambda _: pytest.fail("requeued while shutting down"),
+        )
+    finally:
+        service_log.removeHandler(handler)
+
+    assert final is None and stop.is_set()
+    assert store.get_job("a1")["status"] == "queued"
+    adopted = spool.claim("a1")  # released: the next start-up can adopt it
+    assert adopted is not None
+    adopted.release()

@@ -51,7 +51,7 @@ from durable_jobs.service.enrich import CsvFormatError, CsvRecords, enrich_recor
 from durable_jobs.service.job_record import JobRecord
 from durable_jobs.service.results import result_name, write_durably
 from durable_jobs.service.spool import SpooledUpload
-from durable_jobs.service.store_retry import RetryPolicy, StoreWriteGaveUp
+from durable_jobs.service.store_retry import RetryPolicy, StoreWriteGaveUp, is_transient
 
 log = logging.getLogger("durable_jobs.service")
 
@@ -223,6 +223,8 @@ def _run_spooled_job(job: JobRecord, results_dir: Path, row_delay: float) -> dic
         log.error("job %s could not start, it stays queued: %s", job_id, outage)
         return _NOT_STARTED
     except Exception as error:
+        if stop.is_set() and is_transient(error):
+            return _NOT_STARTED  # shut down while the store was away: the next start-up runs it
         return _failure_outcome(job_id, error)
     try:
         data = job.upload.data()
