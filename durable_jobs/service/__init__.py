@@ -13,18 +13,20 @@ or build it yourself (tests, embedding)::
 
 Modules, one role each:
 
-============  ==============================================================
-``api``       the HTTP API: its endpoints and their answers
-``lifespan``  start-up (requeue, recovery) and shutdown of a server
-``answers``   what a client is told when the store fails (503, 4xx)
-``upload``    reading the multipart upload within its size limit
-``spool``     uploads on disk, durable before 202, held by their server
-``requeue``   a dead server's queued jobs, run again at start-up
-``worker``    the bounded queue, and a job from queued to done/error
-``enrich``    strict CSV parsing, the computed columns, formula escaping
-``results``   writing result files atomically and durably
-``settings``  configuration from arguments, environment and defaults
-============  ==============================================================
+===============  ============================================================
+``api``          the HTTP API: its endpoints and their answers
+``lifespan``     start-up (requeue, recovery) and shutdown of a server
+``answers``      what a client is told when the store fails (503, 4xx)
+``upload``       reading the multipart upload within its size limit
+``spool``        uploads on disk, durable before 202, held by their server
+``requeue``      a dead server's queued jobs, run again at start-up
+``worker``       the bounded queue, and a job from queued to done/error
+``job_record``   a running job's writes: retried through outages, rewritten if lost
+``store_retry``  bounded backoff with jitter for store writes, transient vs permanent
+``enrich``       strict CSV parsing, the computed columns, formula escaping
+``results``      writing result files atomically and durably
+``settings``     configuration from arguments, environment and defaults
+===============  ============================================================
 
 The module attribute ``app`` (what ``uvicorn durable_jobs.service:app`` loads) is built on first
 access, from the environment; building it creates nothing on disk.

@@ -46,6 +46,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--queue-limit", help="jobs waiting for a worker thread before POST answers 503 (100)"
     )
     parser.add_argument(
+        "--store-retry-seconds",
+        help="how long a worker retries a store write through an outage (120)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"], help="(info)"
     )
     return parser.parse_args(argv)
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             row_delay=arguments.row_delay,
             worker_threads=arguments.worker_threads,
             queue_limit=arguments.queue_limit,
+            store_retry_seconds=arguments.store_retry_seconds,
         )
         # Open the store once before serving: a bad URL or an unwritable directory is then a
         # one-line message here, not a traceback from inside the server's start-up.

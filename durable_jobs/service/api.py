@@ -22,7 +22,9 @@ What the incident's service got wrong, and the rule here:
   recorded and 202 sent; a server that starts finds the queued jobs of a dead one and runs them
   (:mod:`durable_jobs.service.requeue`). The queue is bounded: 503 with ``Retry-After`` when full.
 * **An outage is not a damaged job.** When the store cannot be reached, every endpoint answers
-  503 with ``Retry-After`` and the cause (:mod:`durable_jobs.service.answers`); 500 never.
+  503 with ``Retry-After`` and a detail that starts "storage unavailable" and names the cause
+  (:mod:`durable_jobs.service.answers`); a damaged job is 200 ``unknown``; 500 never. Workers
+  retry their writes through the outage (:mod:`durable_jobs.service.job_record`).
 
 Build the app with :func:`create_app`; it only resolves settings, and touches no disk until the
 server starts it (the lifespan opens the store, recovers it, and starts the job runner).
@@ -73,6 +75,7 @@ def create_app(
     *,
     worker_threads: int | None = None,
     queue_limit: int | None = None,
+    store_retry_seconds: float | None = None,
 ) -> FastAPI:
     """Build the job service. Each argument left None comes from the environment, then defaults.
 
@@ -87,6 +90,7 @@ def create_app(
         row_delay=row_delay,
         worker_threads=worker_threads,
         queue_limit=queue_limit,
+        store_retry_seconds=store_retry_seconds,
     )
 
     @asynccontextmanager
@@ -348,9 +352,15 @@ def _result_gone(job_id: str, path: Path) -> JSONResponse:
 
 
 def _unavailable(what: str, error: BaseException, **extra: Any) -> JSONResponse:
-    """503 with ``Retry-After``: the store (not the job) failed; the client polls again later."""
+    """503 with ``Retry-After``: the store (not the job) failed; the client polls again later.
+
+    The detail starts with "storage unavailable", which a damaged job's answer (200, status
+    ``unknown``) never says: a client can tell a passing outage from a job that is lost.
+    """
+    outage = "storage unavailable: " if is_outage(error) else ""
+    detail = f"{outage}{what}: {describe_store_failure(error)}; retry later"
     return JSONResponse(
-        {"detail": f"{what}: {describe_store_failure(error)}; retry later", **extra},
+        {"detail": detail, **extra},
         status_code=503,
         headers={"Retry-After": retry_after(error)},
     )

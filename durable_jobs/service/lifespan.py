@@ -26,6 +26,7 @@ from durable_jobs.service.requeue import fail_queued_jobs_without_upload, requeu
 from durable_jobs.service.results import remove_orphaned_temp_files
 from durable_jobs.service.settings import ServiceSettings
 from durable_jobs.service.spool import UploadSpool
+from durable_jobs.service.store_retry import RetryPolicy
 from durable_jobs.service.worker import JobRunner
 from durable_jobs.store import open_store
 
@@ -61,6 +62,7 @@ def start_service(settings: ServiceSettings) -> RunningService:
         row_delay=settings.row_delay,
         threads=settings.worker_threads,
         queue_limit=settings.queue_limit,
+        store_retry=RetryPolicy(total_seconds=settings.store_retry_seconds),
     )
     try:
         started = time.monotonic()

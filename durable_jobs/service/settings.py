@@ -15,6 +15,8 @@ environment variable           meaning                              default
 ``DURABLE_JOBS_ROW_DELAY``     seconds of sleep per row (demos)     ``0``
 ``DURABLE_JOBS_WORKER_THREADS``  jobs processed at the same time    ``4``
 ``DURABLE_JOBS_QUEUE_LIMIT``   jobs waiting for a thread, at most   ``100``
+``DURABLE_JOBS_STORE_RETRY_SECONDS``  how long a worker retries a   ``120``
+                               store write through an outage
 =============================  ===================================  ===================
 
 Resolving settings reads the environment only: nothing is created on disk until the service
@@ -38,10 +40,13 @@ ENV_MAX_UPLOAD_BYTES = "DURABLE_JOBS_MAX_UPLOAD_BYTES"
 ENV_ROW_DELAY = "DURABLE_JOBS_ROW_DELAY"
 ENV_WORKER_THREADS = "DURABLE_JOBS_WORKER_THREADS"
 ENV_QUEUE_LIMIT = "DURABLE_JOBS_QUEUE_LIMIT"
+ENV_STORE_RETRY_SECONDS = "DURABLE_JOBS_STORE_RETRY_SECONDS"
 DEFAULT_RESULTS_DIR = "data/results"
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_WORKER_THREADS = 4
 DEFAULT_QUEUE_LIMIT = 100  # x 10 MiB uploads: at most ~1 GiB of spooled uploads on disk
+# Twice the longest outage a job must survive (60 s): a PostgreSQL restart, a disk freed.
+DEFAULT_STORE_RETRY_SECONDS = 120.0
 
 T = TypeVar("T")
 
@@ -60,6 +65,7 @@ class ServiceSettings:
     row_delay: float
     worker_threads: int
     queue_limit: int = DEFAULT_QUEUE_LIMIT
+    store_retry_seconds: float = DEFAULT_STORE_RETRY_SECONDS
 
     @classmethod
     def resolve(
@@ -71,6 +77,7 @@ class ServiceSettings:
         row_delay: float | None = None,
         worker_threads: int | None = None,
         queue_limit: int | None = None,
+        store_retry_seconds: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> ServiceSettings:
         """Settings from the arguments, else the environment, else the defaults.
@@ -96,6 +103,13 @@ class ServiceSettings:
             ),
             queue_limit=_setting(
                 queue_limit, env, ENV_QUEUE_LIMIT, DEFAULT_QUEUE_LIMIT, parse_queue_limit
+            ),
+            store_retry_seconds=_setting(
+                store_retry_seconds,
+                env,
+                ENV_STORE_RETRY_SECONDS,
+                DEFAULT_STORE_RETRY_SECONDS,
+                parse_seconds,
             ),
         )
 

@@ -12,7 +12,15 @@ The ``owner`` mark is what lets ``recover()`` (run at every start-up) tell a job
 process is running from one whose process died: the first is left alone, the second is failed
 with a reason, so no job stays ``running`` forever. The terminal state is only written after
 the result file is durable, so ``done`` always means "downloadable". ``finished_at`` comes in
-a write of its own, the job's last (see :func:`_record_outcome` for why).
+a write of its own, the job's last (see :class:`~durable_jobs.service.job_record.JobRecord`).
+
+**Outages.** Every write goes through a :class:`~durable_jobs.service.job_record.JobRecord`:
+a write the store refuses for a while (database restarting, disk full, file system read-only)
+is retried with backoff for up to ``$DURABLE_JOBS_STORE_RETRY_SECONDS`` (120 s), progress
+writes are skipped meanwhile, and past the bound the job is failed with the real cause
+("could not record the result: no space left on device (ENOSPC) for 120 s"). A job that could
+not even start is queued again, not lost. A job whose stored record was destroyed while it ran
+is written afresh from what the worker knows.
 
 Jobs run on a small pool of threads (:class:`JobRunner`); a job waits ``queued`` for a free
 thread, in a bounded queue of job ids (their uploads are on disk, see
@@ -32,14 +40,18 @@ import mmap
 import queue
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from durable_jobs.errors import JobNotFoundError
+from durable_jobs.errors import JobNotFoundError, describe_os_error
 from durable_jobs.lifecycle import current_owner
 from durable_jobs.service.enrich import CsvFormatError, CsvRecords, enrich_records
+from durable_jobs.service.job_record import JobRecord
 from durable_jobs.service.results import result_name, write_durably
 from durable_jobs.service.spool import SpooledUpload
+from durable_jobs.service.store_retry import RetryPolicy, StoreWriteGaveUp, is_transient
 
 log = logging.getLogger("durable_jobs.service")
 
@@ -81,10 +93,12 @@ class JobRunner:
         row_delay: float = 0.0,
         threads: int = 4,
         queue_limit: int = 100,
+        store_retry: RetryPolicy | None = None,
     ) -> None:
         self.store = store
         self.results_dir = results_dir
         self.row_delay = row_delay
+        self.store_retry = store_retry or RetryPolicy()
         self.queue_limit = queue_limit
         self._stopping = threading.Event()
         self._queue: queue.Queue[tuple[SpooledUpload, bool] | None] = queue.Queue()
@@ -123,6 +137,14 @@ class JobRunner:
         for thread in self._threads:
             thread.join()
 
+    def _requeue(self, upload: SpooledUpload) -> bool:
+        """Queue again a job that could not start (the store stayed away); False at shutdown."""
+        try:
+            self._put(upload, reserved=False)
+        except RuntimeError:
+            return False
+        return True
+
     def _put(self, upload: SpooledUpload, *, reserved: bool) -> None:
         if self._stopping.is_set():
             raise RuntimeError("the job runner is shut down")
@@ -140,6 +162,8 @@ class JobRunner:
                     self.results_dir,
                     row_delay=self.row_delay,
                     stop=self._stopping,
+                    retry=self.store_retry,
+                    requeue=self._requeue,
                 )
             except BaseException:  # run_job never raises; a bug must not kill the thread
                 log.exception("job %s: the worker failed", upload.job_id)
@@ -152,55 +176,79 @@ def run_job(
     *,
     row_delay: float = 0.0,
     stop: threading.Event | None = None,
+    retry: RetryPolicy | None = None,
+    requeue: Callable[[SpooledUpload], bool] | None = None,
 ) -> dict[str, Any] | None:
-    """Run one job to its end and return the final job (None if the job was deleted meanwhile).
+    """Run one job to its end and return the final job (None if it was not recorded).
 
-    Never raises: every failure ends the job as ``error`` with a message naming the cause, and a
-    failure to record even that is logged (the job is then failed by the next recovery). The
-    job's spooled upload is removed at the end, whatever the outcome.
+    Never raises: every failure ends the job as ``error`` with a message naming the cause.
+    Store writes that fail transiently are retried under ``retry`` (see
+    :mod:`durable_jobs.service.job_record`). A job that could not even be started because the
+    store stayed away is handed back to ``requeue`` (which returns False if it cannot take it)
+    with its upload, to run later; otherwise the job's spooled upload is removed at the end.
     """
+    job = JobRecord(store, upload, retry or RetryPolicy(), stop or threading.Event())
+    keep_upload = False
     try:
-        return _run_spooled_job(store, upload, results_dir, row_delay, stop or threading.Event())
+        outcome = _run_spooled_job(job, results_dir, row_delay)
+        if outcome is _NOT_STARTED:
+            # Still queued in the store: its upload must outlive this attempt, queued again
+            # here or, at shutdown, left on disk for the next start-up to adopt.
+            keep_upload = True
+            if requeue is None or job.stop.is_set() or not requeue(upload):
+                upload.release()
+            return None
+        return None if outcome is None else job.record_outcome(outcome)
     finally:
-        upload.remove()
+        if not keep_upload:
+            upload.remove()
 
 
-def _run_spooled_job(
-    store: Any,
-    upload: SpooledUpload,
-    results_dir: Path,
-    row_delay: float,
-    stop: threading.Event,
-) -> dict[str, Any] | None:
-    job_id = upload.job_id
+_NOT_STARTED: dict[str, Any] = {}
+"""What :func:`_run_spooled_job` returns when the store stayed away before the job started."""
+
+
+def _run_spooled_job(job: JobRecord, results_dir: Path, row_delay: float) -> dict[str, Any] | None:
+    """Run the job; return the outcome to record, None (deleted) or :data:`_NOT_STARTED`."""
+    store, job_id, stop = job.store, job.job_id, job.stop
     try:
         if stop.is_set():
             raise JobInterrupted
-        store.update_job(
-            job_id, {"status": "running", "owner": current_owner(), "started_at": time.time()}
-        )
-        data = upload.data()
+        started = {"status": "running", "owner": current_owner(), "started_at": time.time()}
+        job.start(lambda: store.update_job(job_id, started), started)
+    except JobNotFoundError:
+        log.warning("job %s was deleted before it ran; its upload is discarded", job_id)
+        return None
+    except StoreWriteGaveUp as outage:
+        log.error("job %s could not start, it stays queued: %s", job_id, outage)
+        return _NOT_STARTED
+    except Exception as error:
+        if stop.is_set() and is_transient(error):
+            return _NOT_STARTED  # shut down while the store was away: the next start-up runs it
+        return _failure_outcome(job_id, error)
+    try:
+        data = job.upload.data()
         try:
-            rows = _write_enriched_result(store, job_id, data, results_dir, row_delay, stop)
+            rows = _write_enriched_result(job, data, results_dir, row_delay)
         finally:
             if not isinstance(data, bytes):
                 with contextlib.suppress(BufferError):  # a parser's view may still be alive
                     data.close()
-        outcome = {
-            "status": "done",
-            "progress": 1.0,
-            "rows_done": rows,
-            "rows": rows,
-            "result": result_name(job_id),
-        }
-    except JobNotFoundError:
-        log.warning("job %s was deleted while it ran; its result is discarded", job_id)
-        return None
     except Exception as error:
-        outcome = {"status": "error", "error": describe_failure(error)}
-        if not isinstance(error, (CsvFormatError, JobInterrupted)):
-            log.exception("job %s failed", job_id)
-    return _record_outcome(store, job_id, outcome)
+        return _failure_outcome(job_id, error)
+    return {
+        "status": "done",
+        "progress": 1.0,
+        "rows_done": rows,
+        "rows": rows,
+        "result": result_name(job_id),
+    }
+
+
+def _failure_outcome(job_id: str, error: Exception) -> dict[str, Any]:
+    if not isinstance(error, (CsvFormatError, JobInterrupted)):
+        log.exception("job %s failed", job_id)
+    return {"status": "error", "error": describe_failure(error)}
 
 
 def describe_failure(error: BaseException) -> str:
@@ -210,19 +258,15 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, JobInterrupted):
         return "interrupted: the service shut down while the job was running; resubmit the CSV"
     if isinstance(error, OSError):
-        return f"could not write the result file: {error}"
+        return f"could not write the result file: {describe_os_error(error)}"
     return f"{type(error).__name__}: {error}"
 
 
 def _write_enriched_result(
-    store: Any,
-    job_id: str,
-    data: bytes | mmap.mmap,
-    results_dir: Path,
-    row_delay: float,
-    stop: threading.Event,
+    job: JobRecord, data: bytes | mmap.mmap, results_dir: Path, row_delay: float
 ) -> int:
     """Enrich every row into the durable result file, reporting progress; return the row count."""
+    store, job_id, stop = job.store, job.job_id, job.stop
     records = CsvRecords(data)
     rows_done = 0
     last_report = time.monotonic()
@@ -240,31 +284,10 @@ def _write_enriched_result(
             if now - last_report >= PROGRESS_INTERVAL_SECONDS:
                 last_report = now
                 progress = round(min(records.fraction_read, 0.999), 4)
-                store.update_job(job_id, {"progress": progress, "rows_done": rows_done})
+                # partial, not lambda: the call is made now, with this row's values.
+                job.report_progress(
+                    partial(
+                        store.update_job, job_id, {"progress": progress, "rows_done": rows_done}
+                    )
+                )
     return rows_done
-
-
-def _record_outcome(store: Any, job_id: str, outcome: dict[str, Any]) -> dict[str, Any] | None:
-    """Write the terminal state twice, the second time with ``finished_at``.
-
-    The file store keeps the previous version as ``.bak`` and serves it when the job file is
-    damaged. Written once, the backup of a finished job would be its last progress update, and
-    damage to the job file would bring the job back as ``running``, owned by this live process,
-    so no recovery would fail it. After the second write both versions are terminal. The second
-    write repeats the whole outcome, not just ``finished_at``: if the job file is damaged between
-    the two writes, ``update_job`` merges into the backup, which must then become terminal too.
-    ``finished_at`` tells a client that the job will not change again.
-    """
-    try:
-        store.update_job(job_id, outcome)
-        final = {**outcome, "finished_at": time.time()}
-        return store.update_job(job_id, final)  # type: ignore[no-any-return]
-    except JobNotFoundError:
-        log.warning("job %s was deleted while it ran", job_id)
-    except Exception:
-        log.exception(
-            "job %s: could not record its outcome %r; the next start-up's recovery will fail it",
-            job_id,
-            outcome.get("status"),
-        )
-    return None
