@@ -16,6 +16,7 @@ import os
 import threading
 import zlib
 
+from durable_jobs.errors import DurabilityError, describe_os_error
 from durable_jobs.file_layout import LOCK_DIR
 
 LOCK_STRIPES = 64
@@ -50,15 +51,29 @@ class StripeLocks:
             local.pid, local.fds = pid, {}
         fd = local.fds.get(stripe)
         if fd is None:
-            path = f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock"
-            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-            try:
-                fd = os.open(path, flags, 0o644)
-            except FileNotFoundError:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                fd = os.open(path, flags, 0o644)
-            local.fds[stripe] = fd
+            fd = local.fds[stripe] = self._open(f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock")
         return fd
+
+    def _open(self, path: str) -> int:
+        """Open a lock file read-only, creating it (and its folder) on first use.
+
+        Read-only because ``flock`` needs no write access, and a descriptor open for writing,
+        kept for the life of the process, would make ``mount -o remount,ro`` fail with EBUSY.
+        """
+        try:
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                pass
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except FileNotFoundError:  # the lock folder itself was removed
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise DurabilityError(
+                f"cannot open the lock file {path!r}: {describe_os_error(error)}"
+            ) from error
 
     def close(self) -> None:
         """Close this thread's lock descriptors (other threads' close when they end)."""
