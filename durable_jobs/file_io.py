@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import durable_jobs.forks as forks
 from durable_jobs.encoding import DamagedFileError, DecodedJob, decode_file, verify_file
 from durable_jobs.errors import DurabilityError, describe_os_error
 from durable_jobs.file_layout import new_temp_path, random_temp_path
@@ -105,10 +106,11 @@ def write_temp(root: str, name: str, data: bytes) -> tuple[str, os.stat_result]:
         ) from error
     try:
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            written = os.write(fd, data)
+            if written < len(data):  # a short write (a signal, a huge file): write the rest
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(fd, view) :]
             mark("write")
             os.fsync(fd)
             status = os.fstat(fd)
@@ -131,6 +133,10 @@ class DirectorySync:
     descriptor is read-only (it never keeps a read-only remount from succeeding) and per thread
     (``close`` never pulls one out from under another thread's fsync); a forked child opens its
     own, like the lock stripes do.
+
+    Like the lock files, it stays bound to the directory it was opened on: a store's folder must
+    not be replaced by another one while the store is open (its saves would go to the new folder
+    by name and be fsynced, and locked, in the old one). Moving the data means closing the store.
     """
 
     def __init__(self, root: str) -> None:
@@ -141,10 +147,10 @@ class DirectorySync:
         """Make the renames in the directory durable; until then a power cut may undo them."""
         local = self._local
         try:
-            fd = local.fd if getattr(local, "pid", None) == os.getpid() else -1
+            fd = local.fd if getattr(local, "generation", None) == forks.generation else -1
             if fd < 0:
                 fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-                local.pid, local.fd = os.getpid(), fd
+                local.generation, local.fd = forks.generation, fd
             os.fsync(fd)
             mark("dir_fsync")
         except OSError as error:
@@ -156,10 +162,10 @@ class DirectorySync:
     def close(self) -> None:
         """Close this thread's descriptor (other threads' stay open until they call this)."""
         local = self._local
-        if getattr(local, "pid", None) == os.getpid() and local.fd >= 0:
+        if getattr(local, "generation", None) == forks.generation and local.fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(local.fd)
-        local.pid, local.fd = None, -1
+        local.generation, local.fd = None, -1
 
 
 def describe_both(main: FileState, backup: FileState) -> str:

@@ -19,9 +19,9 @@ more than the read they wrap.
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 
+import durable_jobs.forks as forks
 from durable_jobs.ids import is_valid_job_id
 
 JOB_SUFFIX = ".json"
@@ -41,7 +41,7 @@ def backup_path(root: str, name: str) -> str:
 
 
 _temp_counter = itertools.count()  # next() on a count is atomic under the GIL: threads never share
-_process_tag: tuple[int, str] = (-1, "")  # (pid, random tag), made again in a forked child
+_process_tag: tuple[int, str] = (-1, "")  # (fork generation, random tag), new in a child
 
 
 def new_temp_path(root: str, name: str) -> str:
@@ -54,9 +54,8 @@ def new_temp_path(root: str, name: str) -> str:
     for :func:`random_temp_path` instead.
     """
     global _process_tag
-    pid = os.getpid()
-    if _process_tag[0] != pid:
-        _process_tag = (pid, secrets.token_hex(5))
+    if _process_tag[0] != forks.generation:
+        _process_tag = (forks.generation, secrets.token_hex(5))
     return f"{root}/.{name}{JOB_SUFFIX}.{_process_tag[1]}{next(_temp_counter):x}{TEMP_SUFFIX}"
 
 

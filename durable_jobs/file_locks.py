@@ -16,6 +16,7 @@ import os
 import threading
 import zlib
 
+import durable_jobs.forks as forks
 from durable_jobs.errors import DurabilityError, describe_os_error
 from durable_jobs.file_layout import LOCK_DIR
 
@@ -46,9 +47,8 @@ class StripeLocks:
         so a child opens its own.
         """
         local = self._fds
-        pid = os.getpid()
-        if getattr(local, "pid", None) != pid:
-            local.pid, local.fds = pid, {}
+        if getattr(local, "generation", None) != forks.generation:
+            local.generation, local.fds = forks.generation, {}
         fd = local.fds.get(stripe)
         if fd is None:
             fd = local.fds[stripe] = self._open(f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock")
@@ -78,11 +78,11 @@ class StripeLocks:
     def close(self) -> None:
         """Close this thread's lock descriptors (other threads' close when they end)."""
         local = self._fds
-        if getattr(local, "pid", None) == os.getpid():
+        if getattr(local, "generation", None) == forks.generation:
             for fd in local.fds.values():
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        local.pid, local.fds = None, {}
+        local.generation, local.fds = None, {}
 
 
 class StripeLock:

@@ -38,7 +38,6 @@ The store is split by role: :mod:`~durable_jobs.file_layout` (names), :mod:`~dur
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -84,7 +83,7 @@ from durable_jobs.file_layout import (
 )
 from durable_jobs.file_locks import LOCK_STRIPES, StripeLock, StripeLocks
 from durable_jobs.file_recovery import RecoveryReport, recover_store
-from durable_jobs.file_versions import FileIdentity, VersionCache, has_fine_timestamps
+from durable_jobs.file_versions import VersionCache, has_fine_timestamps, identity_of
 from durable_jobs.ids import validate_job_id
 from durable_jobs.lifecycle import TERMINAL_STATUSES
 from durable_jobs.steps import mark
@@ -323,7 +322,7 @@ class FileJobStore:
             unlink_quietly(temp)
             raise
         self._rename_into_place(name, temp, backup_temp, rotate=current.is_good)
-        self._versions.remember(name, FileIdentity.of(written), version)
+        self._versions.remember(name, identity_of(written), version)
         if durable_rename:
             self._fsync_directory("save", name)
 
@@ -338,9 +337,11 @@ class FileJobStore:
                 # still good, and a backup that is newer than it, never an older one alone.
                 os.replace(backup_temp, self._backup(name))
             elif rotate:
-                # Deleted by someone else since we read it: nothing to keep, carry on.
-                with contextlib.suppress(FileNotFoundError):
+                # Not contextlib.suppress: that builds a context manager object on every save.
+                try:  # noqa: SIM105
                     os.replace(main, self._backup(name))
+                except FileNotFoundError:
+                    pass  # deleted by someone else since we read it: nothing to keep, carry on
             mark("rename_backup")
             os.replace(temp, main)
             mark("rename")
@@ -372,10 +373,12 @@ class FileJobStore:
         (see :mod:`durable_jobs.file_versions`); anything else is read and verified in full, so a
         file changed by someone else, damaged or not, is judged by its bytes.
         """
-        versions = self._versions_ready()
+        versions = self._versions
+        if versions.enabled is None:
+            versions = self._versions_ready()
         if versions.enabled:
             try:
-                identity = FileIdentity.of(os.stat(self._main(name)))
+                identity = identity_of(os.stat(self._main(name)))
             except FileNotFoundError:
                 return MISSING
             except OSError:

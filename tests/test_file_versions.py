@@ -9,6 +9,8 @@ only grow, and the backup is the version just before the current one.
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import multiprocessing
 import os
 import random
@@ -16,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+import durable_jobs.forks as forks
 from durable_jobs.encoding import decode_file
 from durable_jobs.file_io import write_temp
 from durable_jobs.file_layout import new_temp_path
 from durable_jobs.file_store import FileJobStore
-from durable_jobs.file_versions import FileIdentity, VersionCache, has_fine_timestamps
+from durable_jobs.file_versions import VersionCache, has_fine_timestamps
 from harness.nemesis.damage import damage_file
 
 FORK = multiprocessing.get_context("fork")
@@ -88,12 +91,13 @@ def test_a_job_file_deleted_behind_the_store_starts_from_its_backup_version(
 
 def test_the_cache_answers_only_for_the_identity_it_recorded() -> None:
     cache = VersionCache(enabled=True)
-    recorded = FileIdentity(device=1, inode=10, size=100, modified_ns=5)
+    recorded = (1, 10, 100, 5)  # device, inode, size, mtime_ns
     cache.remember("a1", recorded, 7)
     assert cache.version_of("a1", recorded) == 7
-    assert cache.version_of("a1", recorded._replace(inode=11)) is None
-    assert cache.version_of("a1", recorded._replace(size=99)) is None
-    assert cache.version_of("a1", recorded._replace(modified_ns=6)) is None
+    assert cache.version_of("a1", (1, 11, 100, 5)) is None  # another inode
+    assert cache.version_of("a1", (1, 10, 99, 5)) is None  # another size
+    assert cache.version_of("a1", (1, 10, 100, 6)) is None  # changed since
+    assert cache.version_of("a1", (2, 10, 100, 5)) is None  # another filesystem
     assert cache.version_of("b2", recorded) is None
     cache.forget("a1")
     assert cache.version_of("a1", recorded) is None
@@ -101,8 +105,8 @@ def test_the_cache_answers_only_for_the_identity_it_recorded() -> None:
 
 def test_a_cache_that_is_off_remembers_nothing() -> None:
     cache = VersionCache(enabled=False)
-    cache.remember("a1", FileIdentity(1, 2, 3, 4), 7)
-    assert cache.version_of("a1", FileIdentity(1, 2, 3, 4)) is None
+    cache.remember("a1", (1, 2, 3, 4), 7)
+    assert cache.version_of("a1", (1, 2, 3, 4)) is None
 
 
 def test_the_timestamp_probe_leaves_no_file_behind(tmp_path: Path) -> None:
@@ -144,3 +148,32 @@ def test_a_leftover_temp_file_with_the_next_name_does_not_fail_the_save(tmp_path
     temp, _status = write_temp(root, "a1", b"new bytes")
     assert Path(temp).read_bytes() == b"new bytes"
     assert len(list(tmp_path.glob(".a1.json.*.tmp"))) == 4
+
+
+# ------------------------------------------------------------------------------ module examples
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "durable_jobs.file_layout",
+        "durable_jobs.file_io",
+        "durable_jobs.file_versions",
+        "durable_jobs.forks",
+    ],
+)
+def test_the_module_examples_hold(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0
+
+
+def child_generation(queue: multiprocessing.Queue[int]) -> None:
+    queue.put(forks.generation)
+
+
+def test_a_forked_child_is_one_fork_generation_further(tmp_path: Path) -> None:
+    queue: multiprocessing.Queue[int] = FORK.Queue()
+    child = FORK.Process(target=child_generation, args=(queue,))
+    child.start()
+    assert queue.get(timeout=30) == forks.generation + 1
+    child.join(30)
