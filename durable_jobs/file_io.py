@@ -16,8 +16,7 @@ import contextlib
 import errno
 import os
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import durable_jobs.forks as forks
 from durable_jobs.encoding import DamagedFileError, DecodedJob, decode_file, verify_file
@@ -29,9 +28,12 @@ OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """One of a job's two files as read from disk: decoded, or the reason it is not usable."""
+class FileState(NamedTuple):
+    """One of a job's two files as read from disk: decoded, or the reason it is not usable.
+
+    A named tuple rather than a frozen dataclass: a save builds one, and a tuple is built in a
+    fraction of the time.
+    """
 
     decoded: DecodedJob | None
     problem: str | None  # None when good; "missing" when the file does not exist

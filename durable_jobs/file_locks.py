@@ -11,6 +11,7 @@ stays fixed however many jobs there are; two jobs that share a stripe merely wai
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import threading
@@ -75,6 +76,20 @@ class StripeLocks:
                 f"cannot open the lock file {path!r}: {describe_os_error(error)}"
             ) from error
 
+    def reopen_writable(self, stripe: int) -> int:
+        """Replace this thread's descriptor of ``stripe`` by one open for reading and writing."""
+        path = f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as error:
+            raise DurabilityError(
+                f"cannot open the lock file {path!r}: {describe_os_error(error)}"
+            ) from error
+        with contextlib.suppress(OSError):
+            os.close(self._fds.fds[stripe])
+        self._fds.fds[stripe] = fd
+        return fd
+
     def close(self) -> None:
         """Close this thread's lock descriptors (other threads' close when they end)."""
         local = self._fds
@@ -96,7 +111,16 @@ class StripeLock:
 
     def __enter__(self) -> None:
         self.fd = self.locks.fd(self.stripe)
-        fcntl.flock(self.fd, fcntl.LOCK_EX if self.blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        operation = fcntl.LOCK_EX if self.blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
+        try:
+            fcntl.flock(self.fd, operation)
+        except OSError as error:
+            if error.errno != errno.EBADF:
+                raise
+            # NFS turns flock into a POSIX write lock, which needs a descriptor open for
+            # writing: there, and only there, the stripe's lock file is reopened read-write.
+            self.fd = self.locks.reopen_writable(self.stripe)
+            fcntl.flock(self.fd, operation)
 
     def __exit__(self, *exc_info: object) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)

@@ -101,6 +101,8 @@ def _remove_orphan(
         pass
     except OSError as error:  # the job itself may be fine: this is about the temp file only
         report.not_written[job_id] = f"cannot remove temp file {temp_name}: {os_error(error)}"
+    except DurabilityError as error:  # no lock file could be made (a read-only store)
+        report.not_written[job_id] = f"cannot remove temp file {temp_name}: {error}"
 
 
 def _recover_job(store: StoreSteps, job_id: str, report: RecoveryReport) -> None:

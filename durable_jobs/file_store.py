@@ -151,7 +151,7 @@ class FileJobStore:
         name = validate_job_id(job_id)
         body = encode_job_body(job)
         mark("encode")
-        with self._locked(name):
+        with self._locks.locked(name):
             mark("lock")
             current = self._current_state(name)
             mark("read_current")
@@ -321,25 +321,26 @@ class FileJobStore:
         except DurabilityError:
             unlink_quietly(temp)
             raise
-        self._rename_into_place(name, temp, backup_temp, rotate=current.is_good)
+        self._rename_into_place(name, temp, backup_temp, rotate=current.version is not None)
         self._versions.remember(name, identity_of(written), version)
         if durable_rename:
-            self._fsync_directory("save", name)
+            self._directory.fsync("save", name)
 
     def _rename_into_place(
         self, name: str, temp: str, backup_temp: str | None, *, rotate: bool
     ) -> None:
         """Steps 2 and 3 of :meth:`_install`: the backup's rename, then the job file's."""
-        main = self._main(name)
+        main = f"{self._root}/{name}{JOB_SUFFIX}"
+        backup = f"{self._root}/{name}{BACKUP_SUFFIX}"
         try:
             if backup_temp is not None:
                 # Backup first: a crash between the renames leaves the old job file, which is
                 # still good, and a backup that is newer than it, never an older one alone.
-                os.replace(backup_temp, self._backup(name))
+                os.replace(backup_temp, backup)
             elif rotate:
                 # Not contextlib.suppress: that builds a context manager object on every save.
                 try:  # noqa: SIM105
-                    os.replace(main, self._backup(name))
+                    os.replace(main, backup)
                 except FileNotFoundError:
                     pass  # deleted by someone else since we read it: nothing to keep, carry on
             mark("rename_backup")
@@ -373,20 +374,20 @@ class FileJobStore:
         (see :mod:`durable_jobs.file_versions`); anything else is read and verified in full, so a
         file changed by someone else, damaged or not, is judged by its bytes.
         """
+        main = f"{self._root}/{name}{JOB_SUFFIX}"
         versions = self._versions
         if versions.enabled is None:
             versions = self._versions_ready()
         if versions.enabled:
             try:
-                identity = identity_of(os.stat(self._main(name)))
+                version = versions.version_of_file(name, os.stat(main))
             except FileNotFoundError:
                 return MISSING
             except OSError:
-                identity = None  # let the read say what is wrong
-            version = versions.version_of(name, identity) if identity is not None else None
+                version = None  # let the read say what is wrong
             if version is not None:
                 return FileState(None, None, None, version)
-        return read_state(self._main(name), parse=False)
+        return read_state(main, parse=False)
 
     def _versions_ready(self) -> VersionCache:
         """The version cache, probing the filesystem's timestamps on the first save."""

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 
 CACHE_ENTRIES = 4096  # jobs remembered per store and process; a miss only costs a read
-_PROBE_WRITES = 4  # a tick boundary between two writes could fake a change once, not four times
+_PROBE_CHANGES = 4  # a clock tick between two changes could fake a new time once, not 4 times
 
 
 FileIdentity = tuple[int, int, int, int]
@@ -51,7 +52,7 @@ class VersionCache:
 
     Read and written only by the holder of the job's lock; entries are facts about a file (this
     inode, unchanged, holds this good version), so they stay true in a forked child and across
-    threads. Bounded: the oldest entry goes first.
+    threads. Bounded: when full it starts again empty (a miss only costs a read).
     """
 
     def __init__(self, *, enabled: bool | None) -> None:
@@ -65,15 +66,23 @@ class VersionCache:
             return None
         return entry[1]
 
+    def version_of_file(self, name: str, status: os.stat_result) -> int | None:
+        """:meth:`version_of` for the file ``status`` describes (the hot path: no extra call)."""
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+        identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+        return entry[1] if entry[0] == identity else None
+
     def remember(self, name: str, identity: FileIdentity, version: int) -> None:
         """Record that the good job file of ``name`` with ``identity`` holds ``version``."""
         if not self.enabled:
             return
         entries = self._entries
-        entries.pop(name, None)
         if len(entries) >= CACHE_ENTRIES:
-            with contextlib.suppress(StopIteration, KeyError):
-                del entries[next(iter(entries))]
+            # Start again rather than evict one: clear() is one atomic step under the GIL, while
+            # finding the oldest entry would iterate a dict other threads may be changing.
+            entries.clear()
         entries[name] = (identity, version)
 
     def forget(self, name: str) -> None:
@@ -82,22 +91,25 @@ class VersionCache:
 
 
 def has_fine_timestamps(folder: str) -> bool:
-    """Does a write right after an ``fstat`` always change the file's modification time here?
+    """Does a change right after an ``fstat`` always change the file's modification time here?
 
-    Writes a scratch file in ``folder`` (the store's lock folder: never a job, never scanned),
-    reads its time, rewrites a byte, and compares, a few times over. False on any error (a
-    read-only store has no saves to speed up).
+    Makes a scratch file in ``folder`` (the store's lock folder: never a job, never scanned),
+    reads its time, changes its length, and compares, a few times over. The change is an
+    ``ftruncate``, not a ``write``: the harness counts a process's ``write`` and ``fsync`` calls
+    to kill it or fail it at an exact one, and a probe must not shift that count. Writes and
+    truncates take their new times the same way (``inode_set_ctime_current``). False on any
+    error (a read-only store has no saves to speed up).
     """
-    path = f"{folder}/.timestamp-probe.{os.getpid()}"
+    # Unique even between processes of different pid namespaces sharing the store.
+    path = f"{folder}/.timestamp-probe.{os.getpid()}.{secrets.token_hex(4)}"
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError:
         return False
     try:
-        os.write(fd, b"0")
         before = os.fstat(fd).st_mtime_ns
-        for _ in range(_PROBE_WRITES):
-            os.pwrite(fd, b"0", 0)
+        for length in range(1, _PROBE_CHANGES + 1):
+            os.ftruncate(fd, length)
             after = os.fstat(fd).st_mtime_ns
             if after == before:
                 return False

@@ -14,6 +14,9 @@ import importlib
 import multiprocessing
 import os
 import random
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,41 @@ def test_a_forked_child_is_one_fork_generation_further(tmp_path: Path) -> None:
     child.start()
     assert queue.get(timeout=30) == forks.generation + 1
     child.join(30)
+
+
+# ------------------------------------------------------------------------------ coarse timestamps
+
+
+@pytest.fixture
+def coarse_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A real ext2 file system on a loop device: its timestamps are one clock tick coarse."""
+    if os.geteuid() != 0 or shutil.which("mkfs.ext2") is None:
+        pytest.skip("mounting an ext2 image needs root and mkfs.ext2")
+    image, mount_point = tmp_path / "ext2.img", tmp_path / "ext2"
+    mount_point.mkdir()
+    with image.open("wb") as sparse:
+        sparse.truncate(8 << 20)
+    made = subprocess.run(["mkfs.ext2", "-q", "-F", str(image)], capture_output=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(mount_point)], capture_output=True, check=False
+    )
+    if made.returncode or mounted.returncode:
+        pytest.skip(f"cannot mount an ext2 image here: {(made.stderr + mounted.stderr).decode()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_the_probe_finds_coarse_timestamps_and_the_cache_stays_off(coarse_filesystem: Path) -> None:
+    assert has_fine_timestamps(os.fspath(coarse_filesystem)) is False
+    store = FileJobStore(coarse_filesystem / "jobs")
+    paths = store.paths_for("a1")
+    rng = random.Random(0)
+    store.save_job("a1", {"status": "running", "step": 0})
+    for step in range(1, 20):
+        store.save_job("a1", {"status": "running", "step": step})
+        damage_file(os.fspath(paths["main"]), "bitflip", rng)  # same tick, same size: unseen
+        store.save_job("a1", {"status": "running", "step": step + 100})
+        assert job_in(paths["backup"]) == {"status": "running", "step": step - 1}
+        store.save_job("a1", {"status": "running", "step": step})
