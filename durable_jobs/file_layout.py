@@ -18,8 +18,10 @@ more than the read they wrap.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 
+import durable_jobs.forks as forks
 from durable_jobs.ids import is_valid_job_id
 
 JOB_SUFFIX = ".json"
@@ -38,8 +40,27 @@ def backup_path(root: str, name: str) -> str:
     return f"{root}/{name}{BACKUP_SUFFIX}"
 
 
+_temp_counter = itertools.count()  # next() on a count is atomic under the GIL: threads never share
+_process_tag: tuple[int, str] = (-1, "")  # (fork generation, random tag), new in a child
+
+
 def new_temp_path(root: str, name: str) -> str:
-    """A fresh, unique temp file name for a write of ``name`` (``.<id>.json.<random>.tmp``)."""
+    """A fresh temp file name for a write of ``name``: ``.<id>.json.<tag><counter>.tmp``.
+
+    The tag is random once per process and the counter counts this process's temp files, so
+    names never repeat between live processes or within one, for the price of a counter rather
+    than a call for random bytes on every save. A name left by a dead process that happens to
+    match is not overwritten: the temp file is created with ``O_EXCL``, and the writer then asks
+    for :func:`random_temp_path` instead.
+    """
+    global _process_tag
+    if _process_tag[0] != forks.generation:
+        _process_tag = (forks.generation, secrets.token_hex(5))
+    return f"{root}/.{name}{JOB_SUFFIX}.{_process_tag[1]}{next(_temp_counter):x}{TEMP_SUFFIX}"
+
+
+def random_temp_path(root: str, name: str) -> str:
+    """A temp file name with 12 random hex digits, for when :func:`new_temp_path`'s was taken."""
     return f"{root}/.{name}{JOB_SUFFIX}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
 
 

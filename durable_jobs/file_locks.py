@@ -11,11 +11,14 @@ stays fixed however many jobs there are; two jobs that share a stripe merely wai
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import threading
 import zlib
 
+import durable_jobs.forks as forks
+from durable_jobs.errors import DurabilityError, describe_os_error
 from durable_jobs.file_layout import LOCK_DIR
 
 LOCK_STRIPES = 64
@@ -45,29 +48,56 @@ class StripeLocks:
         so a child opens its own.
         """
         local = self._fds
-        pid = os.getpid()
-        if getattr(local, "pid", None) != pid:
-            local.pid, local.fds = pid, {}
+        if getattr(local, "generation", None) != forks.generation:
+            local.generation, local.fds = forks.generation, {}
         fd = local.fds.get(stripe)
         if fd is None:
-            path = f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock"
-            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            fd = local.fds[stripe] = self._open(f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock")
+        return fd
+
+    def _open(self, path: str) -> int:
+        """Open a lock file read-only, creating it (and its folder) on first use.
+
+        Read-only because ``flock`` needs no write access, and a descriptor open for writing,
+        kept for the life of the process, would make ``mount -o remount,ro`` fail with EBUSY.
+        """
+        try:
             try:
-                fd = os.open(path, flags, 0o644)
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
+                pass
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except FileNotFoundError:  # the lock folder itself was removed
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                fd = os.open(path, flags, 0o644)
-            local.fds[stripe] = fd
+                return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise DurabilityError(
+                f"cannot open the lock file {path!r}: {describe_os_error(error)}"
+            ) from error
+
+    def reopen_writable(self, stripe: int) -> int:
+        """Replace this thread's descriptor of ``stripe`` by one open for reading and writing."""
+        path = f"{self._root}/{LOCK_DIR}/{stripe:02d}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as error:
+            raise DurabilityError(
+                f"cannot open the lock file {path!r}: {describe_os_error(error)}"
+            ) from error
+        with contextlib.suppress(OSError):
+            os.close(self._fds.fds[stripe])
+        self._fds.fds[stripe] = fd
         return fd
 
     def close(self) -> None:
         """Close this thread's lock descriptors (other threads' close when they end)."""
         local = self._fds
-        if getattr(local, "pid", None) == os.getpid():
+        if getattr(local, "generation", None) == forks.generation:
             for fd in local.fds.values():
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        local.pid, local.fds = None, {}
+        local.generation, local.fds = None, {}
 
 
 class StripeLock:
@@ -81,7 +111,16 @@ class StripeLock:
 
     def __enter__(self) -> None:
         self.fd = self.locks.fd(self.stripe)
-        fcntl.flock(self.fd, fcntl.LOCK_EX if self.blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        operation = fcntl.LOCK_EX if self.blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
+        try:
+            fcntl.flock(self.fd, operation)
+        except OSError as error:
+            if error.errno != errno.EBADF:
+                raise
+            # NFS turns flock into a POSIX write lock, which needs a descriptor open for
+            # writing: there, and only there, the stripe's lock file is reopened read-write.
+            self.fd = self.locks.reopen_writable(self.stripe)
+            fcntl.flock(self.fd, operation)
 
     def __exit__(self, *exc_info: object) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)

@@ -7,8 +7,9 @@ what it returns, job by job, so start-up can log it::
     report.repaired_from_backup     # ['a1']: its job file was damaged, rewritten from the backup
     report.abandoned_jobs_failed    # ['b2']: it was "running" and its worker is dead
 
-Recovery only uses the store's own locked read-modify-write steps (the :class:`RecoverableStore`
-protocol), so it is safe while other processes use the store.
+Recovery only uses the store's own locked read-modify-write steps (the
+:class:`~durable_jobs.file_steps.StoreSteps` protocol), so it is safe while other processes use
+the store.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from durable_jobs.encoding import encode_file, encode_job_body
 from durable_jobs.errors import DurabilityError
@@ -24,14 +25,13 @@ from durable_jobs.file_io import (
     MISSING,
     FileState,
     describe_both,
-    fsync_directory,
     os_error,
     read_state,
     unlink_quietly,
     write_temp,
 )
 from durable_jobs.file_layout import backup_path, is_temp_name, job_id_of, job_id_of_temp, job_path
-from durable_jobs.file_locks import StripeLock
+from durable_jobs.file_steps import StoreSteps
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
 
 log = logging.getLogger("durable_jobs")
@@ -47,6 +47,9 @@ class RecoveryReport:
     abandoned_jobs_failed: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
     foreign_files: list[str] = field(default_factory=list)
+    # Readable jobs that needed a change recovery could not write (a read-only or full disk):
+    # the reason, naming the errno. They are left as they were; run recover() again once fixed.
+    not_written: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -57,24 +60,11 @@ class RecoveryReport:
             "abandoned_jobs_failed": list(self.abandoned_jobs_failed),
             "unreadable": dict(self.unreadable),
             "foreign_files": list(self.foreign_files),
+            "not_written": dict(self.not_written),
         }
 
 
-class RecoverableStore(Protocol):
-    """The steps of :class:`FileJobStore` that recovery is built from."""
-
-    _root: str
-
-    def _locked(self, name: str, *, blocking: bool = True) -> StripeLock: ...
-
-    def _next_version(self, name: str, current: FileState) -> int: ...
-
-    def _install(
-        self, name: str, data: bytes, current: FileState, *, backup_as_well: bool = False
-    ) -> None: ...
-
-
-def recover_store(store: RecoverableStore) -> RecoveryReport:
+def recover_store(store: StoreSteps) -> RecoveryReport:
     """Remove orphaned temp files, repair damaged files, fail abandoned jobs (see ``recover``)."""
     report = RecoveryReport()
     job_ids: set[str] = set()
@@ -92,12 +82,12 @@ def recover_store(store: RecoverableStore) -> RecoveryReport:
     for job_id in sorted(job_ids):
         _recover_job(store, job_id, report)
     if report.temp_files_removed:
-        fsync_directory(store._root, "recover", "*")
+        store._fsync_directory("recover", "*")
     return report
 
 
 def _remove_orphan(
-    store: RecoverableStore, job_id: str | None, temp_name: str, report: RecoveryReport
+    store: StoreSteps, job_id: str | None, temp_name: str, report: RecoveryReport
 ) -> None:
     if job_id is None:
         return  # not a name this store gives its temp files: not ours to remove
@@ -109,11 +99,13 @@ def _remove_orphan(
             report.temp_files_removed.append(temp_name)
     except (BlockingIOError, FileNotFoundError):
         pass
-    except OSError as error:
-        report.unreadable[job_id] = f"cannot remove temp file {temp_name}: {os_error(error)}"
+    except OSError as error:  # the job itself may be fine: this is about the temp file only
+        report.not_written[job_id] = f"cannot remove temp file {temp_name}: {os_error(error)}"
+    except DurabilityError as error:  # no lock file could be made (a read-only store)
+        report.not_written[job_id] = f"cannot remove temp file {temp_name}: {error}"
 
 
-def _recover_job(store: RecoverableStore, job_id: str, report: RecoveryReport) -> None:
+def _recover_job(store: StoreSteps, job_id: str, report: RecoveryReport) -> None:
     try:
         with store._locked(job_id):
             main = read_state(job_path(store._root, job_id))
@@ -121,7 +113,7 @@ def _recover_job(store: RecoverableStore, job_id: str, report: RecoveryReport) -
             if main.decoded is None and backup.decoded is not None:
                 version = store._next_version(job_id, main)
                 body = encode_job_body(backup.decoded.job)
-                store._install(job_id, encode_file(body, version), MISSING)
+                store._install(job_id, encode_file(body, version), MISSING, version=version)
                 report.repaired_from_backup.append(job_id)
                 main = read_state(job_path(store._root, job_id))
             elif main.decoded is None:
@@ -130,7 +122,7 @@ def _recover_job(store: RecoverableStore, job_id: str, report: RecoveryReport) -
                 report.unreadable[job_id] = describe_both(main, backup)
                 return
             elif not backup.is_missing and backup.decoded is None:
-                _rewrite_backup(store._root, job_id, main)
+                _rewrite_backup(store, job_id, main)
                 report.backups_rewritten.append(job_id)
             assert main.decoded is not None
             if is_abandoned(main.decoded.job):
@@ -138,20 +130,24 @@ def _recover_job(store: RecoverableStore, job_id: str, report: RecoveryReport) -
                 job.update(abandonment_changes(job))
                 version = store._next_version(job_id, main)
                 body = encode_file(encode_job_body(job), version)
-                store._install(job_id, body, main, backup_as_well=True)  # now a finished job
+                # Now a finished job: the backup becomes a second copy of it.
+                store._install(job_id, body, main, version=version, backup_as_well=True)
                 report.abandoned_jobs_failed.append(job_id)
+    except DurabilityError as error:  # the job was read; only the change could not be written
+        log.warning("recover: job %r left as it was: %s", job_id, error)
+        report.not_written[job_id] = str(error)
     except Exception as error:  # one bad job must not stop the start-up of the service
         log.exception("recover: job %r", job_id)
         report.unreadable[job_id] = f"recovery failed: {type(error).__name__}: {error}"
 
 
-def _rewrite_backup(root: str, name: str, main: FileState) -> None:
+def _rewrite_backup(store: StoreSteps, name: str, main: FileState) -> None:
     """Replace a damaged backup with a copy of the good job file (same version)."""
     assert main.raw is not None
-    temp = write_temp(root, name, main.raw)
+    temp, _status = write_temp(store._root, name, main.raw)
     try:
-        os.replace(temp, backup_path(root, name))
+        os.replace(temp, backup_path(store._root, name))
     except OSError as error:
         unlink_quietly(temp)
         raise DurabilityError(f"cannot rewrite the backup of {name!r}: {error}") from error
-    fsync_directory(root, "backup rewrite", name)
+    store._fsync_directory("backup rewrite", name)

@@ -22,19 +22,25 @@ What it keeps from the incident's design (phase 4.7.0), and what it adds:
   backup is always the version just before the current one, and version numbers only grow.
 * **Recovery at start-up.** :meth:`FileJobStore.recover` removes orphaned temp files, repairs
   damaged files from their backups and fails jobs whose worker died.
+* **A save reads nothing it wrote itself.** To rotate the current file into the backup a save
+  must know it is good; when a ``stat`` shows it is the very file this process installed, and
+  unchanged, the version cache says so without reading it back (anything else is read and
+  verified in full). The lock files and the directory stay open, read-only, between saves.
+* **Errors name the cause.** Every ``OSError`` of a write becomes a :class:`DurabilityError`
+  naming the errno and its fix (``EROFS``: remount it read-write); a read-only store still
+  serves reads, and nothing it keeps open stops ``mount -o remount,ro``.
 
 The store is split by role: :mod:`~durable_jobs.file_layout` (names), :mod:`~durable_jobs.file_io`
 (reads, durable writes, directory fsync), :mod:`~durable_jobs.file_locks` (the lock stripes),
-:mod:`~durable_jobs.file_recovery` (``recover()``); this module holds the public API and the
-order of the steps of a save.
+:mod:`~durable_jobs.file_versions` (the version cache), :mod:`~durable_jobs.file_recovery`
+(``recover()``); this module holds the public API and the order of the steps of a save.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +52,20 @@ from durable_jobs.encoding import (
     encode_job_body,
     peek_version,
 )
-from durable_jobs.errors import DurabilityError, JobNotFoundError, JobUnreadableError
+from durable_jobs.errors import (
+    DurabilityError,
+    JobNotFoundError,
+    JobUnreadableError,
+    describe_os_error,
+)
+from durable_jobs.file_fallback import WRITER_WAIT_SECONDS, serve_backup
 from durable_jobs.file_io import (
     MISSING,
     OPEN_FLAGS,
+    DirectorySync,
     FileState,
     describe_both,
     error_job,
-    fsync_directory,
     os_error,
     read_all,
     read_state,
@@ -71,6 +83,7 @@ from durable_jobs.file_layout import (
 )
 from durable_jobs.file_locks import LOCK_STRIPES, StripeLock, StripeLocks
 from durable_jobs.file_recovery import RecoveryReport, recover_store
+from durable_jobs.file_versions import VersionCache, has_fine_timestamps, identity_of
 from durable_jobs.ids import validate_job_id
 from durable_jobs.lifecycle import TERMINAL_STATUSES
 from durable_jobs.steps import mark
@@ -88,7 +101,6 @@ __all__ = [
 
 log = logging.getLogger("durable_jobs")
 
-WRITER_WAIT_SECONDS = 2.0  # how long a reader with no readable copy waits for a busy writer
 _UNTRUSTED_VERSION = 10**18  # versions have at most 19 digits; no real counter gets near this
 
 
@@ -105,6 +117,9 @@ class FileJobStore:
         self.root = Path(root)
         self._root = os.fspath(self.root.absolute())
         self._locks = StripeLocks(self._root)
+        self._directory = DirectorySync(self._root)
+        self._versions = VersionCache(enabled=None)  # decided by a probe on the first save
+        self._probe_lock = threading.Lock()
         try:
             os.makedirs(os.path.join(self._root, LOCK_DIR), exist_ok=True)
         except OSError as error:
@@ -136,15 +151,15 @@ class FileJobStore:
         name = validate_job_id(job_id)
         body = encode_job_body(job)
         mark("encode")
-        with self._locked(name):
+        with self._locks.locked(name):
             mark("lock")
-            current = read_state(self._main(name), parse=False)
+            current = self._current_state(name)
             mark("read_current")
             version = self._next_version(name, current)
             both = self._backup_policy(name, job, current)
             data = encode_file(body, version)
             mark("encode")
-            self._install(name, data, current, backup_as_well=both)
+            self._install(name, data, current, version=version, backup_as_well=both)
         mark("lock")  # the unlock
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
@@ -162,21 +177,21 @@ class FileJobStore:
             try:
                 fd = os.open(main, OPEN_FLAGS)
             except FileNotFoundError:
-                return self._read_fallback(name, MISSING)
+                return serve_backup(self, name, MISSING)
             except OSError as error:  # an unreadable job file is damage too: try the backup
                 problem = f"cannot be opened: {os_error(error)}"
-                return self._read_fallback(name, FileState(None, problem))
+                return serve_backup(self, name, FileState(None, problem))
             try:
                 data = read_all(fd)
             except OSError as error:  # EIO from a bad sector is what the backup is for
                 problem = f"cannot be read: {os_error(error)}"
-                return self._read_fallback(name, FileState(None, problem))
+                return serve_backup(self, name, FileState(None, problem))
             finally:
                 os.close(fd)
             try:
                 return decode_file(data).job
             except DamagedFileError as damage:
-                return self._read_fallback(name, FileState(None, str(damage), data))
+                return serve_backup(self, name, FileState(None, str(damage), data))
         except Exception as error:  # never raise to the API layer; say what went wrong instead
             log.exception("get_job(%r) failed unexpectedly", name)
             return error_job(name, f"could not read the job: {type(error).__name__}: {error}")
@@ -208,7 +223,7 @@ class FileJobStore:
             version = self._next_version(name, current)
             both = self._backup_policy(name, job, current)
             body = encode_file(encode_job_body(job), version)
-            self._install(name, body, current, backup_as_well=both)
+            self._install(name, body, current, version=version, backup_as_well=both)
         job.pop(RECOVERED_KEY, None)
         return job
 
@@ -217,6 +232,7 @@ class FileJobStore:
         name = validate_job_id(job_id)
         removed = False
         with self._locked(name):
+            self._versions.forget(name)
             for path in (self._main(name), self._backup(name)):
                 try:
                     os.unlink(path)
@@ -224,7 +240,9 @@ class FileJobStore:
                 except FileNotFoundError:
                     pass
                 except OSError as error:
-                    raise DurabilityError(f"cannot delete {path!r}: {error.strerror}") from error
+                    raise DurabilityError(
+                        f"cannot delete job {name!r}: {describe_os_error(error, path)}"
+                    ) from error
             if removed:
                 self._fsync_directory("delete", name)
         return removed
@@ -257,6 +275,7 @@ class FileJobStore:
     def close(self) -> None:
         """Close this thread's lock descriptors (other threads' close when they end)."""
         self._locks.close()
+        self._directory.close()
 
     # ---------------------------------------------------------------- writing
 
@@ -266,6 +285,7 @@ class FileJobStore:
         data: bytes,
         current: FileState,
         *,
+        version: int,
         backup_as_well: bool = False,
         durable_rename: bool = True,
     ) -> None:
@@ -290,20 +310,39 @@ class FileJobStore:
         repaired file's bytes are still fsynced (a later save may rotate it into the backup),
         but its name need not survive a power cut, because the backup it was copied from does.
         That keeps one fsync, not two, in the p99 of a read that meets a damaged file.
+
+        Once the job file is in place, its identity (from the temp file's ``fstat``) and
+        ``version`` go into the version cache, so the next save need not read it back.
         """
-        main = self._main(name)
-        temp = self._write_temp(name, data)
-        backup_temp = None
+        self._versions.forget(name)  # from the first rename on, the job file is not the cached one
+        temp, written = write_temp(self._root, name, data)
         try:
-            if backup_as_well:
-                backup_temp = self._write_temp(name, data)
+            backup_temp = write_temp(self._root, name, data)[0] if backup_as_well else None
+        except DurabilityError:
+            unlink_quietly(temp)
+            raise
+        self._rename_into_place(name, temp, backup_temp, rotate=current.version is not None)
+        self._versions.remember(name, identity_of(written), version)
+        if durable_rename:
+            self._directory.fsync("save", name)
+
+    def _rename_into_place(
+        self, name: str, temp: str, backup_temp: str | None, *, rotate: bool
+    ) -> None:
+        """Steps 2 and 3 of :meth:`_install`: the backup's rename, then the job file's."""
+        main = f"{self._root}/{name}{JOB_SUFFIX}"
+        backup = f"{self._root}/{name}{BACKUP_SUFFIX}"
+        try:
+            if backup_temp is not None:
                 # Backup first: a crash between the renames leaves the old job file, which is
                 # still good, and a backup that is newer than it, never an older one alone.
-                os.replace(backup_temp, self._backup(name))
-            elif current.is_good:
-                # Deleted by someone else since we read it: nothing to keep, carry on.
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(main, self._backup(name))
+                os.replace(backup_temp, backup)
+            elif rotate:
+                # Not contextlib.suppress: that builds a context manager object on every save.
+                try:  # noqa: SIM105
+                    os.replace(main, backup)
+                except FileNotFoundError:
+                    pass  # deleted by someone else since we read it: nothing to keep, carry on
             mark("rename_backup")
             os.replace(temp, main)
             mark("rename")
@@ -312,11 +351,9 @@ class FileJobStore:
             if backup_temp is not None:
                 unlink_quietly(backup_temp)
             raise DurabilityError(
-                f"cannot save job {name!r}: rename failed: {os_error(error)}; "
+                f"cannot save job {name!r}: rename failed: {describe_os_error(error, main)}; "
                 "the previous version is intact (possibly only as the backup)"
             ) from error
-        if durable_rename:
-            self._fsync_directory("save", name)
 
     def _backup_policy(self, name: str, job: dict[str, Any], current: FileState) -> bool:
         """Should the backup be a copy of the new version rather than the previous one?"""
@@ -327,12 +364,38 @@ class FileJobStore:
             return False
         return not read_state(self._backup(name), parse=False).is_good
 
-    def _write_temp(self, name: str, data: bytes) -> str:
-        """Write ``data`` to a new uniquely named temp file beside the job file and fsync it."""
-        return write_temp(self._root, name, data)
-
     def _fsync_directory(self, action: str, name: str) -> None:
-        fsync_directory(self._root, action, name)
+        self._directory.fsync(action, name)
+
+    def _current_state(self, name: str) -> FileState:
+        """The job file as a save needs it (good or not, and its version); the lock is held.
+
+        A ``stat`` that matches what this process installed last answers without reading the file
+        (see :mod:`durable_jobs.file_versions`); anything else is read and verified in full, so a
+        file changed by someone else, damaged or not, is judged by its bytes.
+        """
+        main = f"{self._root}/{name}{JOB_SUFFIX}"
+        versions = self._versions
+        if versions.enabled is None:
+            versions = self._versions_ready()
+        if versions.enabled:
+            try:
+                version = versions.version_of_file(name, os.stat(main))
+            except FileNotFoundError:
+                return MISSING
+            except OSError:
+                version = None  # let the read say what is wrong
+            if version is not None:
+                return FileState(None, None, None, version)
+        return read_state(main, parse=False)
+
+    def _versions_ready(self) -> VersionCache:
+        """The version cache, probing the filesystem's timestamps on the first save."""
+        if self._versions.enabled is None:
+            with self._probe_lock:
+                if self._versions.enabled is None:
+                    self._versions.enabled = has_fine_timestamps(f"{self._root}/{LOCK_DIR}")
+        return self._versions
 
     def _next_version(self, name: str, current: FileState) -> int:
         """One more than any version this job has had, so the counter only grows."""
@@ -347,73 +410,6 @@ class FileJobStore:
         base = backup.version + 1 if backup.version is not None else 0
         # A damaged job file held (at least) the version after its backup; skip past it.
         return max(base, peeked or 0) + 1
-
-    # ---------------------------------------------------------------- reading
-
-    def _read_fallback(self, name: str, main: FileState) -> dict[str, Any] | None:
-        """The job file is missing or damaged: serve the backup, repairing the job file from it."""
-        backup = read_state(self._backup(name))
-        if backup.decoded is None:
-            if main.is_missing and backup.is_missing:
-                return None
-            # Before declaring the job unreadable, let a writer that is between its two renames
-            # finish: its job file is missing for that moment, and the backup it just rotated
-            # may be the very file that was damaged.
-            settled = self._read_after_writers(name)
-            if settled.decoded is not None:
-                return settled.decoded.job
-            return error_job(name, describe_both(main, backup))
-        # A missing job file with a good backup is also what a reader sees during a save, between
-        # its two renames. The repair takes the job's lock without waiting: if a writer holds
-        # it, the writer is about to put a new job file in place and no repair is needed.
-        repaired = self._repair_from_backup(name, blocking=False)
-        if main.is_missing and repaired is None:
-            return backup.decoded.job  # a save in progress: the backup *is* the current version
-        job = dict(backup.decoded.job)
-        job[RECOVERED_KEY] = f"job file: {main.problem}; served the backup (last good version)"
-        if repaired is False:
-            job[RECOVERED_KEY] += "; repairing the job file failed, see the log"
-        log.warning("get_job(%r): job file: %s; served the backup", name, main.problem)
-        return job
-
-    def _read_after_writers(self, name: str) -> FileState:
-        """Wait (bounded) until no writer holds the job's lock, then read the job file again."""
-        deadline = time.monotonic() + WRITER_WAIT_SECONDS
-        while True:
-            try:
-                with self._locked(name, blocking=False):
-                    break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break  # a stuck writer must not hang readers: report what is there
-                time.sleep(0.001)
-        return read_state(self._main(name))
-
-    def _repair_from_backup(self, name: str, *, blocking: bool) -> bool | None:
-        """Rewrite a damaged or missing job file from its backup, under the job's lock.
-
-        Returns True when repaired, False when the repair failed, None when there was nothing to
-        do or a writer held the lock (it will install a new version itself).
-        """
-        try:
-            with self._locked(name, blocking=blocking):
-                current = read_state(self._main(name))
-                if current.decoded is not None:
-                    return None  # a writer or another reader fixed it meanwhile
-                backup = read_state(self._backup(name))
-                if backup.decoded is None:
-                    return None
-                version = self._next_version(name, current)
-                body = encode_job_body(backup.decoded.job)
-                # Keep the backup as it is: it stays the last good version until the next save.
-                self._install(name, encode_file(body, version), MISSING, durable_rename=False)
-                log.warning("job %r: job file repaired from its backup", name)
-                return True
-        except BlockingIOError:
-            return None
-        except Exception:
-            log.exception("job %r: repairing the job file from its backup failed", name)
-            return False
 
     # ---------------------------------------------------------------- helpers
 

@@ -692,12 +692,7 @@ def test_sqlite_on_a_full_disk_raises_durability_error_naming_enospc(
 
 # ------------------------------------------------------------------------------ a read-only file store
 
-NEEDS_FILE_STORE_CHANGE = pytest.mark.skip(
-    reason="needs the file store change (issue 9, item 3); see the issue9-service report"
-)
 
-
-@NEEDS_FILE_STORE_CHANGE
 def test_a_save_on_a_read_only_file_store_is_a_durability_error_naming_erofs(
     small_filesystem: Path,
 ) -> None:
@@ -719,7 +714,6 @@ def test_a_save_on_a_read_only_file_store_is_a_durability_error_naming_erofs(
         remount(small_filesystem, "rw")
 
 
-@NEEDS_FILE_STORE_CHANGE
 def test_recover_on_a_read_only_file_store_calls_no_readable_job_unreadable(
     small_filesystem: Path,
 ) -> None:
@@ -741,3 +735,47 @@ def test_recover_on_a_read_only_file_store_calls_no_readable_job_unreadable(
         assert store.get_job("done-job") == {"status": "done"}
     finally:
         remount(small_filesystem, "rw")
+
+
+def test_a_running_file_store_lets_its_disk_be_remounted_read_only_and_back(
+    small_filesystem: Path,
+) -> None:
+    store = open_store(small_filesystem / "jobs")
+    for job_id in ("a1", "b2", "c3"):  # several lock stripes and the directory open, kept open
+        store.save_job(job_id, {"status": "queued"})
+    remount(small_filesystem, "ro")  # EBUSY if the store held a descriptor open for writing
+    try:
+        with pytest.raises(DurabilityError, match="EROFS") as caught:
+            store.save_job("a1", {"status": "running"})
+        assert "remount it read-write" in str(caught.value)
+        with pytest.raises(DurabilityError, match="EROFS"):
+            store.update_job("b2", {"status": "running"})
+        with pytest.raises(DurabilityError, match="EROFS"):
+            store.delete_job("c3")
+        with pytest.raises(DurabilityError, match="EROFS"):
+            store.save_job("never-saved", {"status": "queued"})  # a lock file never opened
+        assert store.get_job("a1") == {"status": "queued"}
+        assert store.list_jobs() == ["a1", "b2", "c3"]
+    finally:
+        remount(small_filesystem, "rw")
+    store.save_job("a1", {"status": "running"})  # writable again: the same store carries on
+    assert store.get_job("a1") == {"status": "running"}
+    assert not [name for name in os.listdir(store.root) if name.endswith(".tmp")]
+
+
+def test_recover_on_a_read_only_file_store_lists_the_job_it_could_not_fail_as_not_written(
+    small_filesystem: Path,
+) -> None:
+    store = open_store(small_filesystem / "jobs")
+    store.save_job("done-job", {"status": "done"})
+    store.save_job("left-running", {"status": "running"})  # no owner: abandoned
+    remount(small_filesystem, "ro")
+    try:
+        report = store.recover()
+    finally:
+        remount(small_filesystem, "rw")
+    assert report.unreadable == {}
+    assert list(report.not_written) == ["left-running"]
+    assert "EROFS" in report.not_written["left-running"]
+    assert store.get_job("left-running") == {"status": "running"}  # left as it was
+    assert store.recover().abandoned_jobs_failed == ["left-running"]  # writable: done now
