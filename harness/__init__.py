@@ -4,13 +4,26 @@ Point it at a job store (a built-in one, or yours as ``module:factory`` / ``file
 and it runs scenarios in which real processes write, read, update and run jobs while real faults
 hit them, records every operation in a history, judges the history against the rollout criteria
 and writes a report with the evidence. Start with ``jobharness verify --help``, the README, and
-``docs/harness.md``; the modules follow Jepsen's split:
+``docs/harness.md``. The folders follow Jepsen's split, in the order a run goes through them:
 
-* :mod:`harness.scenario`: scenario files; :mod:`harness.spec`: the store under test;
-* :mod:`harness.runner`: the phases of a run; :mod:`harness.client`: what each process does;
-* :mod:`harness.nemesis`: the faults; :mod:`harness.history`: the records;
-* :mod:`harness.checkers`: invariants on a saved history; :mod:`harness.criteria`: the verdict;
-* :mod:`harness.suite`, :mod:`harness.report`: reports; :mod:`harness.gate`: the CI gate.
+============  ======================================================================
+cli           the ``jobharness`` command line (argument parsing, exit codes)
+scenario/     scenario files: TOML scripts of processes, faults and checks
+store/        the store under test: its spec, the handle the harness opens, preflight
+workload/     what is written to which jobs (ids, payloads)
+runner/       the phases of a run and the supervision of its processes
+client/       what each harness process does to the store, call by call
+nemesis/      the faults, one class per kind (kill, damage, disk, pause, power loss)
+history/      the records of every operation, and the words to judge them
+checkers/     one invariant per module, judged on a saved history
+criteria      the incident's criteria, each pass / fail / unknown / n/a from checkers
+suite         ``verify``: every scenario against one store, then criteria and reports
+results/      typed records of a run, loaded from disk by one loader; the trend log
+report/       Markdown and HTML reports
+bench/        benchmarks: interleaved latency rounds against floors, save breakdown
+gate          the CI regression gate
+errors        the root exception and the user mistakes that exit with code 2
+============  ======================================================================
 """
 
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ Phases (each in its own module, shared with the pytest-benchmark suite in ``benc
 5. **scaling** (:mod:`harness.bench_scaling`): 1-16 processes (quick: 1-4) on distinct jobs,
    on one job, and readers alongside writers, counted in fixed windows;
 6. targets (:mod:`harness.bench_targets`), bench.json, bench.md (:mod:`harness.bench_report`),
-   one line appended to the run history (:func:`harness.trend.append_run`).
+   one line appended to the run history (:func:`harness.results.trend.append_run`).
 
 Everything runs in ``DIR/.work-<random>`` (the same filesystem as the results, so floors and
 stores share a disk), removed at the end, on errors and on Ctrl-C, with every process stopped
@@ -55,7 +55,7 @@ from harness.bench_stores import (
     postgres_unreachable_reason,
 )
 from harness.errors import ConfigError
-from harness.provenance import current_commit, machine_info
+from harness.results.provenance import current_commit, machine_info
 
 FORMAT = 1
 TOOL = "jobharness-bench"
@@ -170,7 +170,7 @@ def check_postgres(stores: list[str], *, explicit: bool) -> dict[str, str]:
 def write_results(bench: dict[str, Any], out: Path) -> None:
     """Write bench.json and bench.md, and append the run to the trend history."""
     from harness.bench_report import render_bench_markdown, trend_figures
-    from harness.trend import append_run
+    from harness.results.trend import append_run
 
     out.mkdir(parents=True, exist_ok=True)
     public = {key: value for key, value in bench.items() if not key.startswith("_")}

@@ -17,7 +17,7 @@ STORE_ORDER = ("naive", "phase470", "hardened", "sqlite", "postgres")
 
 
 def trend_figures(bench: dict[str, Any]) -> dict[str, float]:
-    """Flat ``id.stat -> number`` pairs for :func:`harness.trend.append_run`."""
+    """Flat ``id.stat -> number`` pairs for :func:`harness.results.trend.append_run`."""
     flat: dict[str, float] = {}
     for figure_id, figure in bench.get("figures", {}).items():
         if figure.get("unit") == "ops/s":

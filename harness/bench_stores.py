@@ -1,7 +1,7 @@
 """The stores and payloads a benchmark works on: which stores, which sizes, opened and cleaned up.
 
 Every benchmark opens the built-in stores through the same factories the harness uses
-(:data:`harness.spec.BUILTIN_STORES`, ``factory(root)``), each in its own folder of a work
+(:data:`harness.store.spec.BUILTIN_STORES`, ``factory(root)``), each in its own folder of a work
 directory that sits on the same filesystem as the floors it is compared with::
 
     with opened_store("hardened", work / "hardened-1k") as store:
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.spec import BUILTIN_STORES
+from harness.store.spec import BUILTIN_STORES
 
 ALL_STORES = ("naive", "phase470", "hardened", "sqlite", "postgres")
 FILE_STORES = ("naive", "phase470", "hardened")

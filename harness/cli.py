@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, HarnessError
-from harness.progress import make_progress
 from harness.results import RunReport
+from harness.runner.progress import make_progress
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_UNKNOWN = 2  # as in Jepsen: what the harness could not judge is neither pass nor fail
@@ -123,7 +123,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from harness.scenario import load_suite
+    from harness.scenario.loader import load_suite
 
     spec = _check_spec(args.store)
     folder = args.scenarios or default_scenarios_folder()
@@ -132,7 +132,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.scenario import load_scenario
+    from harness.scenario.loader import load_scenario
 
     spec = _check_spec(args.store)
     scenario = load_scenario(args.scenario)
@@ -243,11 +243,11 @@ def _print_summary(report: RunReport, out: Path, took: float | None, html: Path 
 def _check_spec(text: str | None) -> str:
     """Parse the spec now, so a malformed one is a one-line error (exit 2).
 
-    Importing and opening the store is the preflight's (:mod:`harness.preflight`): in a child
+    Importing and opening the store is the preflight's (:mod:`harness.store.preflight`): in a child
     process under a time limit, so a store whose import hangs or kills its process cannot take
     the harness with it.
     """
-    from harness.spec import parse_store_spec
+    from harness.store.spec import parse_store_spec
 
     return parse_store_spec(text).text
 

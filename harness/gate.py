@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.provenance import current_commit
 from harness.results import (
     FAIL,
     NOT_APPLICABLE,
@@ -47,6 +46,7 @@ from harness.results import (
     read_json_object,
     status_of,
 )
+from harness.results.provenance import current_commit
 
 DEFAULT_THRESHOLD = 0.10
 RANK = (FAIL, UNKNOWN, PASS, NOT_APPLICABLE)  # which status wins when reports of a store merge

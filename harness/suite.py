@@ -25,9 +25,7 @@ from pathlib import Path
 from harness.checkers import run_checkers
 from harness.criteria import ScenarioChecks, evaluate_all, unknown_results, verdict_of
 from harness.errors import ConfigError, HarnessError
-from harness.history import History, load_history
-from harness.preflight import run_preflight
-from harness.provenance import current_commit, machine_info
+from harness.history.log import History, load_history
 from harness.report.markdown import render_report_markdown
 from harness.results import (
     FAIL,
@@ -40,9 +38,11 @@ from harness.results import (
     ScenarioResult,
     load_run,
 )
+from harness.results.provenance import current_commit, machine_info
+from harness.results.trend import append_run, verify_figures
 from harness.runner import RunOutcome, run_scenario
-from harness.scenario import Scenario
-from harness.trend import append_run, verify_figures
+from harness.scenario.loader import Scenario
+from harness.store.preflight import run_preflight
 
 QUICK_FACTOR = 0.35
 
@@ -84,7 +84,7 @@ def verify(
 ) -> RunReport:
     """Run ``scenarios`` against ``spec``; write report.json and report.md in ``out_dir``.
 
-    Phases: the store's preflight (:mod:`harness.preflight`: a store that cannot be opened,
+    Phases: the store's preflight (:mod:`harness.store.preflight`: a store that cannot be opened,
     written and read back runs no scenario, and the report says *unknown* with the reason), each
     scenario run and judged in turn, the report written, and the run's line appended to the
     trend log.

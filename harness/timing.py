@@ -32,11 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.calls import recorded
+from harness.client.calls import recorded
 from harness.floors import FloorError, floor_durable_replace, floor_for, floor_plain_read
-from harness.history import FAIL, OK, HistoryLog
+from harness.history.log import FAIL, OK, HistoryLog
 from harness.nemesis.damage import damage_file
-from harness.payload import make_job
+from harness.workload.payload import make_job
 
 # Every kind of damage the nemesis does to a job file; a store's slow path may hide behind any.
 DAMAGE_KINDS = ("bitflip", "garbage", "empty", "truncate", "delete")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from harness.history import INVOKE, OK, History, Record
+from harness.history.log import INVOKE, OK, History, Record
 
 Pair = list[Record]
 
@@ -35,7 +35,7 @@ def op(
 
 
 def history(*pairs: Pair) -> History:
-    """Records sorted by time and indexed, as :func:`~harness.history.merge_histories` does."""
+    """Records sorted by time and indexed, as :func:`~harness.history.log.merge_histories` does."""
     records = sorted((record for pair in pairs for record in pair), key=lambda record: record.time)
     return History(
         [dataclasses.replace(record, index=index) for index, record in enumerate(records)]

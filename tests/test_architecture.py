@@ -3,7 +3,7 @@
 Every import counts: at module level, inside a function (a deferred import hides an edge, it does
 not remove it) and under ``TYPE_CHECKING``. A cycle means two modules own one concept between
 them; the fix is to give that concept a module of its own (as ``harness.checkers.result``,
-``harness.calls``, ``harness.provenance`` and ``harness.nemesis.powerloss.options`` did).
+``harness.client.calls``, ``harness.results.provenance`` and ``harness.nemesis.powerloss.options`` did).
 """
 
 from __future__ import annotations

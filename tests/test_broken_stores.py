@@ -26,8 +26,8 @@ import pytest
 from harness import runner
 from harness.checkers import CheckResult, run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
-from harness.history import History
-from harness.scenario import parse_scenario
+from harness.history.log import History
+from harness.scenario.loader import parse_scenario
 
 BROKEN_STORES = Path(__file__).parent / "broken_stores"
 SEED = 20240611

@@ -29,8 +29,8 @@ from harness import runner
 from harness.checkers import CheckResult, run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.floors import FILE, POSTGRESQL, FloorError, floor_for
-from harness.history import INVOKE, OK, History, Record
-from harness.scenario import parse_scenario
+from harness.history.log import INVOKE, OK, History, Record
+from harness.scenario.loader import parse_scenario
 from harness.timing import DAMAGE_KINDS
 
 BROKEN_STORES = Path(__file__).parent / "broken_stores"

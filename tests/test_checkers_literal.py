@@ -9,7 +9,7 @@ events is obvious::
     )
 
 Versions are the seq of writer ``writer-0`` (seq 0 is the ``setup`` version); payloads and digests
-are built with the harness's own :mod:`harness.payload`, exactly as the client records them.
+are built with the harness's own :mod:`harness.workload.payload`, exactly as the client records them.
 Some tests pin false alarms found while proving the checkers on correct stores (a read killed
 mid-call, a read racing the nemesis, a damage racing a save): they say so in their docstring.
 """
@@ -28,8 +28,8 @@ from harness.checkers import CheckResult, run_checker
 from harness.checkers.clear_errors import is_clear
 from harness.checkers.no_litter import is_temp_name
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate
-from harness.history import FAIL, INFO, OK, History
-from harness.payload import make_job, summarize_read, write_record
+from harness.history.log import FAIL, INFO, OK, History
+from harness.workload.payload import make_job, summarize_read, write_record
 
 # ---------------------------------------------------------------- building histories
 
@@ -946,11 +946,11 @@ def test_a_checker_with_nothing_to_judge_leaves_its_criterion_unknown() -> None:
 
 # The history model, and arithmetic on it (percentiles: harness.stats imports nothing).
 # The history model: records, the write tags, percentiles, and the fault vocabulary of a history
-# (harness.fault_windows reads fault events and imports only harness.history itself).
+# (harness.history.fault_windows reads fault events and imports only harness.history.log itself).
 CHECKER_IMPORTS = (
-    "harness.history",
-    "harness.fault_windows",
-    "harness.payload",
+    "harness.history.log",
+    "harness.history.fault_windows",
+    "harness.workload.payload",
     "harness.stats",
     "harness.checkers",
 )

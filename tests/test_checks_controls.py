@@ -32,8 +32,8 @@ import pytest
 from harness import runner
 from harness.checkers import run_checkers
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
-from harness.history import History
-from harness.scenario import parse_scenario
+from harness.history.log import History
+from harness.scenario.loader import parse_scenario
 
 TESTS = Path(__file__).parent
 SEED = 20240611

@@ -19,8 +19,8 @@ from harness.checkers import CheckResult, run_checker
 from harness.checkers.clear_errors import names_job
 from harness.checkers.no_litter import is_declared, is_temp_name
 from harness.criteria import ScenarioChecks, evaluate_all
-from harness.history import FAIL, INFO, History
-from harness.spec import store_files_report
+from harness.history.log import FAIL, INFO, History
+from harness.store.spec import store_files_report
 
 
 def check(name: str, h: History) -> CheckResult:

@@ -133,7 +133,9 @@ def test_analyze_rejudges_a_saved_run_from_its_history(
     history = out / "scenarios" / "short-writers" / "history.jsonl"
     records = [json.loads(line) for line in history.read_text().splitlines()]
     first = next(r for r in records if r["f"] == "save" and r["type"] == "invoke")
-    job = first["job"]  # ids are drawn from the random seed (harness.job_ids): take the first saved
+    job = first[
+        "job"
+    ]  # ids are drawn from the random seed (harness.workload.job_ids): take the first saved
     last_read = max(
         (r for r in records if r["f"] == "get" and r["type"] == "ok" and r["job"] == job),
         key=lambda r: r["time"],

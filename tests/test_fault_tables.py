@@ -23,7 +23,7 @@ from harness.nemesis.kill import KillAtSyscall, RandomKill
 from harness.nemesis.pause import Pause
 from harness.nemesis.slow_disk import SlowDisk
 from harness.nemesis.syscalls import SYSCALL_GROUPS, AttachedInjector
-from harness.scenario import load_suite, parse_scenario
+from harness.scenario.loader import load_suite, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 WRITERS = [{"role": "writer", "count": 2}, {"role": "reader"}]
@@ -174,7 +174,7 @@ def test_a_damage_that_cannot_be_aimed_makes_the_scenario_unknown_not_na() -> No
 
 def test_the_syscall_groups_belong_to_the_strace_mechanism_not_the_scenario_format() -> None:
     source = Path(SCENARIOS.parent / "harness" / "nemesis" / "syscalls.py").read_text()
-    assert "harness.scenario" not in source
+    assert "harness.scenario.loader" not in source
     assert SYSCALL_GROUPS["fsync"] == ("fsync", "fdatasync")
 
 

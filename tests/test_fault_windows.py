@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from histories import Pair, history, op
 
-from harness import fault_windows
 from harness.checkers import CheckResult, run_checker
 from harness.checkers.model import build_models
-from harness.fault_windows import (
+from harness.history import fault_windows
+from harness.history.fault_windows import (
     CALLS_FAIL,
     STOPPED,
     faults_of,
@@ -27,7 +27,7 @@ from harness.fault_windows import (
     window_closed,
     window_opened,
 )
-from harness.history import INFO
+from harness.history.log import INFO
 from harness.report import timeline
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
@@ -164,8 +164,8 @@ def test_the_timeline_draws_the_same_windows_and_marks_from_either(events: objec
         ("slowdisk", 0.6, 5.01, "writer-1"),
     ]
     assert [(m.kind, m.label) for m in built.markers] == [
-        ("kill", "kill writer-2: SIGKILL"),
-        ("damage", "damage j0: delete of main"),
+        ("killed", "kill writer-2: SIGKILL"),
+        ("damaged", "damage j0: delete of main"),
     ]
 
 
@@ -186,7 +186,7 @@ def test_the_timeline_shades_a_window_of_a_kind_it_does_not_list_by_its_effect()
 
 
 def test_the_reader_imports_only_the_history_model() -> None:
-    tree = ast.parse((HARNESS / "fault_windows.py").read_text())
+    tree = ast.parse((HARNESS / "history" / "fault_windows.py").read_text())
     imported = {
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     } | {
@@ -195,7 +195,7 @@ def test_the_reader_imports_only_the_history_model() -> None:
         if isinstance(node, ast.Import)
         for alias in node.names
     }
-    assert {name for name in imported if name.startswith("harness")} == {"harness.history"}
+    assert {name for name in imported if name.startswith("harness")} == {"harness.history.log"}
 
 
 FAULT_EVENT_NAMES = {"diskfault", "slowdisk", "diskfull", "fill-disk", "free-disk", "kill"}

@@ -17,10 +17,10 @@ import pytest
 
 from harness import runner
 from harness.checkers import run_checker
-from harness.fault_windows import STOPPED, faults_of
-from harness.history import History
+from harness.history.fault_windows import STOPPED, faults_of
+from harness.history.log import History
 from harness.runner.processes import ProcessHandle, Supervisor, Timeouts
-from harness.scenario import load_scenario, parse_scenario
+from harness.scenario.loader import load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SEED = 424242

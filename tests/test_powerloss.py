@@ -16,7 +16,7 @@ import pytest
 
 from harness.checkers import run_checker
 from harness.errors import ScenarioError
-from harness.history import History, Record
+from harness.history.log import History, Record
 from harness.nemesis.powerloss import PowerLossOptions
 from harness.nemesis.powerloss.check_pool import check_states
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
@@ -25,7 +25,7 @@ from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
 from harness.nemesis.syscalls import can_inject
 from harness.runner import run_scenario
-from harness.scenario import Scenario, load_scenario
+from harness.scenario.loader import Scenario, load_scenario
 
 ROOT = "/r"
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "power-loss.toml"

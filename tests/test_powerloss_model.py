@@ -18,7 +18,7 @@ import pytest
 
 from harness.checkers import run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
-from harness.history import History
+from harness.history.log import History
 from harness.nemesis import disk
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
 from harness.nemesis.powerloss.markers import operation_window
@@ -27,7 +27,7 @@ from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.strace_log import TraceModelError, parse_strace
 from harness.nemesis.syscalls import can_inject
 from harness.runner import RunOutcome, run_scenario
-from harness.scenario import Scenario, load_scenario
+from harness.scenario.loader import Scenario, load_scenario
 
 ROOT = "/r"
 TESTS = Path(__file__).resolve().parent

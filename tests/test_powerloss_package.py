@@ -69,7 +69,7 @@ def test_validating_the_options_loads_neither_the_explorer_nor_a_store() -> None
     for heavy in ("exploration", "children", "processes", "check_pool", "state_checks"):
         assert f"harness.nemesis.powerloss.{heavy}" not in ours
     assert not any(name.startswith("durable_jobs") for name in ours)
-    assert "subprocess" not in loaded and "harness.spec" not in ours
+    assert "subprocess" not in loaded and "harness.store.spec" not in ours
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,11 @@ from test_powerloss_model import BROKEN, TESTS, crash_states, run_power_loss, un
 
 from harness.checkers import run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
-from harness.history import History
+from harness.history.log import History
 from harness.nemesis.powerloss.sequences import workloads
 from harness.nemesis.syscalls import can_inject
 from harness.runner import run_scenario
-from harness.scenario import load_scenario
+from harness.scenario.loader import load_scenario
 
 SEQUENCES = TESTS.parent / "scenarios" / "power-loss-sequences.toml"
 

@@ -30,7 +30,7 @@ import pytest
 
 from harness.checkers.result import CheckResult
 from harness.errors import ConfigError
-from harness.history import Record
+from harness.history.log import Record
 from harness.report import (
     bench_sections,
     markup,
@@ -44,7 +44,7 @@ from harness.report import command as report_command
 from harness.report import html as report_html
 from harness.report import runs as report_runs
 from harness.results import RunReport, ScenarioResult, load_run
-from harness.trend import append_run, read_trend
+from harness.results.trend import append_run, read_trend
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("JOBHARNESS_CHROMIUM", "/usr/bin/chromium")
@@ -393,7 +393,7 @@ def test_a_timeline_from_a_small_literal_history() -> None:
     assert reader.levels[11] == timeline_model.FAIL_LEVEL
     assert reader.levels[40] == timeline_model.PROBLEM_LEVEL
     assert [(w.kind, w.start, w.end) for w in built.windows] == [("fill-disk", 0.50, 0.70)]
-    assert {m.kind for m in built.markers} == {"kill", "damage", "problem"}
+    assert {m.kind for m in built.markers} == {"killed", "damaged", "problem"}
     svg = timeline.render_timeline("tl-literal", "literal", built)
     assert svg.count('<path class="mark ops-') == 4  # ok, fail, info and problem: one path each
     assert "kill writer-0: SIGKILL" in svg and "disk full" in svg

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import toml_table
 from harness.errors import ScenarioError
-from harness.scenario import load_scenario, load_suite, parse_scenario
+from harness.scenario import toml_table
+from harness.scenario.loader import load_scenario, load_suite, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

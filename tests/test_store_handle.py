@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from harness.client import ProcessConfig, run_setup
+from harness.client.process import ProcessConfig, run_setup
 from harness.errors import HarnessError
-from harness.history import HistoryLog
+from harness.history.log import HistoryLog
 from harness.nemesis.powerloss.state_checks import check_state
-from harness.spec import StorePathsError, parse_store_spec
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
+from harness.store.spec import StorePathsError, parse_store_spec
 
 BROKEN = Path(__file__).resolve().parent / "broken_stores"
 RAISES_IN_PATHS_FOR = f"{BROKEN / 'raises_in_paths_for'}.py:make_store"
@@ -191,8 +191,8 @@ def test_opening_a_store_keeps_its_logging_off_stderr(quiet: bool, tmp_path: Pat
         f"""
         import logging
         from pathlib import Path
-        from harness.spec import parse_store_spec
-        from harness.store_handle import StoreHandle
+        from harness.store.spec import parse_store_spec
+        from harness.store.handle import StoreHandle
         store = {opening}
         store.save_job("j0", {{}})
         StoreHandle.open({spec!r}, {str(tmp_path)!r})  # a second opening adds no second handler
@@ -251,8 +251,8 @@ def _setup_report(spec: str, root: Path, tmp_path: Path) -> dict[str, Any]:
 def test_the_examples_of_the_store_handle_and_the_specs_hold() -> None:
     # In a fresh interpreter: the handle's example opens a store, which quiets logging for good.
     program = (
-        "import doctest, harness.spec, harness.store_handle\n"
-        "for module in (harness.spec, harness.store_handle):\n"
+        "import doctest, harness.store.spec, harness.store.handle\n"
+        "for module in (harness.store.spec, harness.store.handle):\n"
         "    result = doctest.testmod(module)\n"
         "    assert result.failed == 0 and result.attempted > 0, module\n"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import StoreSpecError
-from harness.spec import BUILTIN_STORES, capabilities, parse_store_spec
+from harness.store.spec import BUILTIN_STORES, capabilities, parse_store_spec
 
 GOOD_STORE = """
 import json, os

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import trend
 from harness.checkers.result import CheckResult
-from harness.results import CriterionResult, RunReport, ScenarioResult
-from harness.trend import TrendEntry, append_run, read_trend, trend_file, verify_figures
+from harness.results import CriterionResult, RunReport, ScenarioResult, trend
+from harness.results.trend import TrendEntry, append_run, read_trend, trend_file, verify_figures
 
 
 def test_an_appended_run_reads_back_as_the_same_entry(tmp_path: Path) -> None:

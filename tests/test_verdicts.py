@@ -24,8 +24,8 @@ from harness.checkers.never_raises import death_kind
 from harness.cli import main
 from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all, verdict_of
 from harness.gate import Baseline, Results, compare
-from harness.preflight import run_preflight
 from harness.results import scenario_status
+from harness.store.preflight import run_preflight
 
 C1, C2, C6 = (next(c for c in CRITERIA if c.id == cid) for cid in ("C1", "C2", "C6"))
 
@@ -377,7 +377,7 @@ def test_a_scenario_the_harness_fails_on_is_unknown_and_the_run_goes_on(
 ) -> None:
     """A bug in the harness costs the one scenario its verdict, never the run or a pass."""
     from harness import suite
-    from harness.scenario import parse_scenario
+    from harness.scenario.loader import parse_scenario
 
     real = suite.run_scenario
 
@@ -410,7 +410,7 @@ def test_power_loss_does_not_apply_to_a_store_whose_data_lives_on_a_server(
     """Crash states are computed from files under the store's folder; PostgreSQL has none there.
     Judging it on them read empty tables as lost jobs (a false alarm, seen once)."""
     from harness.runner import run_scenario
-    from harness.scenario import load_scenario
+    from harness.scenario.loader import load_scenario
 
     scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / scenario_file)
     outcome = run_scenario(scenario, "postgres", tmp_path / "run", seed=5)

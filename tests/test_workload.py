@@ -31,10 +31,10 @@ from harness import runner
 from harness.checkers import CheckResult, run_checker
 from harness.criteria import CriterionResult, ScenarioChecks, evaluate_all
 from harness.errors import ScenarioError
-from harness.history import OK, History, Record
-from harness.job_ids import generate_job_ids, is_valid_job_id, scenario_job_ids
-from harness.payload import choose_size
-from harness.scenario import parse_scenario
+from harness.history.log import OK, History, Record
+from harness.scenario.loader import parse_scenario
+from harness.workload.job_ids import generate_job_ids, is_valid_job_id, scenario_job_ids
+from harness.workload.payload import choose_size
 
 BROKEN_STORES = Path(__file__).parent / "broken_stores"
 SEED = 20261130
@@ -135,7 +135,7 @@ def test_a_bad_payload_mix_is_reported_with_the_key(bad: object) -> None:
 
 
 def test_every_concurrent_default_scenario_checks_descriptors_and_one_saves_1_mib() -> None:
-    from harness.scenario import load_suite
+    from harness.scenario.loader import load_suite
 
     suite = load_suite(Path(__file__).parent.parent / "scenarios")
     concurrent = [s for s in suite if s.kind == "concurrent"]

@@ -24,7 +24,7 @@ from harness.checkers.result import (
     plural,
     spread,
 )
-from harness.history import History
+from harness.history.log import History
 
 __all__ = [
     "MAX_EVIDENCE",

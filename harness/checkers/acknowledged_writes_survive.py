@@ -11,7 +11,7 @@ from collections import Counter
 
 from harness.checkers.read_verdicts import DURABILITY, describe_verdict, is_final_read, judge_reads
 from harness.checkers.result import CheckResult, evidence_fields, plural, spread
-from harness.history import History
+from harness.history.log import History
 
 
 def check_acknowledged_writes_survive(history: History) -> CheckResult:

@@ -50,8 +50,8 @@ import re
 from dataclasses import dataclass
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.fault_windows import faults_of
-from harness.history import History, Operation
+from harness.history.fault_windows import faults_of
+from harness.history.log import History, Operation
 
 GENERIC = {"", "error", "unknown", "failed", "none", "null", "exception", "internal error"}
 MIN_LENGTH = 10
@@ -170,7 +170,7 @@ def judge(
 class _InjectedFaults:
     """What the history says was done to each job and process, queried per operation.
 
-    Read from the history's fault vocabulary (:mod:`harness.fault_windows`), so a new fault kind
+    Read from the history's fault vocabulary (:mod:`harness.history.fault_windows`), so a new fault kind
     whose window may fail store calls (with an errno) or damages a job is judged with no edit here.
     """
 

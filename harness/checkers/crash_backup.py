@@ -10,7 +10,7 @@ from collections import Counter
 
 from harness.checkers.crash_consistency import matches_version
 from harness.checkers.result import CheckResult, evidence_fields, plural, spread
-from harness.history import History, Operation
+from harness.history.log import History, Operation
 
 
 def check_crash_backup(history: History) -> CheckResult:

@@ -24,7 +24,7 @@ from collections import Counter
 from typing import Any
 
 from harness.checkers.result import CheckResult, evidence_fields, plural, spread
-from harness.history import History, Operation
+from harness.history.log import History, Operation
 
 
 def check_crash_consistency(history: History) -> CheckResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.history import History
+from harness.history.log import History
 
 
 def check_crash_litter(history: History) -> CheckResult:

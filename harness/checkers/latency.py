@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.checkers.read_verdicts import judge_reads
 from harness.checkers.result import CheckResult
-from harness.history import OK, History
+from harness.history.log import OK, History
 from harness.stats import summarize_ms
 
 MAIN_PHASE_ROLES = ("writer", "reader", "updater", "worker")

@@ -29,8 +29,8 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.fault_windows import faults_of
-from harness.history import FAIL, INFO, OK, History, Operation
+from harness.history.fault_windows import faults_of
+from harness.history.log import FAIL, INFO, OK, History, Operation
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.fault_windows import faults_of
-from harness.history import History, Operation
+from harness.history.fault_windows import faults_of
+from harness.history.log import History, Operation
 
 
 def fault_windows(
@@ -20,7 +20,7 @@ def fault_windows(
 ) -> tuple[dict[str, list[tuple[float, float]]], list[tuple[float, float]]]:
     """When each process was under a fault that may fail its calls, and when every process was.
 
-    Read from the history's fault vocabulary (:mod:`harness.fault_windows`): an injected disk
+    Read from the history's fault vocabulary (:mod:`harness.history.fault_windows`): an injected disk
     error or a slow disk on one process, a full disk on all of them, or any new fault whose
     window says its effect may fail store calls.
     """

@@ -1,6 +1,6 @@
 """No descriptor leak: the open-descriptor count of a process does not grow with its store calls.
 
-Every store process runs under a lowered open-files limit (``harness.descriptors``, 256) and
+Every store process runs under a lowered open-files limit (``harness.client.descriptors``, 256) and
 records how many descriptors it has open, every 16 store calls. A store that opens a file per
 save and never closes it climbs by one per save until every ``open`` fails with ``EMFILE``. A
 correct store may hold a few descriptors for good (a database and its WAL, a socket, one lock
@@ -20,7 +20,7 @@ the service's HTTP 500) and ``save_job`` fails (C6: the write is lost).
 from __future__ import annotations
 
 from harness.checkers.result import CheckResult, evidence_fields
-from harness.history import History
+from harness.history.log import History
 
 GROWTH_SLACK = 8  # descriptors a process may add in the second half of its calls
 LIMIT_MARGIN = 4  # a count this close to the limit has run out: the next opens fail

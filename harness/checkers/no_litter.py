@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.history import History
+from harness.history.log import History
 
 TEMP_PATTERNS = (
     "*.tmp",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.history import OK, History, Operation
+from harness.history.log import OK, History, Operation
 
 
 @dataclass(frozen=True)

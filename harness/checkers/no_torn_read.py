@@ -11,7 +11,7 @@ from collections import Counter
 
 from harness.checkers.read_verdicts import TORN, describe_verdict, judge_reads
 from harness.checkers.result import CheckResult, evidence_fields, plural, spread
-from harness.history import History
+from harness.history.log import History
 
 
 def check_no_torn_read(history: History) -> CheckResult:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkers.result import CheckResult
-from harness.history import FAIL, OK, History, Operation
+from harness.history.log import FAIL, OK, History, Operation
 from harness.stats import percentile, summarize_ms
 
 ATOMIC_MS, BACKUP_MS, READ_MS, CORRUPTION_MS = 0.5, 1.0, 0.1, 250.0

@@ -13,7 +13,7 @@ share one judgement. The problem names fall in three families:
 from __future__ import annotations
 
 from harness.checkers.model import ReadVerdict, build_models
-from harness.history import History
+from harness.history.log import History
 
 TORN = ("foreign", "garbled", "invalid")
 DURABILITY = ("stale", "lost", "unreadable", "future")

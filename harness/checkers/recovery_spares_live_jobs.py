@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from harness.checkers.read_verdicts import judge_reads
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.history import OK, History, Operation
+from harness.history.log import OK, History, Operation
 
 Recovery = tuple[Operation, set[str]]  # a recover() and the processes alive through it
 Writes = dict[tuple[object, ...], Operation]  # each save by its tag

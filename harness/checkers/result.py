@@ -4,7 +4,7 @@ A leaf of the checkers package: every checker imports it, and it imports nothing
 the package's registry (``harness.checkers``) can import every checker without a cycle.
 
 Evidence is written for people and kept for the report: each line that is about one operation
-of the history starts as :meth:`harness.history.Operation.describe` writes it (``op #2023
+of the history starts as :meth:`harness.history.log.Operation.describe` writes it (``op #2023
 reader-1 get(j0) -> ok ...``), and the result keeps that operation's index beside the line
 (``evidence_operations``), so the HTML timeline can mark the operation without judging the
 history again:

@@ -10,7 +10,7 @@ as soon as a job is left unfinished: nothing else can bring it to an end.
 from __future__ import annotations
 
 from harness.checkers.result import CheckResult, evidence_fields, plural
-from harness.history import OK, History, Operation
+from harness.history.log import OK, History, Operation
 
 TERMINAL = ("done", "error")
 

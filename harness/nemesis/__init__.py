@@ -20,5 +20,5 @@ The mechanisms under them:
   phase calls it).
 
 Every fault is recorded in the history as operations of process ``nemesis``, carrying what it
-did in the generic vocabulary of :mod:`harness.fault_windows` that checkers read.
+did in the generic vocabulary of :mod:`harness.history.fault_windows` that checkers read.
 """

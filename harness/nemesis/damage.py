@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError, ScenarioError
-from harness.fault_windows import files_damaged
-from harness.history import OK
+from harness.history.fault_windows import files_damaged
+from harness.history.log import OK
 from harness.nemesis.fault import (
     Fault,
     FaultRun,
@@ -44,7 +44,7 @@ from harness.nemesis.fault import (
     TimedAction,
     check_target,
 )
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 DAMAGE_FILES = ("main", "backup", "both")
 DAMAGE_HOWS = ("truncate", "empty", "garbage", "bitflip", "delete")

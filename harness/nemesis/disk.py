@@ -30,10 +30,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.fault_windows import CALLS_FAIL, new_window_id, window_closed, window_opened
-from harness.history import OK
+from harness.history.fault_windows import CALLS_FAIL, new_window_id, window_closed, window_opened
+from harness.history.log import OK
 from harness.nemesis.fault import Fault, FaultRun, ScenarioFacts, TimedAction, check_target
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 FILLER_NAME = ".jobharness-filler"
 SMALL_DISK_WINDOW = "diskfull"  # one store folder a run, so one small filesystem: one window id

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.fault_windows import CALLS_FAIL
+from harness.history.fault_windows import CALLS_FAIL
 from harness.nemesis.fault import FaultRun, FaultTarget
 from harness.nemesis.syscall_fault import ArmedInjector, ArmedWindow, SyscallFault
 from harness.nemesis.syscalls import SYSCALL_GROUPS, AttachedInjector, Injection
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 DISK_ERRORS = ("ENOSPC", "EIO")
 

@@ -21,7 +21,7 @@ always, last             ``cleanup(run)``: undo what must never outlive a run (m
 Every method has a default that does nothing, so a kind writes only what it does. The runner
 never asks which kind a fault is: adding one is a module with its class and a line in
 :mod:`harness.nemesis.registry`. Each fault records what it does as operations of the process
-``nemesis``, with the generic fields of :mod:`harness.fault_windows`, so no checker needs to know
+``nemesis``, with the generic fields of :mod:`harness.history.fault_windows`, so no checker needs to know
 the new kind either.
 
 The runner is seen through :class:`FaultRun` and each process through :class:`FaultTarget`
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from harness.errors import ScenarioError
-from harness.history import HistoryLog
-from harness.toml_table import TableReader
+from harness.history.log import HistoryLog
+from harness.scenario.toml_table import TableReader
 
 
 @dataclass(frozen=True)

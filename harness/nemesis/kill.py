@@ -19,7 +19,7 @@ A kill at a system call lands *before* the call runs: the data written so far is
 cache, never made durable, which is a crash mid-fsync. A random kill lands wherever the process
 is, which finds the places nobody thought of. Either way a process of a group marked
 ``restart = true`` is started again as a new incarnation, and the kill is a ``kill`` event of
-the history (with the generic fields of :func:`harness.fault_windows.process_killed`).
+the history (with the generic fields of :func:`harness.history.fault_windows.process_killed`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import random
 import signal
 from dataclasses import dataclass
 
-from harness.fault_windows import process_killed
-from harness.history import OK
+from harness.history.fault_windows import process_killed
+from harness.history.log import OK
 from harness.nemesis.fault import (
     Fault,
     FaultRun,
@@ -41,7 +41,7 @@ from harness.nemesis.fault import (
 )
 from harness.nemesis.syscall_fault import ArmedInjector, SyscallFault
 from harness.nemesis.syscalls import SYSCALL_GROUPS, AttachedInjector, Injection
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 KILL_AT = ("syscall", "random")
 

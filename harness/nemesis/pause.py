@@ -18,7 +18,7 @@ A pause is not a death and not a hang: the process is always continued (at the e
 time, at the end of the phase, and in the run's cleanup after an error or Ctrl-C), and the time
 it spent stopped is not counted against the store call it was in. Each pause is a window of the
 history from ``pause`` (at SIGSTOP) to ``pause-end`` (at SIGCONT) on the process, with effect
-``stopped`` (see :mod:`harness.fault_windows`).
+``stopped`` (see :mod:`harness.history.fault_windows`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import random
 from dataclasses import dataclass
 
 from harness.errors import ScenarioError
-from harness.fault_windows import STOPPED, new_window_id, window_closed, window_opened
-from harness.history import OK
+from harness.history.fault_windows import STOPPED, new_window_id, window_closed, window_opened
+from harness.history.log import OK
 from harness.nemesis.fault import (
     Fault,
     FaultRun,
@@ -38,7 +38,7 @@ from harness.nemesis.fault import (
     TimedAction,
     check_target,
 )
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 LONGEST = 60.0  # seconds: a pause longer than the harness's hang timeout would read as a hang
 SHARE_HELD = 0.6  # at most this part of each share of the phase is spent stopped

@@ -4,7 +4,7 @@ The scenario format knows faults only through :func:`parse_fault`: it hands over
 ``[[faults]]`` table, the registry reads ``kind`` and lets that kind's class read the rest.
 Adding a kind is a module with its class (see :mod:`harness.nemesis.fault`) and one line here::
 
-    >>> from harness.toml_table import TableReader
+    >>> from harness.scenario.toml_table import TableReader
     >>> parse_fault(TableReader({"kind": "kill", "target": "writer-0", "times": 2}, "x.toml"))
     RandomKill(target='writer-0', times=2)
 """
@@ -20,7 +20,7 @@ from harness.nemesis.fault import Fault
 from harness.nemesis.kill import parse_kill
 from harness.nemesis.pause import Pause
 from harness.nemesis.slow_disk import SlowDisk
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 # The order is the one error messages list them in.
 FAULT_KINDS: dict[str, Callable[[TableReader], Fault]] = {

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.fault_windows import CALLS_SLOW
+from harness.history.fault_windows import CALLS_SLOW
 from harness.nemesis.fault import FaultRun, FaultTarget
 from harness.nemesis.syscall_fault import ArmedInjector, ArmedWindow, SyscallFault
 from harness.nemesis.syscalls import SYSCALL_GROUPS, AttachedInjector, Injection
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.fault_windows import new_window_id, window_closed, window_opened
-from harness.history import OK
+from harness.history.fault_windows import new_window_id, window_closed, window_opened
+from harness.history.log import OK
 from harness.nemesis.fault import (
     Fault,
     FaultRun,
@@ -65,7 +65,7 @@ class ArmedWindow(ArmedInjector):
 
     Recorded as ``<kind>`` (invoke and *ok*, when strace is attached) and ``<kind>-end`` (when
     it detaches, with the first trace lines it injected), carrying the generic fields of
-    :mod:`harness.fault_windows` (``effect``, ``errno``).
+    :mod:`harness.history.fault_windows` (``effect``, ``errno``).
     """
 
     def __init__(

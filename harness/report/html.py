@@ -35,7 +35,7 @@ from harness.report.svg import esc
 from harness.report.timeline_section import timelines_section
 from harness.report.trend_section import trends_section
 from harness.results import BenchResults, SavedRun
-from harness.trend import TrendEntry, read_trend
+from harness.results.trend import TrendEntry, read_trend
 
 
 def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = None) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from harness.errors import ConfigError
 from harness.report.markup import slug
 from harness.results import BenchResults, RunReport, SavedRun, load_run
-from harness.trend import TrendEntry, entry_of
+from harness.results.trend import TrendEntry, entry_of
 
 REPORTS_ROOT = Path("reports")
 

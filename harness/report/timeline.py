@@ -21,7 +21,7 @@ scenario of 10,000 operations costs a few kilobytes of SVG.
 (what it is made of, and the colours, are :mod:`harness.report.timeline_model`) and
 :func:`render_timeline` draws it.
 
->>> from harness.history import Record
+>>> from harness.history.log import Record
 >>> records = [
 ...     Record("writer-0", "invoke", "save", "j0", None, 0.00, index=0),
 ...     Record("writer-0", "ok", "save", "j0", None, 0.01, index=1),
@@ -30,7 +30,7 @@ scenario of 10,000 operations costs a few kilobytes of SVG.
 ... ]
 >>> timeline = build_timeline(records)
 >>> [lane.name for lane in timeline.lanes], [marker.kind for marker in timeline.markers]
-(['writer-0'], ['kill'])
+(['writer-0'], ['killed'])
 >>> render_timeline("tl-demo", "demo", timeline).count('class="mark')
 2
 """
@@ -41,8 +41,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from harness.fault_windows import DAMAGED, KILLED, read_faults
-from harness.history import Record, join_operations
+from harness.history.fault_windows import DAMAGED, KILLED, read_faults
+from harness.history.log import Record, join_operations
 from harness.report.svg import Scale, element, format_number, svg_open, text, tooltip
 from harness.report.timeline_model import (
     BUCKETS,
@@ -118,7 +118,7 @@ def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], l
     """The faults as windows (armed .. released) and instant markers, and the phases and crashes.
 
     Fault windows, kills and damage come from the history's fault vocabulary
-    (:mod:`harness.fault_windows`), so a new fault kind is drawn with no edit here.
+    (:mod:`harness.history.fault_windows`), so a new fault kind is drawn with no edit here.
     """
     faults = read_faults(records)
     windows = [
@@ -136,9 +136,9 @@ def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], l
     for mark in faults.marks:
         target = lane_of(mark.process) if isinstance(mark.process, str) else None
         if mark.effect == KILLED:
-            markers.append(Marker("kill", mark.op.start, f"kill {target}: {mark.how}", target))
+            markers.append(Marker("killed", mark.op.start, f"kill {target}: {mark.how}", target))
         elif mark.effect == DAMAGED:
-            markers.append(Marker("damage", mark.op.start, mark.label))
+            markers.append(Marker("damaged", mark.op.start, mark.label))
     for record in records:
         if record.process != "nemesis" or record.type == "invoke":
             continue
@@ -147,7 +147,9 @@ def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], l
         target = lane_of(target) if isinstance(target, str) else None
         if record.f == "crash":
             markers.append(
-                Marker("crash", record.time, f"{target} crashed (exit {value.get('exit')})", target)
+                Marker(
+                    "crashed", record.time, f"{target} crashed (exit {value.get('exit')})", target
+                )
             )
         elif record.f == "phase":
             markers.append(Marker("phase", record.time, str(value.get("phase", "phase"))))
@@ -327,8 +329,8 @@ def _markers(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: fl
                 anchor, at = ("start", x + 2) if fits else ("end", x - 2)
                 parts.append(text(at, TOP - 4, marker.label, size=9, color="#777", anchor=anchor))
                 last_label = x
-        elif marker.kind in ("kill", "crash"):
-            color = KILL_COLOR if marker.kind == "kill" else CRASH_COLOR
+        elif marker.kind in ("killed", "crashed"):
+            color = KILL_COLOR if marker.kind == "killed" else CRASH_COLOR
             line = element("line", x1=x, y1=TOP, x2=x, y2=bottom, stroke=color, stroke_width=1.2)
             cross = element(
                 "path",
@@ -337,12 +339,12 @@ def _markers(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: fl
                 stroke_width=2,
             )
             parts.append(element("g", tip + line + cross, class_=f"mark fault-{marker.kind}"))
-        elif marker.kind == "damage":
+        elif marker.kind == "damaged":
             parts.append(
                 element(
                     "path",
                     tip,
-                    class_="mark fault-damage",
+                    class_="mark fault-damaged",
                     d=f"M{x - 5:.1f} {TOP + 1}h10l-5 {LANE_HEIGHT - 2}z",
                     fill=DAMAGE_COLOR,
                     stroke="#8a5a00",

@@ -17,8 +17,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harness.fault_windows import STOPPED
-from harness.history import FAIL, INFO, OK
+from harness.history.fault_windows import STOPPED
+from harness.history.log import FAIL, INFO, OK
 
 IDLE, OK_LEVEL, FAIL_LEVEL, INFO_LEVEL, PROBLEM_LEVEL = 0, 1, 2, 3, 4
 LEVEL_OF = {OK: OK_LEVEL, FAIL: FAIL_LEVEL, INFO: INFO_LEVEL}
@@ -73,12 +73,16 @@ class Window:
     end: float
     label: str
     process: str | None = None
-    effect: str = ""  # what the fault did (harness.fault_windows): styles a kind not listed
+    effect: str = ""  # what the fault did (harness.history.fault_windows): styles a kind not listed
 
 
 @dataclass(frozen=True)
 class Marker:
-    """An instant: a kill, a crash, a damage, a phase change, or an operation judged wrong."""
+    """An instant on the timeline, named by what happened, never by which fault did it.
+
+    ``kind`` is one of ``killed``, ``crashed``, ``damaged``, ``phase`` or ``problem`` (an
+    operation judged wrong): a kill at a system call and a random kill draw the same mark.
+    """
 
     kind: str
     time: float

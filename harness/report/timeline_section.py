@@ -9,7 +9,7 @@ names (:func:`problem_operations`): the checkers are not run again.
 
 from __future__ import annotations
 
-from harness.history import load_history
+from harness.history.log import load_history
 from harness.report.markup import count_of, slug, tag, verdict_word
 from harness.report.runs import VerifyRun
 from harness.report.svg import esc
@@ -69,9 +69,13 @@ def _timeline_figure(run: VerifyRun, scenario: ScenarioResult) -> str:
         facts.append(
             count_of(timeline.problems, "operation judged wrong", "operations judged wrong")
         )
-    for kind in ("kill", "crash", "damage"):
+    for kind, one, many in (
+        ("killed", "kill", "kills"),
+        ("crashed", "crash", "crashes"),
+        ("damaged", "damage", "damages"),
+    ):
         if count := sum(1 for marker in timeline.markers if marker.kind == kind):
-            facts.append(count_of(count, kind, kind + "es" if kind == "crash" else ""))
+            facts.append(count_of(count, one, many))
     items = [
         tag(
             "li",

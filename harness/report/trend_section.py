@@ -1,6 +1,6 @@
 """The trends part of ``report.html``: each figure of this report's runs across past runs.
 
-The trend log (:mod:`harness.trend`) holds one line per verify or bench run; for every figure of
+The trend log (:mod:`harness.results.trend`) holds one line per verify or bench run; for every figure of
 the runs in the report, :func:`trends_section` draws a small chart of its last
 :data:`MAX_TREND_POINTS` values, oldest left, this report's run ringed, grouped by store.
 """
@@ -14,7 +14,7 @@ from harness.report.markup import count_of, slug, tag
 from harness.report.runs import VerifyRun, current_entries
 from harness.report.svg import esc
 from harness.results import BenchResults
-from harness.trend import TrendEntry
+from harness.results.trend import TrendEntry
 
 MAX_TREND_POINTS = 60  # the last runs of a figure: a trend, not an archive
 

@@ -240,7 +240,7 @@ class ScenarioResult:
 
 @dataclass(frozen=True)
 class Preflight:
-    """What the store's preflight found (:mod:`harness.preflight`), as the report saves it."""
+    """What the store's preflight found (:mod:`harness.store.preflight`), as the report saves it."""
 
     ok: bool
     step: str = ""

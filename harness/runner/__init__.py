@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.history import INFO
+from harness.history.log import INFO
 from harness.runner.processes import DEFAULT_TIMEOUTS, Timeouts
 from harness.runner.scenario_run import Progress, RunOutcome, ScenarioRunner
-from harness.scenario import Scenario
+from harness.scenario.loader import Scenario
 
 # The timeouts in seconds, read when a run starts: a caller (a test) may shorten one here.
 START_TIMEOUT = DEFAULT_TIMEOUTS.start  # for a process to open the store and say it is ready

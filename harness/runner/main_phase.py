@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 
-from harness.history import OK
+from harness.history.log import OK
 from harness.nemesis.fault import TimedAction
 from harness.runner.inventory import list_files
 from harness.runner.phase import Phase, PhaseRun

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.history import HistoryLog
+from harness.history.log import HistoryLog
 from harness.nemesis.fault import FaultRun, NotRunnable
 from harness.runner.plan import ProcessPlan
 from harness.runner.processes import Supervisor, Timeouts
-from harness.scenario import Scenario
+from harness.scenario.loader import Scenario
 
 
 class PhaseRun(FaultRun, Protocol):

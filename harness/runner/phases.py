@@ -10,7 +10,7 @@
 ======================  ======================================================================
 
 What a kind reads of a scenario's ``[options]`` is validated when the scenario file is loaded
-(:data:`harness.scenario.KIND_OPTIONS`), so a bad option is a usage error before anything runs.
+(:data:`harness.scenario.loader.KIND_OPTIONS`), so a bad option is a usage error before anything runs.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.nemesis.powerloss import explore_power_loss
 from harness.nemesis.syscalls import can_inject
 from harness.runner.main_phase import ConcurrentPhase
 from harness.runner.phase import Phase, PhaseRun
-from harness.scenario import Scenario
+from harness.scenario.loader import Scenario
 
 
 class LatencyPhase(Phase):

@@ -1,6 +1,6 @@
 """Who does what in a run: the jobs and the configuration each process of a scenario gets.
 
-The job ids come from the seed (:func:`harness.job_ids.scenario_job_ids`). Writers of a
+The job ids come from the seed (:func:`harness.workload.job_ids.scenario_job_ids`). Writers of a
 scenario with ``shared_jobs = false`` and workers split the jobs round-robin (writer ``i`` of
 ``n`` owns jobs ``i, i+n, i+2n...``), so each job has one writer; readers, updaters and the
 side processes (setup, restart, final) see every job. Updater ``i`` owns the field ``u<i>``.
@@ -13,13 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.client import ProcessConfig
-from harness.job_ids import scenario_job_ids
-from harness.scenario import Scenario
+from harness.client.process import ProcessConfig
+from harness.scenario.loader import Scenario
+from harness.workload.job_ids import scenario_job_ids
 
 
 class ProcessPlan:
-    """Builds the :class:`~harness.client.ProcessConfig` of every process of one run."""
+    """Builds the :class:`~harness.client.process.ProcessConfig` of every process of one run."""
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 Every store process of a run is a :class:`ProcessHandle`, kept by the :class:`Supervisor`, which
 
-* starts it (``multiprocess``, forked) with its :class:`~harness.client.ProcessConfig`, the shared
+* starts it (``multiprocess``, forked) with its :class:`~harness.client.process.ProcessConfig`, the shared
   *go* event, a *finished* event the process sets when its role's work is done, and the shared
   clock of the store call it has in flight (``busy_since``);
 * watches it: a call in flight longer than ``Timeouts.op`` gets the process killed as hung (its
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import client
-from harness.client import ProcessConfig
-from harness.history import INVOKE, HistoryLog, ProcessEnd, Record, read_records
+from harness.client import process as client
+from harness.client.process import ProcessConfig
+from harness.history.log import INVOKE, HistoryLog, ProcessEnd, Record, read_records
+from harness.history.outcomes import describe_exit
 from harness.nemesis.fault import Attachment
-from harness.outcomes import describe_exit
 from harness.runner.plan import ProcessPlan
 
 

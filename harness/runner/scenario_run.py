@@ -22,14 +22,14 @@ from typing import Any
 
 import multiprocess
 
-from harness.history import OK, HistoryLog, Record, merge_histories, write_history
+from harness.history.log import OK, HistoryLog, Record, merge_histories, write_history
 from harness.nemesis.fault import FaultTarget, NotRunnable, is_target
 from harness.runner.inventory import list_files
 from harness.runner.phases import phase_of
 from harness.runner.plan import ProcessPlan
 from harness.runner.processes import DEFAULT_TIMEOUTS, ProcessHandle, Supervisor, Timeouts
-from harness.scenario import Scenario
-from harness.spec import parse_store_spec
+from harness.scenario.loader import Scenario
+from harness.store.spec import parse_store_spec
 
 Progress = Callable[[str], None]
 

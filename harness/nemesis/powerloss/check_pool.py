@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.history.outcomes import describe_exit
 from harness.nemesis.powerloss.crash_states import CrashState
 from harness.nemesis.powerloss.processes import child_command, child_environment
-from harness.outcomes import describe_exit
 
 if TYPE_CHECKING:
     from harness.nemesis.powerloss.options import PowerLossOptions

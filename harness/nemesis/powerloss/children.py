@@ -24,13 +24,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.calls import silence_store_logging
+from harness.client.calls import silence_store_logging
+from harness.history.outcomes import describe_error
 from harness.nemesis.powerloss.markers import make_marker, marker_path
 from harness.nemesis.powerloss.snapshots import open_descriptors, take_snapshot
 from harness.nemesis.powerloss.state_checks import check_state
-from harness.outcomes import describe_error
-from harness.spec import parse_store_spec
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
+from harness.store.spec import parse_store_spec
 
 
 def prepare_main(argv: list[str]) -> None:

@@ -82,7 +82,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.history import OK, HistoryLog
+from harness.history.log import OK, HistoryLog
 from harness.nemesis.powerloss.check_pool import check_states, materialize
 from harness.nemesis.powerloss.crash_states import Exploration, enumerate_crash_states
 from harness.nemesis.powerloss.operation_trace import OperationTrace
@@ -116,7 +116,7 @@ class PowerLossWorkload(Protocol):
 
 
 class PowerLossScenario(Protocol):
-    """What power loss reads of a scenario (``harness.scenario.Scenario`` has it all).
+    """What power loss reads of a scenario (``harness.scenario.loader.Scenario`` has it all).
 
     A protocol rather than an import: the scenario loader validates these options with
     :class:`PowerLossOptions`, so this package must not import it back.

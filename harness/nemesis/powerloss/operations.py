@@ -22,10 +22,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.history import INFO, OK, HistoryLog
+from harness.history.log import INFO, OK, HistoryLog
 from harness.nemesis.powerloss.crash_states import CrashState
 from harness.nemesis.powerloss.operation_trace import OpenFile
-from harness.payload import WRITE_TAG_KEY, make_job, write_record
+from harness.workload.payload import WRITE_TAG_KEY, make_job, write_record
 
 WRITER = "powerloss"  # the writer name in the tags of the jobs written here
 

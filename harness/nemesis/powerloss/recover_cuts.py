@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.history import HistoryLog
+from harness.history.log import HistoryLog
 from harness.nemesis.powerloss.check_pool import check_states, materialize
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
 from harness.nemesis.powerloss.operation_trace import OperationTrace

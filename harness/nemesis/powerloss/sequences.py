@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.history import OK, HistoryLog
+from harness.history.log import OK, HistoryLog
 from harness.nemesis.powerloss.check_pool import check_states, materialize
 from harness.nemesis.powerloss.crash_states import CrashState, enumerate_crash_states
 from harness.nemesis.powerloss.markers import sequence_window
@@ -45,7 +45,7 @@ from harness.nemesis.powerloss.replay import model_trace
 from harness.nemesis.powerloss.snapshots import load_snapshot, parse_open_descriptors
 from harness.nemesis.powerloss.strace_log import RawCall, TraceModelError, parse_strace
 from harness.nemesis.powerloss.traced_calls import store_spellings
-from harness.payload import WRITE_TAG_KEY, make_job, write_record
+from harness.workload.payload import WRITE_TAG_KEY, make_job, write_record
 
 if TYPE_CHECKING:
     from harness.nemesis.powerloss.options import PowerLossOptions

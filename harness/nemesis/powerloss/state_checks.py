@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers.no_litter import is_declared, is_temp_name
+from harness.history.outcomes import describe_error
 from harness.nemesis.powerloss.operation_trace import is_ephemeral
-from harness.outcomes import describe_error
-from harness.payload import summarize_read
-from harness.spec import StorePathsError, StoreSpec
-from harness.store_handle import StoreHandle
+from harness.store.handle import StoreHandle
+from harness.store.spec import StorePathsError, StoreSpec
+from harness.workload.payload import summarize_read
 
 
 def check_state(

@@ -1,7 +1,7 @@
 """One recorded store call: an invoke, the call timed alone, and exactly one completion.
 
 Every store call of every harness process goes through :func:`recorded`: the roles of
-:mod:`harness.client`, the latency timer of :mod:`harness.timing`. It also keeps the *call
+:mod:`harness.client.process`, the latency timer of :mod:`harness.timing`. It also keeps the *call
 clock*, a value shared with the runner saying since when the call in flight has been running
 (0.0 when idle), so the runner can kill a process whose store call hangs and name the call on
 the progress line; and it counts calls for the descriptor sampler.
@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness import descriptors
-from harness.history import INFO, OK, HistoryLog
-from harness.outcomes import describe_error
+from harness.client import descriptors
+from harness.history.log import INFO, OK, HistoryLog
+from harness.history.outcomes import describe_error
 
 # When the store call in flight began (monotonic seconds, 0.0 when idle): a value shared with the
 # runner, which kills a process whose call has been in flight too long (a hung store).

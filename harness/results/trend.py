@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.provenance import current_commit, machine_info
 from harness.results import FAIL, PASS, RunReport
+from harness.results.provenance import current_commit, machine_info
 
 DEFAULT_TREND = Path("reports") / "trend.jsonl"
 OLD_DEFAULT_TREND = Path("reports") / "history.jsonl"  # its name before it was the trend log

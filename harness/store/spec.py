@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, StoreSpecError
-from harness.outcomes import describe_error
+from harness.history.outcomes import describe_error
 
 REQUIRED_METHODS = ("save_job", "get_job")
 OPTIONAL_METHODS = (
@@ -275,7 +275,7 @@ def job_paths(store: object, root: str | os.PathLike[str], job_id: str) -> dict[
     >>> job_paths(Refuses(), "/data/jobs", "j0")
     Traceback (most recent call last):
     ...
-    harness.spec.StorePathsError: ValueError: not a job id (paths_for('j0'))
+    harness.store.spec.StorePathsError: ValueError: not a job id (paths_for('j0'))
     """
     paths_for = getattr(store, "paths_for", None)
     if not callable(paths_for):

@@ -14,7 +14,7 @@ the calls is a leak.
 
 The sampler is process-wide (one per harness process, installed by :func:`start_sampling`),
 because every store call of every role goes through one recording helper
-(``harness.calls.recorded``), which then needs no extra argument to count.
+(``harness.client.calls.recorded``), which then needs no extra argument to count.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import errno
 import os
 import resource
 
-from harness.history import OK, HistoryLog
+from harness.history.log import OK, HistoryLog
 
 OPEN_FILES_LIMIT = 256  # low enough for a leak of one descriptor per save to run out in a run
 SAMPLE_EVERY = 16  # store calls between two samples

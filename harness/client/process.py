@@ -15,7 +15,7 @@ final     reads every job once, in a quiet store, after the restart
 setup     saves the first version of every job and reports what the store can do
 ========  ================================================================================
 
-Every store call is recorded as an invoke and a completion (see :mod:`harness.history`); the
+Every store call is recorded as an invoke and a completion (see :mod:`harness.history.log`); the
 time spent in the store call alone is what the latency figures measure. Nothing here writes
 with ``write(2)`` or calls ``fsync``: the fault injector counts those system calls, and they must
 be the store's.
@@ -33,13 +33,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import calls, descriptors
-from harness.calls import recorded
-from harness.history import FAIL, OK, HistoryLog
-from harness.outcomes import describe_error
-from harness.payload import WRITE_TAG_KEY, choose_size, make_job, summarize_read, write_record
-from harness.spec import StorePathsError
-from harness.store_handle import StoreHandle
+from harness.client import calls, descriptors
+from harness.client.calls import recorded
+from harness.history.log import FAIL, OK, HistoryLog
+from harness.history.outcomes import describe_error
+from harness.store.handle import StoreHandle
+from harness.store.spec import StorePathsError
+from harness.workload.payload import (
+    WRITE_TAG_KEY,
+    choose_size,
+    make_job,
+    summarize_read,
+    write_record,
+)
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,11 @@ from typing import Any
 
 import multiprocess
 
-from harness.calls import silence_store_logging
+from harness.client.calls import silence_store_logging
 from harness.errors import StoreSpecError
-from harness.outcomes import describe_error, describe_exit
-from harness.spec import parse_store_spec
-from harness.store_handle import StoreHandle
+from harness.history.outcomes import describe_error, describe_exit
+from harness.store.handle import StoreHandle
+from harness.store.spec import parse_store_spec
 
 STEP_TIMEOUT = 10.0  # seconds each step may take before the store counts as hung
 PROBE_ID = "jobharness-preflight-probe"
@@ -233,7 +233,7 @@ def _where(error: BaseException) -> str:
     Frames of the harness and of the import machinery are skipped: the user wants the line of
     their store that raised, not ours.
     """
-    harness_dir = os.path.dirname(os.path.abspath(__file__))
+    harness_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # harness/
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)

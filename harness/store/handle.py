@@ -14,7 +14,7 @@ those questions in one way everywhere::
     'j0.json'
     >>> handle.close()
 
-Opening quiets the store's logging first (:func:`harness.calls.silence_store_logging`): a store's
+Opening quiets the store's logging first (:func:`harness.client.calls.silence_store_logging`): a store's
 warnings would flood the terminal, and their ``write(2)`` calls would be counted by the fault
 injection as the store's own. The store's own calls are made on :attr:`StoreHandle.store`, so
 that a recorded call times the store alone.
@@ -23,7 +23,7 @@ that a recorded call times the store alone.
 answer when it has ``paths_for``. A store without it keeps the documented default, the incident's
 layout ``<root>/<id>.json`` and ``.json.bak`` (which a caller uses only where those files
 exist). A ``paths_for`` that raises, or answers something that is not a mapping of paths, raises
-:class:`~harness.spec.StorePathsError`, whose message names the call (``ValueError: bad id
+:class:`~harness.store.spec.StorePathsError`, whose message names the call (``ValueError: bad id
 (paths_for('j0'))``): the caller records it and aims nothing, because damage aimed at guessed
 paths may hit the wrong files and pass for a store that recovered.
 
@@ -42,9 +42,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from harness.calls import silence_store_logging
+from harness.client.calls import silence_store_logging
 from harness.errors import HarnessError
-from harness.spec import (
+from harness.store.spec import (
     StorePathsError,
     StoreSpec,
     capabilities,

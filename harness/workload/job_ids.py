@@ -4,7 +4,7 @@ A store turns job ids into file names, keys or rows, and the classic mistakes li
 store that folds case (``Ab-c`` and ``ab-c`` share a file on a case-insensitive mapping), or that
 maps punctuation to one character (``ab-c`` and ``ab_c`` both become ``ab_c``). Two distinct ids
 must never share state, so every scenario's ids include a **collision group**: ids that differ
-only in case or punctuation. The harness's jobs are tagged and digested (:mod:`harness.payload`),
+only in case or punctuation. The harness's jobs are tagged and digested (:mod:`harness.workload.payload`),
 so a read of ``ab-c`` that returns ``ab_c``'s content is a read of content never written to that
 job: the read checkers see it at once.
 
@@ -45,7 +45,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.scenario import Scenario
+    from harness.scenario.loader import Scenario
 
 MAX_LENGTH = 128
 PUNCTUATION = "-_"

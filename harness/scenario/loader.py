@@ -52,7 +52,7 @@ from harness.errors import ScenarioError
 from harness.nemesis.fault import Fault, ScenarioFacts
 from harness.nemesis.powerloss.options import PowerLossOptions
 from harness.nemesis.registry import parse_fault
-from harness.toml_table import TableReader
+from harness.scenario.toml_table import TableReader
 
 ROLES = ("writer", "reader", "updater", "worker")
 KINDS = ("concurrent", "latency", "powerloss")
@@ -112,7 +112,7 @@ class Workload:
     duration: float = 2.0
     samples: int = 200  # latency scenarios: operations measured per figure
     payload_sizes: tuple[int, ...] = ()  # the mix each save draws from (empty: payload_bytes)
-    dots: bool = True  # job ids may contain '.' (see harness.job_ids)
+    dots: bool = True  # job ids may contain '.' (see harness.workload.job_ids)
     non_ascii: bool = False  # job ids may contain non-ASCII letters
 
 

@@ -1,6 +1,6 @@
 """The fault vocabulary of a history: what each fault did, in words every judge reads the same way.
 
-A fault is recorded as operations of the process ``nemesis`` (see :mod:`harness.history`), under
+A fault is recorded as operations of the process ``nemesis`` (see :mod:`harness.history.log`), under
 its own event names (``diskfault``, ``pause``, ``kill``...), which the timeline shows. So that a
 checker needs no edit when a fault kind is added, every fault event also carries, under the key
 ``"fault"`` of its value, *what it did* in a small generic vocabulary:
@@ -30,7 +30,7 @@ Histories saved before this vocabulary (or by a fault that does not use it) are 
 small legacy mapping of the event names, so a saved run is judged the same. :func:`read_faults`
 is the one reader; checkers and the timeline take windows and marks from it::
 
-    >>> from harness.history import Record
+    >>> from harness.history.log import Record
     >>> opened = window_opened("pause#1", STOPPED, process="writer-0", label="SIGSTOP for 0.3 s")
     >>> records = [
     ...     Record("nemesis", "invoke", "pause", None, {"process": "writer-0", **opened}, 1.0),
@@ -41,7 +41,7 @@ is the one reader; checkers and the timeline take windows and marks from it::
     >>> [(w.kind, w.effect, w.process, w.start, w.end) for w in read_faults(records).windows]
     [('pause', 'stopped', 'writer-0', 1.0, 1.3)]
 
-This module imports only :mod:`harness.history`: checkers use it, and a checker must be able to
+This module imports only :mod:`harness.history.log`: checkers use it, and a checker must be able to
 judge a saved history alone.
 """
 
@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.history import History, Operation, Record, join_operations
+from harness.history.log import History, Operation, Record, join_operations
 
 FAULT = "fault"  # the key of an event's value that holds its generic description
 CALLS_FAIL = "calls_fail"
