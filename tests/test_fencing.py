@@ -20,7 +20,7 @@ from durable_jobs.leases import expectation_mismatch, new_lease, renewed_lease, 
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
 
 FORK = multiprocessing.get_context("fork")
-FENCED_BACKENDS = ("sqlite", "postgres")
+FENCED_BACKENDS = ("file", "sqlite", "postgres")
 TIMEOUT = 60.0
 
 
@@ -32,6 +32,8 @@ def fenced_store(request: pytest.FixtureRequest, make_store: Callable[[str], Any
 def store_url_of(store: Any) -> str:
     if hasattr(store, "table"):
         return f"{store.url}{'&' if '?' in store.url else '?'}table={store.table}"
+    if hasattr(store, "root"):
+        return f"file://{store.root}"
     return f"sqlite://{store.path}"
 
 
