@@ -126,9 +126,14 @@ def wait_for_log(instance: ServiceProcess, text: str, timeout: float) -> None:
 
 @pytest.fixture
 def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store URL both instances open: a fresh PostgreSQL database, or one file store."""
-    if request.param == "file":
-        yield f"file://{tmp_path / 'shared-jobs'}"
+    """A store URL both instances open: a fresh PostgreSQL database, one file store or one
+    SQLite file (those two on one host: separate pid namespaces, the same host name)."""
+    if request.param in ("file", "sqlite"):
+        yield (
+            f"file://{tmp_path / 'shared-jobs'}"
+            if request.param == "file"
+            else (f"sqlite://{tmp_path / 'shared-jobs.db'}")
+        )
         return
     import psycopg
 
@@ -147,7 +152,7 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def launch(shared_store: str, tmp_path: Path) -> Iterator[Callable[[str], ServiceProcess]]:
     """``launch(name)`` starts an instance on the shared store; all are killed afterwards."""
     started: list[ServiceProcess] = []
-    on_two_hosts = not shared_store.startswith("file:")
+    on_two_hosts = shared_store.startswith("postgresql:")
 
     def start(name: str) -> ServiceProcess:
         host = f"host-{name}" if on_two_hosts else None  # the file store: one host
@@ -171,7 +176,7 @@ def first_with_running_jobs(
     return first, job_ids
 
 
-STORES = [pytest.param("postgres", id="postgres"), pytest.param("file", id="file")]
+STORES = [pytest.param(name, id=name) for name in ("postgres", "file", "sqlite")]
 
 
 @pytest.mark.parametrize("shared_store", STORES, indirect=True)

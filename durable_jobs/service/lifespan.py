@@ -78,7 +78,7 @@ def start_service(settings: ServiceSettings) -> RunningService:
         queue_limit=settings.queue_limit,
         keeper=keeper,
     )
-    rescuer = Rescuer(store, settings.rescue_seconds)
+    rescuer = Rescuer(store, settings.rescue_seconds, grace=settings.lease_seconds)
     try:
         started = time.monotonic()
         report = requeue_spooled_jobs(store, spool, runner, keeper)
