@@ -78,6 +78,24 @@ def test_the_rescue_of_a_live_lease_fails_nothing_and_of_an_expired_one_fails_it
     assert store.get_job("lives")["status"] == "running"
 
 
+def test_a_problem_a_worker_met_is_stored_by_the_next_renewal_and_named_by_the_rescue(
+    store: Any,
+) -> None:
+    keeper = keeper_of(store, lease_seconds=0.2)
+    held = held_job(store, keeper)
+    held.note_problem("DurabilityError: ENOSPC (No space left on device) on /srv/jobs")
+    keeper.renew_all()
+    assert store.get_job("a1")["last_problem"].startswith("DurabilityError: ENOSPC")
+    assert held.problem is None
+    deadline = time.monotonic() + 10
+    while time.time() <= store.get_job("a1")["lease"]["expires_at"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert rescue_abandoned_jobs(store) == (["a1"], set())
+    error = store.get_job("a1")["error"]
+    assert error.startswith("abandoned") and error.endswith("No space left on device) on /srv/jobs")
+
+
 def test_lease_defaults_are_30_s_renewed_every_10_s_and_rescued_every_10_s() -> None:
     settings = ServiceSettings.resolve(environ={})
     assert (settings.lease_seconds, settings.heartbeat_seconds, settings.rescue_seconds) == (

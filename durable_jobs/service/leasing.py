@@ -13,7 +13,10 @@ one's expire and are (by :mod:`durable_jobs.service.rescuer`, on any instance)::
     keeper.release(job_id)                    # the job ended: stop renewing
 
 Every write of the job's worker goes through :meth:`HeldLease.fenced`, so it states the token
-it holds. A renewal or a write refused with :class:`LeaseLostError` means another instance
+it holds. A write that fails for a reason of the medium (no space left, a read-only file system,
+the database away) is noted on the lease, and the next renewal that gets through stores it as
+the job's ``last_problem``: if the instance then dies, the rescue's error names that cause, not
+just "abandoned". A renewal or a write refused with :class:`LeaseLostError` means another instance
 rescued the job while this one was paused or cut off: the lease is marked lost, and the
 worker's next write raises at once, without touching the store, so the job stops.
 """
@@ -25,8 +28,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from durable_jobs.errors import JobNotFoundError, LeaseLostError
+from durable_jobs.errors import (
+    DurabilityError,
+    JobNotFoundError,
+    LeaseLostError,
+    StoreUnavailableError,
+)
 from durable_jobs.leases import LEASE_KEY, TOKEN_PATH, lease_lost, new_lease, renewed_lease
+from durable_jobs.lifecycle import LAST_PROBLEM_KEY
 
 log = logging.getLogger("durable_jobs.service")
 
@@ -38,6 +47,12 @@ class HeldLease:
     job_id: str
     record: dict[str, Any]
     lost: threading.Event = field(default_factory=threading.Event)
+    problem: str | None = None
+    """The last failure of the medium a write of this job met, not yet stored."""
+
+    def note_problem(self, problem: str) -> None:
+        """Remember ``problem`` for the next renewal to store as the job's ``last_problem``."""
+        self.problem = problem
 
     @property
     def expect(self) -> dict[str, Any]:
@@ -66,6 +81,9 @@ class FencedStore:
             job = self._store.update_job(job_id, changes, expect=self._held.expect)
         except LeaseLostError:
             self._held.lost.set()
+            raise
+        except (DurabilityError, StoreUnavailableError, OSError) as error:
+            self._held.note_problem(f"{type(error).__name__}: {error}")
             raise
         return job  # type: ignore[no-any-return]
 
@@ -131,8 +149,12 @@ class LeaseKeeper:
 
     def _renew(self, held: HeldLease) -> None:
         renewed = renewed_lease(held.record, self.lease_seconds)
+        problem = held.problem
+        changes: dict[str, Any] = {LEASE_KEY: renewed}
+        if problem is not None:
+            changes[LAST_PROBLEM_KEY] = problem
         try:
-            self.store.update_job(held.job_id, {LEASE_KEY: renewed}, expect=held.expect)
+            self.store.update_job(held.job_id, changes, expect=held.expect)
         except LeaseLostError as error:
             held.lost.set()
             self.release(held.job_id)
@@ -145,6 +167,8 @@ class LeaseKeeper:
             log.warning("job %s: lease not renewed: %s", held.job_id, error)
         else:
             held.record = renewed
+            if held.problem is problem:
+                held.problem = None  # stored; a newer one waits for the next renewal
 
     def _beat(self) -> None:
         while not self._stopping.wait(self.heartbeat_seconds):
