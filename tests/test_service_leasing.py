@@ -15,7 +15,7 @@ import pytest
 from durable_jobs import LeaseLostError, open_store
 from durable_jobs.lifecycle import abandonment_changes, current_owner
 from durable_jobs.service.leasing import LeaseKeeper
-from durable_jobs.service.rescuer import rescue_abandoned_jobs
+from durable_jobs.service.rescuer import Rescuer, rescue_abandoned_jobs
 from durable_jobs.service.settings import ServiceConfigError, ServiceSettings
 
 
@@ -94,6 +94,41 @@ def test_a_problem_a_worker_met_is_stored_by_the_next_renewal_and_named_by_the_r
     assert rescue_abandoned_jobs(store) == (["a1"], set())
     error = store.get_job("a1")["error"]
     assert error.startswith("abandoned") and error.endswith("No space left on device) on /srv/jobs")
+
+
+def wait_for_status(store: Any, job_id: str, status: str, timeout: float) -> float:
+    started = time.monotonic()
+    while store.get_job(job_id)["status"] != status:
+        assert time.monotonic() - started < timeout, store.get_job(job_id)
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_after_an_outage_the_rescuer_waits_a_lease_before_failing_expired_leases(
+    tmp_path: Path,
+) -> None:
+    """A real outage of a file store: its folder renamed away, then back."""
+    root = tmp_path / "jobs"
+    store = open_store(f"file://{root}")
+    keeper = keeper_of(store, lease_seconds=0.1)
+    held_job(store, keeper, "stale")  # never renewed: expired 0.1 s from now
+    grace = 1.5
+    rescuer = Rescuer(store, interval=0.05, grace=grace)
+    root.rename(tmp_path / "away")  # every pass fails: the store is gone
+    rescuer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not rescuer.outage_seen:
+            assert time.monotonic() < deadline, "the rescuer never met the outage"
+            time.sleep(0.02)
+        (tmp_path / "away").rename(root)
+        back = time.monotonic()
+        waited = wait_for_status(store, "stale", "error", timeout=grace + 5)
+        # Expired all along, yet failed only once the grace after the outage was over.
+        assert time.monotonic() - back >= grace * 0.9, waited
+    finally:
+        rescuer.stop()
+        store.close()
 
 
 def test_lease_defaults_are_30_s_renewed_every_10_s_and_rescued_every_10_s() -> None:

@@ -57,6 +57,11 @@ class Rescuer:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rescuer", daemon=True)
 
+    @property
+    def outage_seen(self) -> bool:
+        """True from a pass that met an outage until the grace after it is over."""
+        return self._outage_seen
+
     def start(self) -> None:
         self._thread.start()
 
