@@ -33,6 +33,7 @@ from durable_jobs.errors import (
     JobNotFoundError,
     JobStoreError,
     JobUnreadableError,
+    LeaseLostError,
     StoreConfigError,
 )
 from durable_jobs.ids import is_valid_job_id, validate_job_id
@@ -49,6 +50,7 @@ __all__ = [
     "JobStore",
     "JobStoreError",
     "JobUnreadableError",
+    "LeaseLostError",
     "StoreConfigError",
     "current_owner",
     "default_store",

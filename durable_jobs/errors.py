@@ -63,6 +63,16 @@ class DurabilityError(JobStoreError):
     """
 
 
+class LeaseLostError(JobStoreError):
+    """A fenced write was refused: the stored job is not what the writer expected.
+
+    ``update_job(job_id, changes, expect={"lease.token": token})`` raises it when the job's
+    lease token is no longer ``token``: the writer's lease expired and another instance rescued
+    the job (a worker paused past its lease, then resumed). Nothing was written. The fix is not
+    to retry: the writer no longer owns the job and must stop working on it.
+    """
+
+
 class StoreConfigError(JobStoreError, ValueError):
     """``open_store`` was given a URL it cannot open (unknown scheme, missing path, bad option)."""
 

@@ -85,6 +85,7 @@ from durable_jobs.file_locks import LOCK_STRIPES, StripeLock, StripeLocks
 from durable_jobs.file_recovery import RecoveryReport, recover_store
 from durable_jobs.file_versions import VersionCache, has_fine_timestamps, identity_of
 from durable_jobs.ids import validate_job_id
+from durable_jobs.leases import check_expectation, parse_expect
 from durable_jobs.lifecycle import TERMINAL_STATUSES
 from durable_jobs.steps import mark
 
@@ -196,16 +197,21 @@ class FileJobStore:
             log.exception("get_job(%r) failed unexpectedly", name)
             return error_job(name, f"could not read the job: {type(error).__name__}: {error}")
 
-    def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_job(
+        self, job_id: str, changes: dict[str, Any], *, expect: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Merge ``changes`` into the job atomically (shallow ``dict.update``) and return it.
 
         Updates of one job are serialised across processes, so concurrent updates of different
         fields are never lost. Raises :class:`JobNotFoundError` for a job that does not exist,
         :class:`JobUnreadableError` when neither file can be read, :class:`DurabilityError` when
-        the write could not be made durable.
+        the write could not be made durable. With ``expect`` (:mod:`durable_jobs.leases`), the
+        job is compared under the job's stripe lock, the one the write holds, and
+        :class:`LeaseLostError` leaves it unchanged.
         """
         name = validate_job_id(job_id)
         encode_job_body(changes)  # refuse bad changes before taking the lock
+        expected = parse_expect(expect)
         with self._locked(name):
             current = read_state(self._main(name))
             source = current
@@ -219,6 +225,7 @@ class FileJobStore:
                     )
             assert source.decoded is not None
             job = dict(source.decoded.job)
+            check_expectation(name, job, expected)
             job.update(changes)
             version = self._next_version(name, current)
             both = self._backup_policy(name, job, current)

@@ -1,16 +1,28 @@
-"""Job lifecycle rules shared by every backend: which statuses are final, and who owns a job.
+"""Job lifecycle rules shared by every backend: which statuses are final, and which jobs are
+abandoned (nothing will ever finish them), so that a rescue may fail them.
 
 A job moves ``queued -> running -> done | error``. The incident's worst bug was a job left
-``running`` forever after its worker died, so :meth:`recover` (run at start-up) fails every
-non-terminal job whose owner is gone. A worker marks the jobs it runs with :func:`current_owner`::
+``running`` forever after its worker died. Two marks on a job say who holds it:
 
-    store.update_job(job_id, {"status": "running", "owner": current_owner()})
+* ``owner`` (:func:`current_owner`): the host, its pid namespace, the pid and the pid's start
+  time of the process that holds the job. Information, and a fast path: an owner on this host
+  and in this pid namespace whose process is provably gone has abandoned its job *now*, so the
+  embedded file store on one host fails a killed worker's jobs at the next start-up with no
+  configuration at all::
 
-and :func:`is_abandoned` then tells a job that a live process is still running from one whose
-process is dead. A job with no owner is abandoned as soon as anyone recovers the store: nothing
-is running it. An owner on another host counts as gone, because a store directory belongs to
-one machine (a redeployed container gets a new hostname, and its old jobs must not wait forever).
-Jobs without a ``status`` key are not lifecycle jobs and are left alone.
+      store.update_job(job_id, {"status": "running", "owner": current_owner()})
+
+* ``lease`` (:mod:`durable_jobs.leases`): an expiry time its holder keeps pushing forward. This
+  is what works across hosts: a job whose lease expired is abandoned, wherever it is judged.
+
+:func:`is_abandoned` applies both. A job with neither mark (or a malformed owner) is abandoned:
+nothing is running it. An owner on another host, or in another pid namespace of this host, is
+never judged by its pid (a pid means nothing there): without a lease such a job is left to its
+own host's recovery. Jobs without a ``status`` key are not lifecycle jobs and are left alone.
+
+:func:`abandonment_changes` is the update that fails an abandoned job. It keeps the last real
+cause: a worker that met a problem it could not get past (say "no space left on device" while
+retrying) records it under ``last_problem``, and the rescued job's ``error`` names it.
 """
 
 from __future__ import annotations
@@ -21,8 +33,12 @@ import time
 from functools import cache
 from typing import Any
 
+from durable_jobs.leases import LEASE_KEY, lease_expiry
+
 TERMINAL_STATUSES = frozenset({"done", "error"})
 OWNER_KEY = "owner"
+LAST_PROBLEM_KEY = "last_problem"
+"""A job key where a worker records the problem it is stuck on; a rescue's error repeats it."""
 
 
 def is_terminal(job: dict[str, Any]) -> bool:
@@ -34,39 +50,82 @@ def is_terminal(job: dict[str, Any]) -> bool:
 
 
 def current_owner() -> dict[str, Any]:
-    """An owner record for this process: host, pid, and the pid's start time (against reuse)."""
+    """An owner record for this process: host, pid namespace, pid, the pid's start time."""
     pid = os.getpid()
-    return {"host": _hostname(), "pid": pid, "pid_start": process_start_time(pid)}
+    owner: dict[str, Any] = {"host": _hostname(), "pid": pid, "pid_start": process_start_time(pid)}
+    namespace = pid_namespace()
+    if namespace is not None:
+        owner["pid_ns"] = namespace
+    return owner
 
 
-def is_abandoned(job: dict[str, Any]) -> bool:
-    """True for a non-terminal job that no live process owns."""
+def is_abandoned(job: dict[str, Any], *, now: float | None = None) -> bool:
+    """True for a non-terminal job that nothing live holds: its owner is provably dead, or its
+    lease expired before ``now`` (default: the wall clock), or it has no owner at all."""
     if is_terminal(job):
         return False
-    owner = job.get(OWNER_KEY)
+    owner_alive = owner_is_alive(job.get(OWNER_KEY))
+    if owner_alive is False:
+        return True  # the fast path: the holder is gone, whatever its lease still says
+    expires_at = lease_expiry(job)
+    if expires_at is not None:
+        return expires_at < (time.time() if now is None else now)
+    if owner_alive is None:
+        # No lease, and an owner this process cannot judge: one elsewhere keeps its job (its own
+        # host recovers it); no owner at all, or junk, means nothing holds the job.
+        return not isinstance(job.get(OWNER_KEY), dict)
+    return False  # a live owner on this host
+
+
+def owner_is_alive(owner: object) -> bool | None:
+    """True or False when this process can tell whether ``owner``'s process lives; else None.
+
+    None for an owner elsewhere (another host or pid namespace) and for a malformed owner; the
+    caller decides what those mean. A pid whose start time differs was reused: the owner died.
+    """
     if not isinstance(owner, dict):
-        return True
+        return None
     if owner.get("host") != _hostname():
-        return True
+        # A malformed host (None, a number) cannot be another machine's name: the owner is junk.
+        return None if isinstance(owner.get("host"), str) else False
+    if "pid_ns" in owner and owner["pid_ns"] != pid_namespace():
+        return None  # another container on this host: its pids are not ours to look up
     pid = owner.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return True
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
     start = process_start_time(pid)
-    # A pid can be reused by an unrelated process after the owner died; the start time tells.
-    return start is None or start != owner.get("pid_start")
+    return start is not None and start == owner.get("pid_start")
 
 
-def abandonment_changes(job: dict[str, Any]) -> dict[str, Any]:
-    """The update that ends an abandoned job, with a reason that names what happened."""
+def abandonment_changes(job: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
+    """The update that ends an abandoned job, with a reason that names what happened.
+
+    The lease is removed, so a paused holder that wakes up finds another token than its own and
+    its writes are refused (see :mod:`durable_jobs.leases`).
+    """
+    at = time.time() if now is None else now
     status = job.get("status")
-    return {
-        "status": "error",
-        "error": (
-            f"abandoned: the worker running this job stopped while it was {status!r} "
-            "(process killed or restarted); the job was failed on recovery, resubmit it"
-        ),
-        "recovered_at": time.time(),
-    }
+    expires_at = lease_expiry(job)
+    if owner_is_alive(job.get(OWNER_KEY)) is not False and expires_at is not None:
+        lease = job[LEASE_KEY]
+        how = (
+            f"its lease (instance {lease.get('instance')!r}) expired "
+            f"{max(at - expires_at, 0.0):.1f} s before the rescue: the instance stopped renewing "
+            "it (killed, paused or cut off)"
+        )
+    else:
+        how = "the process holding it stopped (killed or restarted)"
+    error = (
+        f"abandoned: the worker running this job stopped while it was {status!r}; {how}; "
+        "the job was failed on recovery, resubmit it"
+    )
+    problem = job.get(LAST_PROBLEM_KEY)
+    if isinstance(problem, str) and problem:
+        error += f"; the last problem its worker recorded: {problem}"
+    changes: dict[str, Any] = {"status": "error", "error": error, "recovered_at": at}
+    if expires_at is not None:
+        changes[LEASE_KEY] = None  # a well-formed lease only: anything else is the job's data
+    return changes
 
 
 def process_start_time(pid: int) -> int | None:
@@ -96,6 +155,18 @@ def _start_time_without_proc(pid: int) -> int | None:
     except PermissionError:
         return 0
     return 0
+
+
+def pid_namespace() -> int | None:
+    """The inode of this process's pid namespace (None where /proc does not show it).
+
+    Two processes see the same pids only in the same namespace: a container started with its
+    own (``unshare --pid``) has a pid 7 unrelated to the host's pid 7, on the same host name.
+    """
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
 
 
 @cache

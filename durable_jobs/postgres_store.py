@@ -32,6 +32,7 @@ from durable_jobs.errors import (
     StoreUnavailableError,
 )
 from durable_jobs.ids import validate_job_id
+from durable_jobs.leases import expectation_mismatch, lease_lost, parse_expect
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
 from durable_jobs.postgres_pool import PostgresConnections, PostgresOptions, open_error, redact
 
@@ -83,19 +84,37 @@ class PostgresJobStore:
             return {"id": name, "status": "unknown", "error": str(error)}
         return None if row is None else row[0]
 
-    def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_job(
+        self, job_id: str, changes: dict[str, Any], *, expect: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Merge ``changes`` into the job in one statement, atomic under the row lock.
+
+        With ``expect`` (see :mod:`durable_jobs.leases`), each expected value is a condition of
+        the same ``UPDATE``'s ``WHERE``, checked by the server under the row lock it writes
+        under: :class:`LeaseLostError` when one differs, and nothing is written.
+        """
         name = validate_job_id(job_id)
         patch = _jsonb_text(changes)
+        expected = parse_expect(expect) or {}
+        conditions = "".join(
+            " AND COALESCE(body #> %s::text[], 'null'::jsonb) = (%s::jsonb -> 'v')"
+            for _ in expected
+        )
+        arguments: list[Any] = [patch, time.time(), name]
+        for path, value in expected.items():
+            # Wrapped, because a job body must be an object; the SQL unwraps it with -> 'v'.
+            arguments += [path.split("."), _jsonb_text({"v": value})]
         sql = (
             f"UPDATE {self.table} SET body = body || %s::jsonb, version = version + 1, "
-            "updated = %s WHERE id = %s RETURNING body"
+            f"updated = %s WHERE id = %s{conditions} RETURNING body"
         )
-        row = self._write(
-            f"update job {name!r}",
-            lambda c: c.execute(sql, (patch, time.time(), name)).fetchone(),
-        )
+        row = self._write(f"update job {name!r}", lambda c: c.execute(sql, arguments).fetchone())
         if row is None:
-            raise JobNotFoundError(f"job {name!r} does not exist")
+            stored = self.get_job(name) if expected else None
+            if stored is None:
+                raise JobNotFoundError(f"job {name!r} does not exist")
+            mismatch = expectation_mismatch(stored, expected) or "the job changed meanwhile"
+            raise lease_lost(name, mismatch)
         return row[0]  # type: ignore[no-any-return]
 
     def delete_job(self, job_id: str) -> bool:
@@ -109,7 +128,16 @@ class PostgresJobStore:
         return [row[0] for row in rows]
 
     def recover(self) -> dict[str, Any]:
-        """Fail every non-terminal job that no live process owns."""
+        """Fail every abandoned job (see :meth:`rescue_abandoned`); the server checks the rest."""
+        return self.rescue_abandoned()
+
+    def rescue_abandoned(self) -> dict[str, Any]:
+        """Fail every non-terminal job nothing live holds (a dead owner, an expired lease).
+
+        Safe to run every few seconds from every instance at once: only the version judged
+        abandoned is failed, so a job that finished, or that its worker renewed, since the
+        ``SELECT`` has a new version and is left alone (and two rescuers fail a job once).
+        """
         failed: list[str] = []
         rows = self._connections.run(
             "find unfinished jobs",
@@ -118,15 +146,14 @@ class PostgresJobStore:
                 "AND body->>'status' NOT IN ('done', 'error')"
             ).fetchall(),
         )
-        # Only the version judged abandoned: a job that finished, or that a live worker
-        # claimed, since the SELECT has a new version and is left alone.
         sql = (
             f"UPDATE {self.table} SET body = body || %s::jsonb, version = version + 1, "
             "updated = %s WHERE id = %s AND version = %s"
         )
+        now = time.time()
         for job_id, job, version in rows:
-            if is_abandoned(job):
-                patch = _jsonb_text(abandonment_changes(job))
+            if isinstance(job, dict) and is_abandoned(job, now=now):
+                patch = _jsonb_text(abandonment_changes(job, now=now))
                 changed = self._write(
                     f"fail abandoned job {job_id!r}",
                     lambda c, j=job_id, v=version, p=patch: (

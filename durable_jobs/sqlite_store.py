@@ -34,6 +34,7 @@ from durable_jobs.errors import (
     describe_os_error,
 )
 from durable_jobs.ids import validate_job_id
+from durable_jobs.leases import check_expectation, parse_expect
 from durable_jobs.lifecycle import abandonment_changes, is_abandoned
 
 _SCHEMA = """
@@ -125,10 +126,17 @@ class SqliteJobStore:
                 name, f"cannot read job {name!r} from {self.path}: {_describe(error)}"
             )
 
-    def update_job(self, job_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``changes`` into the job in one ``BEGIN IMMEDIATE`` transaction."""
+    def update_job(
+        self, job_id: str, changes: dict[str, Any], *, expect: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Merge ``changes`` into the job in one ``BEGIN IMMEDIATE`` transaction.
+
+        With ``expect`` (see :mod:`durable_jobs.leases`), the stored job is checked inside the
+        same transaction, under the write lock, and :class:`LeaseLostError` leaves it unchanged.
+        """
         name = validate_job_id(job_id)
         encode_job_body(changes)
+        expected = parse_expect(expect)
         try:
             with self._transaction(immediate=True) as connection:
                 row = connection.execute("SELECT body FROM jobs WHERE id = ?", (name,)).fetchone()
@@ -142,6 +150,7 @@ class SqliteJobStore:
                     raise JobUnreadableError(
                         f"job {name!r} is stored as a {type(job).__name__}, not an object"
                     )
+                check_expectation(name, job, expected)
                 job.update(changes)
                 job.pop(RECOVERED_KEY, None)  # never stored, so never returned as stored
                 connection.execute(
@@ -172,34 +181,59 @@ class SqliteJobStore:
         return [row[0] for row in rows]
 
     def recover(self) -> dict[str, Any]:
-        """Check the database and fail every non-terminal job that no live process owns."""
-        report: dict[str, Any] = {"abandoned_jobs_failed": [], "unreadable": {}}
+        """Check the database and fail every abandoned job (see :meth:`rescue_abandoned`)."""
         try:
-            connection = self._connection()
-            check = connection.execute("PRAGMA quick_check").fetchone()[0]
-            job_ids = connection.execute("SELECT id FROM jobs ORDER BY id").fetchall()
+            check = self._connection().execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.Error as error:
             raise self._write_error(f"cannot recover {self.path}", error) from error
+        report = self.rescue_abandoned()
         if check != "ok":
             report["integrity"] = check
+        return report
+
+    def rescue_abandoned(self) -> dict[str, Any]:
+        """Fail every non-terminal job nothing live holds (a dead owner, an expired lease).
+
+        Cheap enough to run every few seconds while other processes use the database: each job
+        is judged and failed in one write transaction, so a job its worker renewed or finished
+        meanwhile is judged on what the worker wrote.
+        """
+        report: dict[str, Any] = {"abandoned_jobs_failed": [], "unreadable": {}}
+        try:
+            job_ids = (
+                self._connection()
+                .execute(
+                    "SELECT id FROM jobs WHERE json_valid(body) = 0 OR ("
+                    "json_type(body, '$.status') IS NOT NULL "
+                    "AND json_extract(body, '$.status') NOT IN ('done', 'error'))"
+                    " ORDER BY id"
+                )
+                .fetchall()
+            )
+        except sqlite3.Error as error:
+            raise self._write_error(f"cannot recover {self.path}", error) from error
         for (job_id,) in job_ids:
             try:
-                with self._transaction(immediate=True) as tx:
-                    row = tx.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
-                    if row is None:
-                        continue
-                    job = json.loads(row[0])
-                    if not isinstance(job, dict) or not is_abandoned(job):
-                        continue
-                    job.update(abandonment_changes(job))
-                    tx.execute(
-                        "UPDATE jobs SET body = ?, version = version + 1, updated = ? WHERE id = ?",
-                        (encode_job_body(job).decode("ascii"), time.time(), job_id),
-                    )
-                report["abandoned_jobs_failed"].append(job_id)
+                if self._fail_if_abandoned(job_id):
+                    report["abandoned_jobs_failed"].append(job_id)
             except (sqlite3.Error, ValueError) as error:
                 report["unreadable"][job_id] = _describe(error)
         return report
+
+    def _fail_if_abandoned(self, job_id: str) -> bool:
+        with self._transaction(immediate=True) as tx:
+            row = tx.execute("SELECT body FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return False
+            job = json.loads(row[0])
+            if not isinstance(job, dict) or not is_abandoned(job):
+                return False
+            job.update(abandonment_changes(job))
+            tx.execute(
+                "UPDATE jobs SET body = ?, version = version + 1, updated = ? WHERE id = ?",
+                (encode_job_body(job).decode("ascii"), time.time(), job_id),
+            )
+        return True
 
     def latency_floor(self) -> dict[str, str]:
         """The medium a performance budget must judge this store against: a local file.

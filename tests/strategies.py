@@ -152,13 +152,17 @@ def changes(*, portable: bool = False) -> st.SearchStrategy[dict[str, Any]]:
 def is_abandoned_oracle(job: dict[str, Any]) -> bool:
     """Which jobs ``recover()`` must fail, restated for the jobs these strategies make.
 
-    A job is left alone when it has no status (or ``null``), a terminal status, or an owner
-    equal to this live process; anything else is abandoned.
+    A job is left alone when it has no status (or ``null``), a terminal status, an owner
+    equal to this live process, or an owner on another host (with no lease, it cannot be judged
+    here); anything else is abandoned.
     """
     status = job.get("status")
     if status is None or any(status == terminal for terminal in TERMINAL_STATUSES):
         return False
-    return job.get("owner") != current_owner()
+    owner = job.get("owner")
+    if isinstance(owner, dict) and owner.get("host") == "another-host":
+        return False
+    return owner != current_owner()
 
 
 def without_marker(job: dict[str, Any]) -> dict[str, Any]:

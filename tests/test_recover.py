@@ -253,10 +253,51 @@ def test_a_job_whose_pid_was_reused_by_another_process_is_failed(store: Any) -> 
     assert_failed_as_abandoned(store.get_job("reused"), was="running")
 
 
-def test_a_job_owned_on_another_host_is_failed(store: Any) -> None:
-    owner = {**current_owner(), "host": "old-container-7f3a"}
-    store.save_job("moved", {"status": "queued", "owner": owner})
-    assert failed_ids(store.recover()) == ["moved"]
+def test_a_job_owned_on_another_host_without_a_lease_is_left_to_that_host(store: Any) -> None:
+    # Its pid means nothing here, and it has no lease that could expire: another instance
+    # starting up must never fail a live instance's jobs (issue 9, item 2).
+    owner = {**current_owner(), "host": "web-2"}
+    store.save_job("elsewhere", {"status": "queued", "owner": owner})
+    assert failed_ids(store.recover()) == []
+    assert store.get_job("elsewhere")["status"] == "queued"
+
+
+def test_a_job_of_another_pid_namespace_is_not_judged_by_its_pid(store: Any) -> None:
+    # A container on this host (unshare --pid): its pid 2**22+1 is not this namespace's.
+    owner = {**dead_owner(), "pid_ns": 1}
+    store.save_job("container", {"status": "running", "owner": owner})
+    assert failed_ids(store.recover()) == []
+
+
+def leased(owner: dict[str, Any], expires_in: float) -> dict[str, Any]:
+    now = time.time()
+    lease = {"instance": "web-2-1a2b", "token": "t1", "heartbeat_at": now - 1.0}
+    return {"status": "running", "owner": owner, "lease": {**lease, "expires_at": now + expires_in}}
+
+
+def test_a_job_whose_lease_expired_on_another_host_is_failed_and_keeps_its_cause(
+    store: Any,
+) -> None:
+    job = leased({**current_owner(), "host": "web-2"}, -0.5)
+    store.save_job("stale", {**job, "last_problem": "ENOSPC (No space left on device)"})
+    assert failed_ids(store.recover()) == ["stale"]
+    rescued = store.get_job("stale")
+    assert_failed_as_abandoned(rescued, was="running")
+    assert "lease" in rescued["error"] and "web-2-1a2b" in rescued["error"]
+    assert rescued["error"].endswith("recorded: ENOSPC (No space left on device)")
+    assert rescued["lease"] is None  # the paused holder's token no longer matches
+
+
+def test_a_job_whose_lease_is_live_on_another_host_is_left_alone(store: Any) -> None:
+    store.save_job("live", leased({**current_owner(), "host": "web-2"}, 30.0))
+    assert failed_ids(store.recover()) == []
+    assert store.get_job("live")["status"] == "running"
+
+
+def test_a_dead_owner_on_this_host_is_failed_before_its_lease_expires(store: Any) -> None:
+    store.save_job("killed", leased(owner_of_a_process_that_exited(), 30.0))
+    assert failed_ids(store.recover()) == ["killed"]
+    assert "process holding it stopped" in store.get_job("killed")["error"]
 
 
 @pytest.mark.parametrize("owner", ["me", 42, {"pid": "1"}, {"host": None}], ids=repr)

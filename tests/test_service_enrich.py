@@ -242,3 +242,24 @@ def test_temp_files_of_dead_processes_are_removed_and_live_ones_kept(tmp_path: P
 
     assert removed == [names["dead"]]
     assert sorted(os.listdir(tmp_path)) == sorted([names["live"], names["result"], names["other"]])
+
+
+def test_a_temp_file_whose_writer_holds_its_lock_is_kept_whatever_its_pid_says(
+    tmp_path: Path,
+) -> None:
+    # A writer in another pid namespace: its pid in the name is dead *here*, but it is alive.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    with write_durably(tmp_path, "j1.csv") as stream:
+        stream.write("half a result")
+        (temp,) = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+        renamed = temp.replace(f".{os.getpid()}.", f".{int(dead.stdout)}.")
+        os.rename(tmp_path / temp, tmp_path / renamed)
+        assert remove_orphaned_temp_files(tmp_path) == []
+        assert renamed in os.listdir(tmp_path)
+        os.rename(tmp_path / renamed, tmp_path / temp)  # so the writer can finish
+    assert (tmp_path / "j1.csv").read_text() == "half a result"

@@ -47,6 +47,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from durable_jobs.ids import is_valid_job_id
+from durable_jobs.leases import LEASE_KEY
 from durable_jobs.lifecycle import OWNER_KEY, current_owner
 from durable_jobs.service.answers import (
     describe_store_failure,
@@ -62,7 +63,7 @@ from durable_jobs.service.worker import QueueFullError
 
 log = logging.getLogger("durable_jobs.service")
 
-INTERNAL_KEYS = frozenset({OWNER_KEY})
+INTERNAL_KEYS = frozenset({OWNER_KEY, LEASE_KEY})
 """Job keys the service keeps for itself: who runs the job is not the client's business."""
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
 
@@ -160,6 +161,7 @@ async def submit_job(request: Request) -> JSONResponse:
     except RuntimeError:  # the runner was shut down: the server is stopping
         service.runner.cancel()
         await run_in_threadpool(_fail_unstarted_job, service.store, job_id)
+        service.keeper.release(job_id)
         upload.spooled.remove()
         raise HTTPException(
             503, "the service is shutting down; retry in a moment", headers={"Retry-After": "5"}
@@ -170,11 +172,14 @@ async def submit_job(request: Request) -> JSONResponse:
 
 
 async def _record_new_job(service: RunningService, job_id: str, upload: CsvUpload) -> None:
-    """Save the queued job; on any failure remove its spooled upload and raise the answer."""
+    """Save the queued job, leased to this instance; on any failure remove its spooled upload
+    and raise the answer."""
+    held = service.keeper.new_lease(job_id)
     job = {
         "id": job_id,
         "status": "queued",
         "owner": current_owner(),
+        LEASE_KEY: held.record,
         "filename": upload.filename,
         "bytes": upload.spooled.size,
         "created_at": time.time(),
@@ -183,6 +188,7 @@ async def _record_new_job(service: RunningService, job_id: str, upload: CsvUploa
     }
     try:
         await run_in_threadpool(service.store.save_job, job_id, job)
+        service.keeper.hold(held)  # renewed from now on, released when the job ends
     except Exception as error:
         # A store may let a raw OSError through (EROFS on a lock file): still a 503, never 500.
         upload.spooled.remove()

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from durable_jobs.errors import JobNotFoundError, JobUnreadableError
+from durable_jobs.errors import JobNotFoundError, JobUnreadableError, LeaseLostError
 from durable_jobs.service.spool import SpooledUpload
 from durable_jobs.service.store_retry import (
     RetryPolicy,
@@ -94,6 +94,14 @@ class JobRecord:
                 log.error("job %s: finished_at not recorded: %s", self.job_id, outage)
                 return self.known
             return self._record_unrecorded(outcome, outage)
+        except LeaseLostError as error:
+            # Fenced: another instance rescued the job while this one was paused or cut off.
+            # Its record is theirs now; writing anything would undo the rescue.
+            log.warning(
+                "job %s: outcome not recorded, another instance took it over: %s",
+                self.job_id,
+                error,
+            )
         except Exception:
             log.exception(
                 "job %s: could not record its outcome %r; recovery will fail it",

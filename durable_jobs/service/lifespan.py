@@ -4,14 +4,17 @@ Start-up, in this order (each step says why it comes where it does)::
 
     open the store                  a bad URL fails here, before anything is served
     remove half-written files       results and spooled uploads a crash left as temp files
-    start the job runner            so that adopted jobs can be queued
+    start the lease heartbeat       so that every job this instance holds keeps its lease
+      and the job runner            and adopted jobs can be queued
     adopt a dead server's queued    before recover(), which would fail them as abandoned
       jobs (requeue)
     fail queued jobs without upload naming the lost upload, not just "abandoned"
     store.recover()                 every other job a dead worker left unfinished
+    start the rescuer               from now on, every rescue_seconds, on every instance
 
-Shutdown stops the runner (running and queued jobs end ``error``, "interrupted") and closes
-the store (a PostgreSQL store's pool ends its connections).
+Shutdown stops the rescuer, then the runner (running and queued jobs end ``error``,
+"interrupted", written under their leases), then the heartbeat, and closes the store (a
+PostgreSQL store's pool ends its connections).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from durable_jobs.leases import new_instance_id
+from durable_jobs.service.leasing import LeaseKeeper
 from durable_jobs.service.requeue import fail_queued_jobs_without_upload, requeue_spooled_jobs
+from durable_jobs.service.rescuer import Rescuer
 from durable_jobs.service.results import remove_orphaned_temp_files
 from durable_jobs.service.settings import ServiceSettings
 from durable_jobs.service.spool import UploadSpool
@@ -41,6 +47,8 @@ class RunningService:
     store: Any
     runner: JobRunner
     spool: UploadSpool
+    keeper: LeaseKeeper
+    rescuer: Rescuer
 
 
 def start_service(settings: ServiceSettings) -> RunningService:
@@ -56,6 +64,13 @@ def start_service(settings: ServiceSettings) -> RunningService:
     removed += spool.prepare()
     if removed:
         log.warning("removed %d files left half-written by a crash", len(removed))
+    keeper = LeaseKeeper(
+        store,
+        new_instance_id(),
+        lease_seconds=settings.lease_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
+    )
+    keeper.start()
     runner = JobRunner(
         store,
         settings.results_dir,
@@ -63,18 +78,22 @@ def start_service(settings: ServiceSettings) -> RunningService:
         threads=settings.worker_threads,
         queue_limit=settings.queue_limit,
         store_retry=RetryPolicy(total_seconds=settings.store_retry_seconds),
+        keeper=keeper,
     )
+    rescuer = Rescuer(store, settings.rescue_seconds, grace=settings.lease_seconds)
     try:
         started = time.monotonic()
-        report = requeue_spooled_jobs(store, spool, runner)
+        report = requeue_spooled_jobs(store, spool, runner, keeper)
         report["lost_uploads_failed"] = fail_queued_jobs_without_upload(store, spool)
         recovered = store.recover()
         report |= recovered.as_dict() if hasattr(recovered, "as_dict") else dict(recovered)
         _log_recovery(store, report, time.monotonic() - started)
     except BaseException:
         runner.shutdown()
+        keeper.stop()
         store.close()
         raise
+    rescuer.start()
     log.info(
         "job service ready: store %r, results in %s, uploads up to %d bytes, queue of %d",
         store,
@@ -82,12 +101,16 @@ def start_service(settings: ServiceSettings) -> RunningService:
         settings.max_upload_bytes,
         settings.queue_limit,
     )
-    return RunningService(settings=settings, store=store, runner=runner, spool=spool)
+    return RunningService(
+        settings=settings, store=store, runner=runner, spool=spool, keeper=keeper, rescuer=rescuer
+    )
 
 
 def stop_service(service: RunningService) -> None:
     """Stop the running jobs (each ends ``error``, "interrupted"), then close the store."""
+    service.rescuer.stop()
     service.runner.shutdown()
+    service.keeper.stop()
     service.store.close()
 
 

@@ -21,6 +21,7 @@ another live server process sharing the directory.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 from collections.abc import Iterator
@@ -44,7 +45,9 @@ def write_durably(directory: Path, name: str) -> Iterator[TextIO]:
 
     Steps, and the crash each protects against:
       1. write a uniquely named temp file beside the target: two writers never share bytes, and
-         a crash leaves only a temp file, never a half-written result under the real name;
+         a crash leaves only a temp file, never a half-written result under the real name; the
+         writer holds an ``flock`` on it until the rename, so no start-up (of another instance,
+         in another pid namespace, whose pid lookup says nothing about this one) removes it;
       2. fsync the temp file: its bytes are on disk before any name points at them;
       3. rename it over the target: readers see the old file or the new one, never a mix;
       4. fsync the directory: the rename itself survives a power cut.
@@ -55,6 +58,10 @@ def write_durably(directory: Path, name: str) -> Iterator[TextIO]:
     os.makedirs(directory, exist_ok=True)
     temp = directory / f".{name}.{os.getpid()}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    # A second descriptor of the same open file keeps the lock after the stream is closed
+    # (before the rename), until the rename is done or the temp file removed.
+    lock_fd = os.dup(fd)
     # newline="": the csv module writes its own \r\n line ends and must not have them translated.
     stream = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed on every path)
     try:
@@ -69,6 +76,8 @@ def write_durably(directory: Path, name: str) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+    finally:
+        os.close(lock_fd)
     fsync_directory(directory)
 
 
@@ -85,7 +94,9 @@ def remove_orphaned_temp_files(directory: Path) -> list[str]:
     """Delete temp files left in ``directory`` by processes that died; return their names.
 
     Call it at start-up, before this process writes anything: a temp file naming this
-    process's own pid then belongs to an earlier process that had the same pid.
+    process's own pid then belongs to an earlier process that had the same pid. A temp file
+    whose ``flock`` is held is kept whatever its pid says: its writer is alive, perhaps in
+    another pid namespace sharing this folder, where the pid names another process.
     """
     removed: list[str] = []
     try:
@@ -96,11 +107,26 @@ def remove_orphaned_temp_files(directory: Path) -> list[str]:
         pid = _writer_pid(entry.name)
         if pid is None:
             continue
-        if pid == os.getpid() or process_start_time(pid) is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed.append(entry.name)
+        writer_gone = pid == os.getpid() or process_start_time(pid) is None
+        if writer_gone and _remove_unless_locked(entry.path):
+            removed.append(entry.name)
     return removed
+
+
+def _remove_unless_locked(path: str) -> bool:
+    """Unlink ``path`` unless a live writer holds its ``flock``; True if it was removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path)  # under the lock: no writer can be between its open and its rename
+        return True
+    except (BlockingIOError, FileNotFoundError):
+        return False
+    finally:
+        os.close(fd)
 
 
 def _writer_pid(file_name: str) -> int | None:

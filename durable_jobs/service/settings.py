@@ -17,7 +17,16 @@ environment variable           meaning                              default
 ``DURABLE_JOBS_QUEUE_LIMIT``   jobs waiting for a thread, at most   ``100``
 ``DURABLE_JOBS_STORE_RETRY_SECONDS``  how long a worker retries a   ``120``
                                store write through an outage
+``DURABLE_JOBS_LEASE_SECONDS``  how long a job's lease lasts        ``30``
+``DURABLE_JOBS_HEARTBEAT_SECONDS``  how often leases are renewed    ``10``
+``DURABLE_JOBS_RESCUE_SECONDS``  how often expired leases are       ``10``
+                               looked for (any instance)
 =============================  ===================================  ===================
+
+Leases (:mod:`durable_jobs.service.leasing`): a lease of 30 s renewed every 10 s survives two
+missed renewals (a slow disk, a database failover) before another instance may rescue the job;
+a dead instance's jobs are failed within lease + heartbeat + rescue interval, 50 s. A heartbeat
+must come at least twice per lease. The hosts' wall clocks must agree to well within a lease.
 
 Resolving settings reads the environment only: nothing is created on disk until the service
 starts, so importing or building the app is free of side effects.
@@ -47,6 +56,12 @@ DEFAULT_WORKER_THREADS = 4
 DEFAULT_QUEUE_LIMIT = 100  # x 10 MiB uploads: at most ~1 GiB of spooled uploads on disk
 # Twice the longest outage a job must survive (60 s): a PostgreSQL restart, a disk freed.
 DEFAULT_STORE_RETRY_SECONDS = 120.0
+ENV_LEASE_SECONDS = "DURABLE_JOBS_LEASE_SECONDS"
+ENV_HEARTBEAT_SECONDS = "DURABLE_JOBS_HEARTBEAT_SECONDS"
+ENV_RESCUE_SECONDS = "DURABLE_JOBS_RESCUE_SECONDS"
+DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_HEARTBEAT_SECONDS = 10.0
+DEFAULT_RESCUE_SECONDS = 10.0
 
 T = TypeVar("T")
 
@@ -66,6 +81,9 @@ class ServiceSettings:
     worker_threads: int
     queue_limit: int = DEFAULT_QUEUE_LIMIT
     store_retry_seconds: float = DEFAULT_STORE_RETRY_SECONDS
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
+    rescue_seconds: float = DEFAULT_RESCUE_SECONDS
 
     @classmethod
     def resolve(
@@ -78,6 +96,9 @@ class ServiceSettings:
         worker_threads: int | None = None,
         queue_limit: int | None = None,
         store_retry_seconds: float | None = None,
+        lease_seconds: float | None = None,
+        heartbeat_seconds: float | None = None,
+        rescue_seconds: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> ServiceSettings:
         """Settings from the arguments, else the environment, else the defaults.
@@ -86,6 +107,7 @@ class ServiceSettings:
         """
         env = os.environ if environ is None else environ
         results = results_dir or env.get(ENV_RESULTS) or DEFAULT_RESULTS_DIR
+        lease, heartbeat = _lease_timing(lease_seconds, heartbeat_seconds, env)
         return cls(
             store_url=store_url or env.get(ENV_URL) or DEFAULT_URL,
             # absolute() reads the working directory only; it creates nothing.
@@ -111,7 +133,29 @@ class ServiceSettings:
                 DEFAULT_STORE_RETRY_SECONDS,
                 parse_seconds,
             ),
+            lease_seconds=lease,
+            heartbeat_seconds=heartbeat,
+            rescue_seconds=_setting(
+                rescue_seconds, env, ENV_RESCUE_SECONDS, DEFAULT_RESCUE_SECONDS, parse_interval
+            ),
         )
+
+
+def _lease_timing(
+    lease_seconds: float | None, heartbeat_seconds: float | None, env: Mapping[str, str]
+) -> tuple[float, float]:
+    """The lease and heartbeat settings, refused unless a lease sees at least two heartbeats."""
+    lease = _setting(lease_seconds, env, ENV_LEASE_SECONDS, DEFAULT_LEASE_SECONDS, parse_interval)
+    heartbeat = _setting(
+        heartbeat_seconds, env, ENV_HEARTBEAT_SECONDS, DEFAULT_HEARTBEAT_SECONDS, parse_interval
+    )
+    if heartbeat * 2 > lease:
+        raise ServiceConfigError(
+            f"the heartbeat ({heartbeat:g} s) must come at least twice per lease "
+            f"({lease:g} s), or a live instance's jobs get rescued: lower "
+            f"${ENV_HEARTBEAT_SECONDS} or raise ${ENV_LEASE_SECONDS}"
+        )
+    return lease, heartbeat
 
 
 def parse_byte_count(value: object, source: str) -> int:
@@ -132,6 +176,14 @@ def parse_seconds(value: object, source: str) -> float:
         raise ServiceConfigError(
             f"{source} must be a number of seconds >= 0, such as 0.05, got {value!r}"
         )
+    return seconds
+
+
+def parse_interval(value: object, source: str) -> float:
+    """A finite number of seconds from 0.05 to one day (a lease, a heartbeat, a rescue pass)."""
+    seconds = parse_seconds(value, source)
+    if not 0.05 <= seconds <= 86_400:
+        raise ServiceConfigError(f"{source} must be from 0.05 to 86400 seconds, got {value!r}")
     return seconds
 
 

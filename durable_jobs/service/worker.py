@@ -8,9 +8,13 @@ Each arrow is one ``store.update_job``, an atomic merge into the stored job::
     running --any exception----------------> error     error = what went wrong, and where
     done | error --------------------------> (same)    finished_at: nothing changes after it
 
-The ``owner`` mark is what lets ``recover()`` (run at every start-up) tell a job this live
-process is running from one whose process died: the first is left alone, the second is failed
-with a reason, so no job stays ``running`` forever. The terminal state is only written after
+The ``owner`` mark and the job's lease (taken when the job was accepted, renewed by the
+instance's heartbeat, :mod:`durable_jobs.service.leasing`) are what let any instance's rescuer
+tell a job a live instance is running from one whose instance died or stopped: the first is
+left alone, the second is failed with a reason, so no job stays ``running`` forever. Every write
+of the worker is fenced by its lease: once another instance rescued the job (this one was
+paused past its lease), the write is refused with ``LeaseLostError`` and the job stops here,
+leaving the rescued job as it is. The terminal state is only written after
 the result file is durable, so ``done`` always means "downloadable". ``finished_at`` comes in
 a write of its own, the job's last (see :class:`~durable_jobs.service.job_record.JobRecord`).
 
@@ -45,10 +49,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from durable_jobs.errors import JobNotFoundError, describe_os_error
+from durable_jobs.errors import JobNotFoundError, LeaseLostError, describe_os_error
 from durable_jobs.lifecycle import current_owner
 from durable_jobs.service.enrich import CsvFormatError, CsvRecords, enrich_records
 from durable_jobs.service.job_record import JobRecord
+from durable_jobs.service.leasing import LeaseKeeper
 from durable_jobs.service.results import result_name, write_durably
 from durable_jobs.service.spool import SpooledUpload
 from durable_jobs.service.store_retry import RetryPolicy, StoreWriteGaveUp, is_transient
@@ -94,8 +99,10 @@ class JobRunner:
         threads: int = 4,
         queue_limit: int = 100,
         store_retry: RetryPolicy | None = None,
+        keeper: LeaseKeeper | None = None,
     ) -> None:
         self.store = store
+        self.keeper = keeper
         self.results_dir = results_dir
         self.row_delay = row_delay
         self.store_retry = store_retry or RetryPolicy()
@@ -155,9 +162,10 @@ class JobRunner:
             upload, reserved = item
             if reserved:
                 self._slots.release()  # the job leaves the queue: its slot is free
+            held = self.keeper.held(upload.job_id) if self.keeper else None
             try:
                 run_job(
-                    self.store,
+                    held.fenced(self.store) if held else self.store,
                     upload,
                     self.results_dir,
                     row_delay=self.row_delay,
@@ -167,6 +175,9 @@ class JobRunner:
                 )
             except BaseException:  # run_job never raises; a bug must not kill the thread
                 log.exception("job %s: the worker failed", upload.job_id)
+            finally:
+                if self.keeper:
+                    self.keeper.release(upload.job_id)
 
 
 def run_job(
@@ -219,6 +230,9 @@ def _run_spooled_job(job: JobRecord, results_dir: Path, row_delay: float) -> dic
     except JobNotFoundError:
         log.warning("job %s was deleted before it ran; its upload is discarded", job_id)
         return None
+    except LeaseLostError as error:
+        log.warning("job %s: not started, another instance took it over: %s", job_id, error)
+        return None
     except StoreWriteGaveUp as outage:
         log.error("job %s could not start, it stays queued: %s", job_id, outage)
         return _NOT_STARTED
@@ -234,6 +248,9 @@ def _run_spooled_job(job: JobRecord, results_dir: Path, row_delay: float) -> dic
             if not isinstance(data, bytes):
                 with contextlib.suppress(BufferError):  # a parser's view may still be alive
                     data.close()
+    except LeaseLostError as error:
+        log.warning("job %s: stopped, another instance took it over: %s", job_id, error)
+        return None
     except Exception as error:
         return _failure_outcome(job_id, error)
     return {
