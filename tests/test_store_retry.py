@@ -27,7 +27,9 @@ from durable_jobs.errors import (
     JobNotFoundError,
     StoreUnavailableError,
 )
+from durable_jobs.leases import new_lease
 from durable_jobs.service.job_record import JobRecord
+from durable_jobs.service.leasing import HeldLease
 from durable_jobs.service.spool import SpooledUpload, UploadSpool
 from durable_jobs.service.store_retry import (
     RetryPolicy,
@@ -249,3 +251,48 @@ def test_a_shutdown_while_a_job_cannot_start_leaves_it_for_the_next_start_up(
     adopted = spool.claim("a1")  # released: the next start-up can adopt it
     assert adopted is not None
     adopted.release()
+
+
+# ---------------------------------------------------------------- a fenced write refused
+
+
+def test_an_outcome_refused_by_fencing_is_neither_retried_nor_rewritten(
+    tmp_path: Path, spool: UploadSpool
+) -> None:
+    """A worker cut off past its lease finds its job rescued: it writes nothing more at all.
+
+    The fenced write is refused with LeaseLostError, which is not an outage (no retry) and not a
+    lost record (no fresh save that would bring the rescued job back as done).
+    """
+    store = open_store(f"file://{tmp_path / 'jobs'}")
+    upload = queued_job(store, spool, "a1", b"n\n1\n")
+    held = HeldLease("a1", new_lease("instance-a", 30.0))
+    store.update_job("a1", {"status": "running", "lease": held.record})
+    rescued = {"status": "error", "error": "abandoned: lease expired", "lease": None}
+    store.update_job("a1", rescued)  # another instance's rescue, while this one was paused
+    writes: list[str] = []
+
+    class Counting:
+        """A store counting the writes the worker makes through it."""
+
+        def __init__(self, inner: Any, label: str) -> None:
+            self.inner, self.label = inner, label
+
+        def update_job(self, job_id: str, changes: dict[str, Any], **kwargs: Any) -> Any:
+            writes.append(f"{self.label} update")
+            return self.inner.update_job(job_id, changes, **kwargs)
+
+        def save_job(self, job_id: str, job: dict[str, Any]) -> None:
+            writes.append(f"{self.label} save")
+            self.inner.save_job(job_id, job)
+
+    # The worker's writes pass the fence; what reaches the store is counted inside it.
+    worker_view = Counting(held.fenced(Counting(store, "store")), "worker")
+    record = JobRecord(worker_view, upload, FAST, threading.Event())
+
+    assert record.record_outcome({"status": "done", "rows": 1}) is None
+    assert writes == ["worker update", "store update"]  # refused once: no retry, no fresh save
+    assert held.lost.is_set()
+    stored = store.get_job("a1")
+    assert stored["status"] == "error" and stored["error"] == rescued["error"]
+    upload.remove()
