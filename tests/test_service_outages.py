@@ -148,11 +148,20 @@ def summary(jobs: list[dict[str, Any]]) -> Counter[str]:
     return Counter(str(job["status"]) for job in jobs)
 
 
+# How long each outage lasts: a few seconds in every run; the issue's 60 s (twice a lease, half
+# the retry bound) as a soak test, `pytest --soak tests/test_service_outages.py -s`.
+OUTAGE_SECONDS = [
+    pytest.param(3.0, id="3s"),
+    pytest.param(60.0, id="60s", marks=pytest.mark.slow),
+]
+
+
 # ---------------------------------------------------------------- a full disk
 
 
+@pytest.mark.parametrize("outage", OUTAGE_SECONDS)
 def test_a_disk_filled_then_freed_under_load_leaves_no_job_unfinished(
-    small_disk: Path, start_service: Callable[..., ServiceProcess]
+    outage: float, small_disk: Path, start_service: Callable[..., ServiceProcess]
 ) -> None:
     service = start_on(
         start_service, small_disk / "jobs", small_disk / "results", "--row-delay", "0.01"
@@ -163,14 +172,14 @@ def test_a_disk_filled_then_freed_under_load_leaves_no_job_unfinished(
         filler = fill(small_disk)
         refused = service.client.post("/jobs", files={"file": ("a.csv", rows(2), "text/csv")})
         wait_for_log(service, "(ENOSPC)")
-        hold_fault(3.0)  # the outage: jobs finish rows and try to record them meanwhile
+        hold_fault(outage)  # the outage: jobs finish rows and try to record them meanwhile
         filler.unlink()
         freed = time.monotonic()
         jobs = wait_until_all_final(service, job_ids)
         settled = time.monotonic() - freed
 
     print(
-        f"\ndisk full ~3 s: every job terminal {settled:.1f} s after the space was freed; "
+        f"\ndisk full {outage:g} s: every job terminal {settled:.1f} s after the space was freed; "
         f"jobs {dict(summary(jobs))}; answers {dict(pollers.answers)}; POST meanwhile "
         f"{refused.status_code}"
     )
@@ -194,8 +203,9 @@ def bind(source: Path, target: Path, *, read_only: bool) -> None:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True)
 
 
+@pytest.mark.parametrize("outage", OUTAGE_SECONDS)
 def test_a_store_read_only_then_writable_under_load_ends_every_job_done(
-    small_disk: Path, tmp_path: Path, start_service: Callable[..., ServiceProcess]
+    outage: float, small_disk: Path, tmp_path: Path, start_service: Callable[..., ServiceProcess]
 ) -> None:
     """The store's folder is a bind mount; a read-only bind stacked on it is the outage.
 
@@ -214,14 +224,14 @@ def test_a_store_read_only_then_writable_under_load_ends_every_job_done(
         bind(small_disk / "jobs", view, read_only=True)
         refused = service.client.post("/jobs", files={"file": ("a.csv", rows(2), "text/csv")})
         wait_for_log(service, "(EROFS)")
-        hold_fault(3.0)
+        hold_fault(outage)
         subprocess.run(["umount", "-l", str(view)], check=True)  # the read-only layer only
         writable = time.monotonic()
         jobs = wait_until_all_final(service, job_ids)
         settled = time.monotonic() - writable
 
     print(
-        f"\nstore read-only ~3 s: every job terminal {settled:.1f} s after it was writable; "
+        f"\nstore read-only {outage:g} s: every job terminal {settled:.1f} s after it was writable; "
         f"jobs {dict(summary(jobs))}; answers {dict(pollers.answers)}; POST meanwhile "
         f"{refused.status_code}"
     )

@@ -198,13 +198,17 @@ def private_postgres() -> Iterator[PrivateCluster]:
         cluster.destroy()
 
 
+@pytest.mark.parametrize(
+    "outage",
+    [pytest.param(8.0, id="8s"), pytest.param(60.0, id="60s", marks=pytest.mark.slow)],
+)
 def test_a_postgres_restart_during_load_leaves_no_job_unfinished_and_no_500(
-    private_postgres: PrivateCluster, start_service: Callable[..., ServiceProcess]
+    outage: float, private_postgres: PrivateCluster, start_service: Callable[..., ServiceProcess]
 ) -> None:
     """The issue: a 2.6 s restart left 4 running and 44 queued jobs unfinished 60 s later.
 
-    The store's own retries are cut to 1 s so that an 8 s outage outlasts them: the workers'
-    retries (120 s) are what carries the jobs through.
+    The store's own retries are cut to 1 s so that the outage (8 s; 60 s with ``--soak``)
+    outlasts them: the workers' retries (120 s) are what carries the jobs through.
     """
     application = f"t_rst_{secrets.token_hex(4)}"
     url = service_url(private_postgres.url, application, retry_seconds=1, read_retry_seconds=0.5)
@@ -212,7 +216,7 @@ def test_a_postgres_restart_during_load_leaves_no_job_unfinished_and_no_500(
     job_ids = [upload(service, job_csv(150)) for _ in range(12)]  # ~3 s each, 4 at a time
     wait_until_running(service, job_ids[0])
     with Pollers(str(service.client.base_url), job_ids, 10) as pollers:
-        down = private_postgres.outage(8.0)
+        down = private_postgres.outage(outage)
         back = time.monotonic()
         jobs = [wait_for_end(service, job_id, timeout=120) for job_id in job_ids]
         settled = time.monotonic() - back
