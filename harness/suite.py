@@ -94,7 +94,7 @@ def verify(
     began = datetime.now(UTC).isoformat(timespec="seconds")
     if progress:
         progress("preflight", 0, len(scenarios), "opening the store")
-    preflight = Preflight.from_dict(run_preflight(spec).as_dict())
+    preflight = run_preflight(spec)
     if not preflight.ok:
         report = _preflight_failed(spec, seed, quick, command, began, started, preflight)
         write_reports(out_dir, report)

@@ -21,7 +21,7 @@ The child runs in a throw-away root folder (and, for the built-in PostgreSQL sto
 table, dropped after), so the probe never shows up in a scenario's history.
 
 >>> result = run_preflight("hardened")                   # doctest: +SKIP
->>> result.ok, result.took < 5                           # doctest: +SKIP
+>>> result.ok, result.took_s < 5                         # doctest: +SKIP
 (True, True)
 >>> run_preflight("tests/broken_stores/hangs_at_open.py:make_store").reason  # doctest: +SKIP
 'open: make_store(root) did not return within 10 s'
@@ -37,7 +37,6 @@ import signal
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ import multiprocess
 from harness.client.calls import silence_store_logging
 from harness.errors import StoreSpecError
 from harness.history.outcomes import describe_error, describe_exit
+from harness.results.verify_report import Preflight
 from harness.store.handle import StoreHandle
 from harness.store.spec import parse_store_spec
 
@@ -54,28 +54,12 @@ PROBE_ID = "jobharness-preflight-probe"
 STEPS = ("import", "signature", "open", "save", "read", "recover")
 
 
-@dataclass(frozen=True)
-class PreflightResult:
-    """What the preflight found: ``ok``, or the failed ``step`` and one-line ``reason``."""
+def run_preflight(spec: str, timeout: float = STEP_TIMEOUT) -> Preflight:
+    """Walk the store named by ``spec`` through :data:`STEPS` in a child process.
 
-    ok: bool
-    reason: str = ""
-    step: str = ""
-    took: float = 0.0
-    capabilities: dict[str, bool] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "step": self.step,
-            "reason": self.reason,
-            "took_s": round(self.took, 3),
-            "capabilities": self.capabilities,
-        }
-
-
-def run_preflight(spec: str, timeout: float = STEP_TIMEOUT) -> PreflightResult:
-    """Walk the store named by ``spec`` through :data:`STEPS` in a child process."""
+    The answer is the record the report keeps: ``ok``, or the failed ``step`` and a one-line
+    ``reason``; ``took_s``; the store's ``capabilities`` when it passed.
+    """
     started = time.monotonic()
     context = multiprocess.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
@@ -102,7 +86,7 @@ def run_preflight(spec: str, timeout: float = STEP_TIMEOUT) -> PreflightResult:
             if kind == "error":
                 return _failed(done, f"{done}: {detail}", started)
             if done == STEPS[-1]:
-                return PreflightResult(True, took=time.monotonic() - started, capabilities=detail)
+                return Preflight(True, took_s=_since(started), capabilities=detail)
             step = STEPS[STEPS.index(done) + 1]  # what the child is doing now
     finally:
         if child.is_alive():
@@ -112,8 +96,12 @@ def run_preflight(spec: str, timeout: float = STEP_TIMEOUT) -> PreflightResult:
         _remove(spec, root)
 
 
-def _failed(step: str, reason: str, started: float) -> PreflightResult:
-    return PreflightResult(False, reason, step, time.monotonic() - started)
+def _failed(step: str, reason: str, started: float) -> Preflight:
+    return Preflight(False, step=step, reason=reason, took_s=_since(started))
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
 
 
 def _hung(step: str, spec: str, timeout: float) -> str:
