@@ -15,7 +15,6 @@ PostgreSQL's outages are in ``test_service_postgres.py``.
 from __future__ import annotations
 
 import errno
-import os
 import re
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from running_services import (
     wait_for_status,
     wait_until_finished,
 )
+from tmpfs import mounted_tmpfs
 
 SETTLE_SECONDS = 60.0
 """After the outage ends, every job must be terminal within this bound."""
@@ -47,24 +47,11 @@ def rows(count: int) -> bytes:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 16 MiB tmpfs; every mount made under it is undone afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
     try:
-        yield mount_point
+        yield from mounted_tmpfs(tmp_path / "disk", "16m")
     finally:
-        for view in sorted(tmp_path.glob("view-*")):
+        for view in sorted(tmp_path.glob("view-*")):  # the bind mounts stacked by a test
             subprocess.run(["umount", "-R", "-l", str(view)], check=False, capture_output=True)
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def fill(disk: Path) -> Path:

@@ -24,6 +24,7 @@ from running_services import (
     wait_for_status,
     wait_until_finished,
 )
+from tmpfs import mounted_tmpfs
 
 from durable_jobs import open_store
 
@@ -160,22 +161,7 @@ def test_a_bad_store_url_is_one_line_and_exit_code_2(
 @pytest.fixture
 def store_filesystem(tmp_path: Path) -> Iterator[Path]:
     """A real 8 MiB tmpfs for the store, which a test may remount read-only (needs root)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point = tmp_path / "store-fs"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    yield from mounted_tmpfs(tmp_path / "store-fs", "8m")
 
 
 def remount(mount_point: Path, mode: str) -> None:

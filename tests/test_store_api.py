@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from strategies import hostile_strings, is_valid_job_id_oracle, job_ids, jobs, without_marker
+from tmpfs import mounted_tmpfs
 
 import durable_jobs
 from durable_jobs import (
@@ -563,32 +564,13 @@ def test_a_file_store_under_a_regular_file_cannot_be_created(tmp_path: Path) -> 
 @pytest.fixture
 def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
     """A real 64 KiB tmpfs, so writes fail with ENOSPC; needs root and mount permission."""
-    yield from mounted_tmpfs(tmp_path, "64k")
+    yield from mounted_tmpfs(tmp_path / "tiny", "64k")
 
 
 @pytest.fixture
 def small_filesystem(tmp_path: Path) -> Iterator[Path]:
     """A real 4 MiB tmpfs (room for SQLite's WAL), to remount read-only."""
-    yield from mounted_tmpfs(tmp_path, "4m")
-
-
-def mounted_tmpfs(tmp_path: Path, size: str) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    yield from mounted_tmpfs(tmp_path / "tiny", "4m")
 
 
 def fill_filesystem(directory: Path) -> Path:

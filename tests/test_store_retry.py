@@ -11,7 +11,6 @@ import errno
 import io
 import logging
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tmpfs import mounted_tmpfs
 
 from durable_jobs import open_store
 from durable_jobs.errors import (
@@ -170,15 +170,7 @@ def test_a_job_whose_both_copies_are_lost_mid_run_is_written_afresh(
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 4 MiB tmpfs, filled to its last page after the test puts its store there."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], check=True)
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+    yield from mounted_tmpfs(tmp_path / "disk", "4m")
 
 
 def fill(disk: Path) -> None:
