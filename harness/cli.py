@@ -3,6 +3,8 @@ could not be judged: the store failed its preflight, a scenario could not run or
 usage or configuration error; the last line says which.
 
     jobharness verify [--store SPEC] [--out DIR] [--quick] [--seed N]
+    jobharness verify --service CMD|builtin [--store file|sqlite|postgres] [--profile FILE]
+                      [--instances N] [--out DIR] [--quick] [--seed N]
     jobharness run SCENARIO.toml [--store SPEC] [--out DIR] [--seed N]
     jobharness analyze DIR
 
@@ -22,6 +24,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.cli_service import (
+    add_service_options,
+    service_replay_words,
+    service_scenarios,
+    service_target,
+    store_scenarios,
+)
 from harness.errors import ConfigError, HarnessError
 from harness.results import RunReport
 from harness.runner.progress import make_progress
@@ -48,12 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common_run_options(verify)
     verify.add_argument("--quick", action="store_true", help="the short suite (about 15 s)")
     verify.add_argument(
-        "--scenarios", type=Path, help="folder of scenario files (default: scenarios/)"
+        "--scenarios",
+        type=Path,
+        help="folder of scenario files (default: scenarios/, or scenarios/service/ with --service)",
     )
+    add_service_options(verify)
 
     run = commands.add_parser("run", help="run one scenario file against a store")
     run.add_argument("scenario", type=Path, help="a scenario .toml file")
     _common_run_options(run)
+    add_service_options(run)
 
     analyze = commands.add_parser("analyze", help="re-judge a saved run from its histories")
     analyze.add_argument("run_dir", type=Path, help="a folder written by verify or run")
@@ -125,38 +138,48 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from harness.scenario.loader import load_suite
 
-    spec = _check_spec(args.store)
-    folder = args.scenarios or default_scenarios_folder()
+    target = service_target(args) if args.service else _check_spec(args.store)
+    folder = args.scenarios or default_scenarios_folder(service=bool(args.service))
     scenarios = load_suite(folder, quick=args.quick)
-    return _execute(scenarios, spec, args, "verify", quick=args.quick)
+    scenarios = (
+        service_scenarios(scenarios, args, folder) if args.service else store_scenarios(scenarios)
+    )
+    return _execute(scenarios, target, args, "verify", quick=args.quick)
 
 
 def _run(args: argparse.Namespace) -> int:
     from harness.scenario.loader import load_scenario
 
-    spec = _check_spec(args.store)
+    target = service_target(args) if args.service else _check_spec(args.store)
     scenario = load_scenario(args.scenario)
-    return _execute([scenario], spec, args, "run", quick=False)
+    if args.service:
+        scenario = service_scenarios([scenario], args, args.scenario)[0]
+    else:
+        store_scenarios([scenario])
+    return _execute([scenario], target, args, "run", quick=False)
 
 
 def _execute(
-    scenarios: list[Any], spec: str, args: argparse.Namespace, command: str, *, quick: bool
+    scenarios: list[Any], target: Any, args: argparse.Namespace, command: str, *, quick: bool
 ) -> int:
     from harness.suite import verify
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
+    spec = target if isinstance(target, str) else target.label
     out = args.out or default_out_dir(command, spec)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: that is a file; give a folder for the report")
     replay = replay_command(args, command, spec, seed)
     progress = make_progress(len(scenarios))
+    what = "store" if isinstance(target, str) else "service"
     print(
-        f"jobharness {command}: store {spec}, {len(scenarios)} scenario(s), seed {seed}", flush=True
+        f"jobharness {command}: {what} {spec}, {len(scenarios)} scenario(s), seed {seed}",
+        flush=True,
     )
     started = time.monotonic()
     with progress:
         report = verify(
-            scenarios, spec, out, seed, quick=quick, command=replay, progress=progress.update
+            scenarios, target, out, seed, quick=quick, command=replay, progress=progress.update
         )
     if report.preflight_failed:
         print(
@@ -178,7 +201,11 @@ def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int)
     words = ["jobharness", command]
     if command == "run":
         words.append(_quote(os.fspath(args.scenario)))
-    words += ["--store", _quote(spec), "--seed", str(seed)]
+    if getattr(args, "service", None):
+        words += service_replay_words(args)
+    else:
+        words += ["--store", _quote(spec)]
+    words += ["--seed", str(seed)]
     if command == "verify":
         if getattr(args, "quick", False):
             words.append("--quick")
@@ -252,14 +279,16 @@ def _check_spec(text: str | None) -> str:
     return parse_store_spec(text).text
 
 
-def default_scenarios_folder() -> Path:
+def default_scenarios_folder(*, service: bool = False) -> Path:
+    """scenarios/ (scenarios/service/ for a service) here, else the one beside the harness."""
     configured = os.environ.get("JOBHARNESS_SCENARIOS")
     if configured:
-        return Path(configured)
-    local = Path("scenarios")
+        return Path(configured) / "service" if service else Path(configured)
+    local = Path("scenarios") / "service" if service else Path("scenarios")
     if any(local.glob("*.toml")):
         return local
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    shipped = Path(__file__).resolve().parent.parent / "scenarios"
+    return shipped / "service" if service else shipped
 
 
 def default_out_dir(command: str, spec: str) -> Path:

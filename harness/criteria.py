@@ -54,6 +54,15 @@ C8        (beyond the incident) recovery leaves no temp files     no_litter,
                                                                   crash_litter (power loss)
 P1-P3     Performance budget: write, read, read on corruption     performance_budget
 ========  ======================================================  ==============================
+
+A service run (``verify --service``) judges the same criteria from HTTP alone, through the
+``http_*`` checkers (:mod:`harness.checkers`): C1 ``http_terminal`` (stuck running after the
+last restart); C2 ``http_no_5xx`` (a 5xx or a hang on ``GET /jobs/{id}``; a 503 inside an
+outage the profile allows is not one); C3 ``http_terminal`` and ``http_leases`` (a live
+instance's job failed, a dead one's not rescued in time); C4 ``http_download_stable`` (a done
+job goes back, its download changes or is not the expected bytes); C5 ``http_clear_errors``;
+C6 ``http_no_loss`` (404 after 202, a result gone) and ``http_leases`` (finished twice); C7
+``http_last_good`` (after damage, the job's last good state). C8 and P1-P3 are the store's.
 """
 
 from __future__ import annotations
@@ -160,6 +169,7 @@ CRITERIA: tuple[Criterion, ...] = (
         (
             ("terminal_state", _count_is_zero("stuck_running")),
             ("never_raises", _fails_if_counted(*RECOVER_FAILED)),
+            ("http_terminal", _count_is_zero("stuck_running")),
         ),
         "workers killed mid-job; after the restart no job may still be running",
     ),
@@ -172,6 +182,10 @@ CRITERIA: tuple[Criterion, ...] = (
                 _count_is_zero("get_raised", "get_hung", "died_in_get", judged_by="gets"),
             ),
             ("no_descriptor_leak", _fails_only),  # at the limit get_job fails with EMFILE
+            (
+                "http_no_5xx",
+                _count_is_zero("status_5xx", "status_hung", judged_by="status_answers"),
+            ),
         ),
         "get_job never raised, hung or took its process down, whatever the faults "
         "(a raise is what became HTTP 500)",
@@ -183,20 +197,27 @@ CRITERIA: tuple[Criterion, ...] = (
             ("terminal_state", _whole),
             ("never_raises", _fails_if_counted(*RECOVER_FAILED)),
             ("recovery_spares_live_jobs", _fails_if_counted("failed_live")),
+            ("http_terminal", _whole),
+            ("http_leases", _fails_if_counted("failed_live", "rescue_late")),
         ),
         "after the restart every job is done or error, none queued or running",
     ),
     Criterion(
         "C4",
         "UI download button stable and functional",
-        (("no_torn_read", _whole), ("acknowledged_writes_survive", _whole)),
-        "while workers run jobs, a reader never sees a torn job or a job go back to an older state",
-        roles=("worker",),
+        (
+            ("no_torn_read", _whole),
+            ("acknowledged_writes_survive", _whole),
+            ("http_download_stable", _whole),
+        ),
+        "while workers run jobs, a reader never sees a torn job or a job go back to an older "
+        "state; a done job's download is the same bytes on every read",
+        roles=("worker", "poller"),
     ),
     Criterion(
         "C5",
         "Error messages clear and actionable",
-        (("clear_errors", _whole),),
+        (("clear_errors", _whole), ("http_clear_errors", _whole)),
         "every error names the job and the cause of the fault injected, and never advises "
         "retrying a permanent failure",
     ),
@@ -214,6 +235,8 @@ CRITERIA: tuple[Criterion, ...] = (
             ),
             ("recovery_spares_live_jobs", _fails_if_counted("rolled_back_live")),
             ("no_descriptor_leak", _fails_only),  # at the limit save_job fails with EMFILE
+            ("http_no_loss", _whole),
+            ("http_leases", _fails_if_counted("finished_twice")),
         ),
         "no torn or stale read, no acknowledged write or update lost, no write that raised, hung "
         "or took its process down, even after kills and power cuts",
@@ -223,7 +246,11 @@ CRITERIA: tuple[Criterion, ...] = (
         "Backup recovery works on corruption",
         # crash_backup finds nothing to judge in a store with no job file and backup (SQLite):
         # there, as for the damage scenarios, C7 does not apply, rather than is unknown.
-        (("recovery_to_last_good", _whole), ("crash_backup", _judged_only)),
+        (
+            ("recovery_to_last_good", _whole),
+            ("crash_backup", _judged_only),
+            ("http_last_good", _whole),
+        ),
         "after damage to a job file, reads return the version before it, not older, not an error",
     ),
     Criterion(

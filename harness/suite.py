@@ -19,8 +19,10 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from harness.checkers import run_checkers
 from harness.criteria import ScenarioChecks, evaluate_all, unknown_results, verdict_of
@@ -49,6 +51,7 @@ QUICK_FACTOR = 0.35
 
 # Operations that are store calls: a history with none of them judged no store at all.
 STORE_CALLS = ("save", "get", "update", "recover", "crash_state", "get_recovering")
+SERVICE_CALLS = ("submit", "status", "download")  # a service run's requests, over HTTP
 
 
 def standing_of(outcome: RunOutcome) -> tuple[str, str]:
@@ -64,17 +67,59 @@ def standing_of(outcome: RunOutcome) -> tuple[str, str]:
     ]
     if lost:
         return UNKNOWN, str(lost[0].value.get("reason", "the fault model lost track of the store"))
-    if not any(record.f in STORE_CALLS for record in outcome.records):
-        return UNKNOWN, "the history holds no store call: nothing was judged"
+    if not any(record.f in STORE_CALLS + SERVICE_CALLS for record in outcome.records):
+        return UNKNOWN, "the history holds no store call or request: nothing was judged"
     return "", outcome.reason
 
 
 Progress = Callable[[str, int, int, str], None]  # (scenario, index, total, message)
 
 
+class Target(Protocol):
+    """What a run verifies: a store (by its spec) or a running service (harness.service.target)."""
+
+    @property
+    def label(self) -> str: ...  # what the report names ("hardened", "builtin:file")
+
+    def preflight(self) -> Preflight:
+        """Can it be opened, written and read back at all? (no scenario runs if not)"""
+
+    def run(
+        self, scenario: Scenario, run_dir: Path, seed: int, progress: Callable[[str], None]
+    ) -> RunOutcome:
+        """Run one scenario against it; the history lands in ``run_dir``."""
+
+    def replay(self, seed: int, quick: bool) -> str:
+        """The command line that runs this verification again."""
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    """A job store named by its spec, verified through its Python interface."""
+
+    spec: str
+
+    @property
+    def label(self) -> str:
+        return self.spec
+
+    def preflight(self) -> Preflight:
+        return run_preflight(self.spec)
+
+    def run(
+        self, scenario: Scenario, run_dir: Path, seed: int, progress: Callable[[str], None]
+    ) -> RunOutcome:
+        return run_scenario(scenario, self.spec, run_dir, seed, progress)
+
+    def replay(self, seed: int, quick: bool) -> str:
+        return f"jobharness verify --store {self.spec} --seed {seed}" + (
+            " --quick" if quick else ""
+        )
+
+
 def verify(
     scenarios: Sequence[Scenario],
-    spec: str,
+    spec: str | Target,
     out_dir: Path,
     seed: int,
     *,
@@ -82,21 +127,25 @@ def verify(
     command: str = "",
     progress: Progress | None = None,
 ) -> RunReport:
-    """Run ``scenarios`` against ``spec``; write report.json and report.md in ``out_dir``.
+    """Run ``scenarios`` against ``spec`` (a store spec, or a :class:`Target`); write
+    report.json and report.md in ``out_dir``.
 
     Phases: the store's preflight (:mod:`harness.store.preflight`: a store that cannot be opened,
     written and read back runs no scenario, and the report says *unknown* with the reason), each
     scenario run and judged in turn, the report written, and the run's line appended to the
     trend log.
     """
+    target = StoreTarget(spec) if isinstance(spec, str) else spec
+    label, replay = target.label, target.replay(seed, quick)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     began = datetime.now(UTC).isoformat(timespec="seconds")
     if progress:
         progress("preflight", 0, len(scenarios), "opening the store")
-    preflight = run_preflight(spec)
+    preflight = target.preflight()
     if not preflight.ok:
-        report = _preflight_failed(spec, seed, quick, command, began, started, preflight)
+        report = _preflight_failed(label, seed, quick, command, began, started, preflight)
+        report = dataclasses.replace(report, replay=command or replay)
         write_reports(out_dir, report)
         return report
     results = []
@@ -108,15 +157,16 @@ def verify(
             if progress:
                 progress(scenario.name, index, len(scenarios), message)
 
-        results.append(_run_and_judge(scenario, spec, out_dir, seed, tell))
+        results.append(_run_and_judge(scenario, target, out_dir, seed, tell))
     duration = time.monotonic() - started
-    report = build_report(results, spec, seed, quick, command, began, duration, preflight)
+    report = build_report(results, label, seed, quick, command, began, duration, preflight)
+    report = dataclasses.replace(report, replay=command or replay)
     write_reports(out_dir, report)
     append_run(
         "verify",
         verify_figures(report),
         directory=out_dir,
-        store=spec,
+        store=label,
         verdict=report.verdict,
         commit=report.commit,
         machine=report.machine,
@@ -146,11 +196,11 @@ def _preflight_failed(
 
 
 def _run_and_judge(
-    scenario: Scenario, spec: str, out_dir: Path, seed: int, tell: Callable[[str], None]
+    scenario: Scenario, target: Target, out_dir: Path, seed: int, tell: Callable[[str], None]
 ) -> ScenarioResult:
     """One scenario: run it, judge its history, save its scenario.json, say how it went."""
     run_dir = out_dir / "scenarios" / scenario.name
-    outcome = _run_guarded(scenario, spec, run_dir, seed, tell)
+    outcome = _run_guarded(scenario, target, run_dir, seed, tell)
     result = judge_outcome(scenario, outcome, out_dir)
     _save_scenario_result(run_dir, result)
     tell(_status_word(result.status))
@@ -158,7 +208,7 @@ def _run_and_judge(
 
 
 def _run_guarded(
-    scenario: Scenario, spec: str, run_dir: Path, seed: int, tell: Callable[[str], None]
+    scenario: Scenario, target: Target, run_dir: Path, seed: int, tell: Callable[[str], None]
 ) -> RunOutcome:
     """Run one scenario; a failure of the harness itself makes it *unknown*, and the run goes on.
 
@@ -166,7 +216,7 @@ def _run_guarded(
     what is lost is this scenario's verdict, which the report says, with the cause to report.
     """
     try:
-        return run_scenario(scenario, spec, run_dir, seed, tell)
+        return target.run(scenario, run_dir, seed, tell)
     except HarnessError:
         raise  # a configuration error: the whole run stops with its message
     except Exception as error:

@@ -164,9 +164,11 @@ class JobFileDamage(Fault):
     def _damage(self, run: FaultRun, rng: random.Random, how: str) -> None:
         assert run.nemesis is not None
         paths = run.setup.get("paths", {})
-        if not paths:
+        jobs = sorted(paths)  # a service's jobs appear as they are accepted: maybe none yet
+        if not jobs:
+            run.note(f"a damage ({how}) was skipped: no job existed yet at its time")
             return
-        job = rng.choice(sorted(paths))
+        job = rng.choice(jobs)
         files = ["main", "backup"] if self.file == "both" else [self.file]
         token = run.nemesis.invoke("damage", job, {"file": self.file, "how": how})
         done = {which: _damage_one(paths[job].get(which), how, rng) for which in files}

@@ -52,15 +52,41 @@ from harness.errors import ScenarioError
 from harness.nemesis.fault import Fault, ScenarioFacts
 from harness.nemesis.powerloss.options import PowerLossOptions
 from harness.nemesis.registry import parse_fault
+from harness.scenario.service_table import (
+    INSTANCE_ROLE,
+    SERVICE_ROLES,
+    ServiceOptions,
+    parse_service_table,
+)
 from harness.scenario.toml_table import TableReader
 
 ROLES = ("writer", "reader", "updater", "worker")
-KINDS = ("concurrent", "latency", "powerloss")
+# What a service scenario judges, from HTTP alone (harness.checkers.http_*).
+HTTP_CHECKERS = (
+    "http_no_5xx",
+    "http_terminal",
+    "http_download_stable",
+    "http_clear_errors",
+    "http_no_loss",
+    "http_last_good",
+    "http_leases",
+    "http_latency",
+)
+KINDS = ("concurrent", "latency", "powerloss", "service")
 # The kinds that read [options], each with its validator (raises ScenarioError naming the key).
 KIND_OPTIONS: dict[str, Callable[[dict[str, Any], str], object]] = {
     "powerloss": PowerLossOptions.from_scenario,
 }
-TOP_LEVEL_KEYS = ("name", "description", "kind", "quick", "recover_after", "checkers", "options")
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "kind",
+    "quick",
+    "recover_after",
+    "checkers",
+    "options",
+    "service",
+)
 CHECKERS = (
     "never_raises",
     "no_torn_read",
@@ -77,6 +103,7 @@ CHECKERS = (
     "crash_backup",
     "crash_litter",
     "performance_budget",
+    *HTTP_CHECKERS,
 )
 DEFAULT_CHECKERS = {  # what a scenario of each kind checks when it does not say
     "concurrent": (
@@ -89,6 +116,7 @@ DEFAULT_CHECKERS = {  # what a scenario of each kind checks when it does not say
     ),
     "latency": ("performance_budget",),
     "powerloss": ("crash_consistency", "crash_backup", "crash_litter"),
+    "service": HTTP_CHECKERS,
 }
 
 
@@ -131,25 +159,31 @@ class Scenario:
     quick: bool = True
     recover_after: bool = True
     options: dict[str, Any] = field(default_factory=dict)  # [options]: read by the kind using it
+    service: ServiceOptions | None = None  # [service]: a service scenario's instances
 
     def roles(self) -> set[str]:
         return {group.role for group in self.processes}
 
     def facts(self) -> ScenarioFacts:
-        """What a fault may check against the rest of the file."""
+        """What a fault may check against the rest of the file.
+
+        A service scenario's faults hit the service's instances, not its clients: the one role
+        they may target is ``instance``.
+        """
+        if self.service is not None:
+            targets, known = frozenset({INSTANCE_ROLE}), (INSTANCE_ROLE,)
+        else:
+            targets, known = frozenset(self.roles()), ROLES
         return ScenarioFacts(
-            self.path,
-            frozenset(self.roles()),
-            ROLES,
-            self.workload.shared_jobs,
-            self.workload.duration,
+            self.path, targets, known, self.workload.shared_jobs, self.workload.duration
         )
 
     def scaled(self, factor: float) -> Scenario:
         """A shorter copy for ``--quick``: durations and operation counts times ``factor``."""
         workload = dataclasses.replace(
             self.workload,
-            duration=max(0.5, self.workload.duration * factor),
+            # A service run's clients and instances need a couple of seconds to do anything.
+            duration=max(2.0 if self.service else 0.5, self.workload.duration * factor),
             samples=max(30, int(self.workload.samples * factor)),
         )
         groups = tuple(
@@ -175,6 +209,7 @@ class Scenario:
             self.quick,
             self.recover_after,
             self.options,
+            self.service,
         )
 
 
@@ -214,9 +249,14 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
     quick = reader.boolean("quick", default=True)
     recover_after = reader.boolean("recover_after", default=True)
     workload = _parse_workload(reader.nested(reader.table("workload"), "workload."))
-    processes = _parse_processes(reader)
-    if kind == "concurrent" and not processes:
+    processes = _parse_processes(reader, SERVICE_ROLES if kind == "service" else ROLES)
+    if kind in ("concurrent", "service") and not processes:
         raise ScenarioError(where, "processes", "at least one [[processes]] table")
+    service = None
+    if kind == "service":
+        service = parse_service_table(reader.nested(reader.table("service"), "service."))
+    elif reader.has("service"):
+        raise ScenarioError(where, "service", 'a [service] table only with kind = "service"')
     faults = tuple(
         parse_fault(reader.nested(table, f"faults[{index}]."))
         for index, table in enumerate(reader.array_of_tables("faults"))
@@ -237,6 +277,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         quick,
         recover_after,
         options,
+        service,
     )
     facts = scenario.facts()
     for index, fault in enumerate(scenario.faults):
@@ -263,13 +304,13 @@ def _parse_workload(w: TableReader) -> Workload:
     return workload
 
 
-def _parse_processes(reader: TableReader) -> tuple[ProcessGroup, ...]:
+def _parse_processes(reader: TableReader, roles: tuple[str, ...]) -> tuple[ProcessGroup, ...]:
     processes = []
     for index, group_data in enumerate(reader.array_of_tables("processes")):
         g = reader.nested(group_data, f"processes[{index}].")
         processes.append(
             ProcessGroup(
-                role=g.choice("role", ROLES),
+                role=g.choice("role", roles),
                 count=g.integer("count", default=1, minimum=1, maximum=64),
                 ops=g.integer("ops", default=None, minimum=1, maximum=10_000_000),
                 steps=g.integer("steps", default=5, minimum=1, maximum=10_000),
