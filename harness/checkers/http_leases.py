@@ -5,7 +5,7 @@ nothing touched that instance (no kill, no pause, no failing disk) from the job'
 its end, the job must not end in error: only another instance's recovery or rescuer, wrongly
 judging it abandoned, would fail it. A job of an instance that was killed must end within the
 rescue bound after the kill. And no job may finish twice with different results: two different
-downloads, or done then error.
+downloads, or two different ends (done then error, or error then done).
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def check_http_leases(history: History) -> CheckResult:
             for op in view.of_job(job, "download")
             if view.code(op) == 200
         }
-        statuses = [view.status(op) for op in answers]
-        if len(shas) > 1 or ("done" in statuses and "error" in statuses[statuses.index("done") :]):
+        ends = [view.status(op) for op in answers if view.status(op) in TERMINAL]
+        if len(shas) > 1 or len(set(ends)) > 1:  # done then error, or error then done
             problems["finished_twice"] += 1
             lines.append(f"{submit.describe()}: job {job} finished twice with different results")
     counts = {

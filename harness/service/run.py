@@ -120,6 +120,12 @@ class ServiceRunner:
             reason = fault.unavailable_reason()
             if reason:
                 return NotRunnable(reason, unknown=True)
+        most = self.service.profile.max_instances
+        if self.options.instances > most:
+            return NotRunnable(
+                f"it runs {self.options.instances} instances and the service's profile says it "
+                f"runs as at most {most} (max_instances)"
+            )
         store = self.service.builtin
         if store is not None and store not in self.options.stores:
             return NotRunnable(f"this scenario does not apply to the built-in {store} store")
