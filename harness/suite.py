@@ -81,6 +81,9 @@ class Target(Protocol):
     @property
     def label(self) -> str: ...  # what the report names ("hardened", "builtin:file")
 
+    @property
+    def noun(self) -> str: ...  # what it is, in a sentence: "store" or "service"
+
     def preflight(self) -> Preflight:
         """Can it be opened, written and read back at all? (no scenario runs if not)"""
 
@@ -98,6 +101,7 @@ class StoreTarget:
     """A job store named by its spec, verified through its Python interface."""
 
     spec: str
+    noun = "store"
 
     @property
     def label(self) -> str:
@@ -144,7 +148,9 @@ def verify(
         progress("preflight", 0, len(scenarios), "opening the store")
     preflight = target.preflight()
     if not preflight.ok:
-        report = _preflight_failed(label, seed, quick, command, began, started, preflight)
+        report = _preflight_failed(
+            label, seed, quick, command, began, started, preflight, target.noun
+        )
         report = dataclasses.replace(report, replay=command or replay)
         write_reports(out_dir, report)
         return report
@@ -182,9 +188,10 @@ def _preflight_failed(
     began: str,
     started: float,
     preflight: Preflight,
+    noun: str = "store",
 ) -> RunReport:
     """The report of a run whose store failed the preflight: every criterion unknown, why."""
-    reason = f"the store failed the preflight, no scenario ran: {preflight.reason}"
+    reason = f"the {noun} failed the preflight, no scenario ran: {preflight.reason}"
     report = build_report([], spec, seed, quick, command, began, time.monotonic() - started)
     return dataclasses.replace(
         report,

@@ -62,7 +62,10 @@ class ServiceView:
         return False
 
     def disturbed(self, instance: str, start: float, end: float) -> bool:
-        """Whether a fault touched ``instance`` between ``start`` and ``end``."""
+        """Whether a fault, or the restart, touched ``instance`` between ``start`` and ``end``."""
+        restart = self.phases.get("restart")
+        if restart is not None and end >= restart:
+            return True  # the harness's own restart stops every instance, and its running jobs
         faults = self.faults
         if faults is None:
             return False

@@ -13,6 +13,7 @@ serves every service::
     rows = [5, 40]         # rows of each uploaded CSV: at least, at most (seeded)
     download_share = 0.5   # of the polls that find a job done, how many also download it
     stores = ["file", "sqlite", "postgres"]  # the built-in stores it applies to (default: all)
+    hosts = false          # each instance as if on its own machine (unshare --uts --pid)
     command = "..."        # optional: this scenario's own service (--service overrides it)
     [service.env]          # optional: extra environment of every instance
     [service.profile]      # optional: the API profile (see harness.service.profile)
@@ -47,6 +48,7 @@ class ServiceOptions:
     download_share: float = 0.5
     stores: tuple[str, ...] = BUILTIN_STORES
     command: str | None = None
+    hosts: bool = False
     env: dict[str, str] = field(default_factory=dict)
     profile: dict[str, Any] | None = None  # the raw [service.profile] table, validated at load
 
@@ -77,6 +79,7 @@ def parse_service_table(table: TableReader) -> ServiceOptions:
         download_share=table.number("download_share", default=0.5, minimum=0.0, maximum=1.0),
         stores=tuple(table.string_list("stores", BUILTIN_STORES, default=list(BUILTIN_STORES))),
         command=command,
+        hosts=table.boolean("hosts", default=False),
         env=dict(env),
         profile=profile,
     )

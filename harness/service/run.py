@@ -188,6 +188,7 @@ class ServiceRunner:
             data=self.root,
             run=secrets.token_hex(4),
             logs=self.run_dir / "logs",
+            hosts=self.options.hosts,
         )
         try:
             self.fleet.start_all()

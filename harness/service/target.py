@@ -27,6 +27,7 @@ class ServiceTarget:
 
     spec: ServiceSpec
     text: str
+    noun = "service"
 
     @property
     def label(self) -> str:
