@@ -10,6 +10,7 @@ and writes a report with the evidence. Start with ``jobharness verify --help``, 
 cli           the ``jobharness`` command line (argument parsing, exit codes)
 scenario/     scenario files: TOML scripts of processes, faults and checks
 store/        the store under test: its spec, the handle the harness opens, preflight
+service/      a running HTTP service under test: its command, API profile, instances, runner
 workload/     what is written to which jobs (ids, payloads)
 runner/       the phases of a run and the supervision of its processes
 client/       what each harness process does to the store, call by call
