@@ -170,6 +170,7 @@ CRITERIA: tuple[Criterion, ...] = (
             ("terminal_state", _count_is_zero("stuck_running")),
             ("never_raises", _fails_if_counted(*RECOVER_FAILED)),
             ("http_terminal", _count_is_zero("stuck_running")),
+            ("http_crash_states", _fails_if_counted("not_started")),
         ),
         "workers killed mid-job; after the restart no job may still be running",
     ),
@@ -186,6 +187,7 @@ CRITERIA: tuple[Criterion, ...] = (
                 "http_no_5xx",
                 _count_is_zero("status_5xx", "status_hung", judged_by="status_answers"),
             ),
+            ("http_crash_states", _count_is_zero("answered_5xx")),
         ),
         "get_job never raised, hung or took its process down, whatever the faults "
         "(a raise is what became HTTP 500)",
@@ -199,6 +201,7 @@ CRITERIA: tuple[Criterion, ...] = (
             ("recovery_spares_live_jobs", _fails_if_counted("failed_live")),
             ("http_terminal", _whole),
             ("http_leases", _fails_if_counted("failed_live", "rescue_late")),
+            ("http_crash_states", _fails_if_counted("not_started")),
         ),
         "after the restart every job is done or error, none queued or running",
     ),
@@ -209,6 +212,7 @@ CRITERIA: tuple[Criterion, ...] = (
             ("no_torn_read", _whole),
             ("acknowledged_writes_survive", _whole),
             ("http_download_stable", _whole),
+            ("http_crash_states", _count_is_zero("done_lost")),
         ),
         "while workers run jobs, a reader never sees a torn job or a job go back to an older "
         "state; a done job's download is the same bytes on every read",
@@ -237,6 +241,10 @@ CRITERIA: tuple[Criterion, ...] = (
             ("no_descriptor_leak", _fails_only),  # at the limit save_job fails with EMFILE
             ("http_no_loss", _whole),
             ("http_leases", _fails_if_counted("finished_twice")),
+            (
+                "http_crash_states",
+                _count_is_zero("lost_acknowledged", "done_lost", "unknown_status"),
+            ),
         ),
         "no torn or stale read, no acknowledged write or update lost, no write that raised, hung "
         "or took its process down, even after kills and power cuts",

@@ -202,3 +202,28 @@ def test_a_service_scenario_without_service_says_how_to_run_it(
 ) -> None:
     assert main(["run", str(SCENARIOS / "kill.toml")]) == 2
     assert "run it against a running service with --service" in capsys.readouterr().err
+
+
+def test_power_loss_through_the_api_passes_the_builtin_service(tmp_path: Path) -> None:
+    code, report = run(
+        tmp_path, "run", str(ROOT / "scenarios/service/power-loss.toml"), "--service", "builtin"
+    )
+    assert (code, report["verdict"]) == (0, "pass"), report["reason"]
+    result = report["scenarios"][0]["checks"][0]
+    assert result["counts"]["states"] >= 5 and result["counts"]["states_after_ack"] >= 1
+
+
+def test_a_service_that_never_fsyncs_loses_an_acknowledged_job_to_a_power_cut(
+    tmp_path: Path,
+) -> None:
+    code, report = run(
+        tmp_path,
+        "run",
+        str(ROOT / "scenarios/service/power-loss.toml"),
+        "--service",
+        broken("no_fsync.py"),
+        "--profile",
+        str(BROKEN / "builtin-file-profile.toml"),
+    )
+    assert code == 1
+    assert statuses(report)["C6"] == "fail", report["reason"]

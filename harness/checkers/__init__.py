@@ -55,6 +55,7 @@ def registry() -> dict[str, Checker]:
         crash_consistency,
         crash_litter,
         http_clear_errors,
+        http_crash_states,
         http_download_stable,
         http_last_good,
         http_latency,
@@ -98,6 +99,7 @@ def registry() -> dict[str, Checker]:
         "http_last_good": http_last_good.check_http_last_good,
         "http_leases": http_leases.check_http_leases,
         "http_latency": http_latency.check_http_latency,
+        "http_crash_states": http_crash_states.check_http_crash_states,
     }
 
 

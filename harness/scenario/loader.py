@@ -71,6 +71,7 @@ HTTP_CHECKERS = (
     "http_last_good",
     "http_leases",
     "http_latency",
+    "http_crash_states",
 )
 KINDS = ("concurrent", "latency", "powerloss", "service")
 # The kinds that read [options], each with its validator (raises ScenarioError naming the key).
@@ -116,7 +117,7 @@ DEFAULT_CHECKERS = {  # what a scenario of each kind checks when it does not say
     ),
     "latency": ("performance_budget",),
     "powerloss": ("crash_consistency", "crash_backup", "crash_litter"),
-    "service": HTTP_CHECKERS,
+    "service": HTTP_CHECKERS[:-1],  # http_crash_states: for power_loss_states only
 }
 
 

@@ -14,6 +14,7 @@ serves every service::
     download_share = 0.5   # of the polls that find a job done, how many also download it
     stores = ["file", "sqlite", "postgres"]  # the built-in stores it applies to (default: all)
     hosts = false          # each instance as if on its own machine (unshare --uts --pid)
+    power_loss_states = 0  # > 0: power loss through the API instead (that many crash states)
     command = "..."        # optional: this scenario's own service (--service overrides it)
     [service.env]          # optional: extra environment of every instance
     [service.profile]      # optional: the API profile (see harness.service.profile)
@@ -49,6 +50,7 @@ class ServiceOptions:
     stores: tuple[str, ...] = BUILTIN_STORES
     command: str | None = None
     hosts: bool = False
+    power_loss_states: int = 0
     env: dict[str, str] = field(default_factory=dict)
     profile: dict[str, Any] | None = None  # the raw [service.profile] table, validated at load
 
@@ -80,6 +82,7 @@ def parse_service_table(table: TableReader) -> ServiceOptions:
         stores=tuple(table.string_list("stores", BUILTIN_STORES, default=list(BUILTIN_STORES))),
         command=command,
         hosts=table.boolean("hosts", default=False),
+        power_loss_states=table.integer("power_loss_states", default=0, minimum=0, maximum=10_000),
         env=dict(env),
         profile=profile,
     )

@@ -38,12 +38,14 @@ from typing import Any
 from harness.client.http_clients import JobBoard, final_reads
 from harness.history.log import OK, HistoryLog, merge_histories, write_history
 from harness.nemesis.fault import FaultTarget, NotRunnable, TimedAction, is_target
+from harness.nemesis.syscalls import can_inject
 from harness.runner.scenario_run import Progress, RunOutcome
 from harness.scenario.loader import Scenario
 from harness.service.clients import ClientProcesses
 from harness.service.expected import record_expected
 from harness.service.instances import Fleet, ServiceInstance, ServiceStartError
 from harness.service.job_files import JobFiles
+from harness.service.powerloss import ServicePowerLossError, explore_service_power_loss
 from harness.service.spec import ServiceSpec
 
 POLL = 0.01  # seconds between two looks at the instances and the fault schedule
@@ -105,6 +107,8 @@ class ServiceRunner:
             problem = self._check_service()
             if problem:
                 return self._not_run(problem)
+            if self.options.power_loss_states:
+                return self._power_loss(started)
             if not self._start_fleet():
                 return self._finish(started, unknown=True)
             self._main_phase()
@@ -114,8 +118,33 @@ class ServiceRunner:
         finally:
             self._cleanup()
 
+    def _power_loss(self, started: float) -> RunOutcome:
+        """Power loss through the API instead of the phases (see harness.service.powerloss)."""
+        assert self.log is not None
+        self.progress("power loss: tracing one job")
+        self._event("phase", {"phase": "powerloss"})
+        try:
+            notes = explore_service_power_loss(
+                self.service,
+                self.run_dir,
+                self.log,
+                self.histories,
+                self.epoch,
+                self.seed,
+                max_states=self.options.power_loss_states,
+            )
+        except ServicePowerLossError as error:
+            self._unknown(f"power loss through the API could not be explored: {error}")
+            return self._finish(started, unknown=True)
+        self.notes.extend(notes)
+        return self._finish(started)
+
     def _not_runnable(self) -> NotRunnable | None:
         """Why this machine or this service cannot run the scenario, or None."""
+        if self.options.power_loss_states:
+            reason = can_inject()
+            if reason:
+                return NotRunnable(f"power loss needs strace: {reason}", unknown=True)
         for fault in self.scenario.faults:
             reason = fault.unavailable_reason()
             if reason:

@@ -41,14 +41,14 @@ def load_snapshot(folder: Path) -> Baseline:
     return Baseline(files, dirs)
 
 
-def open_descriptors(root: Path) -> dict[str, dict[str, Any]]:
-    """Descriptors this process holds under ``root``, with their positions (from /proc)."""
+def open_descriptors(root: Path, pid: int | str = "self") -> dict[str, dict[str, Any]]:
+    """Descriptors process ``pid`` (this one) holds under ``root``, with their positions."""
     real = os.path.realpath(root)
     found: dict[str, dict[str, Any]] = {}
-    for fd in os.listdir("/proc/self/fd"):
+    for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-            info = Path(f"/proc/self/fdinfo/{fd}").read_text()
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
         except OSError:
             continue  # the descriptor of the listing itself, closed by now
         if target != real and not target.startswith(real + "/"):
