@@ -30,6 +30,7 @@ from harness.report.bench_sections import bench_section
 from harness.report.criteria_section import evidence_section, matrix_section
 from harness.report.latency_section import latency_section
 from harness.report.markup import count_of, table_row, tag, verdict_word
+from harness.report.requests_section import requests_section
 from harness.report.runs import VerifyRun, split_runs
 from harness.report.svg import esc
 from harness.report.timeline_section import timelines_section
@@ -46,6 +47,7 @@ def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = N
         ("criteria", "Criteria", matrix_section(verify)),
         ("evidence", "Evidence", evidence_section(verify)),
         ("latency", "Latency", latency_section(verify)),
+        ("requests", "Requests", requests_section(verify)),
         ("bench", "Benchmark", "".join(bench_section(run) for run in bench)),
         ("timelines", "Timelines", timelines_section(verify)),
         ("trends", "Trends", trends_section(verify, bench, trend)),
