@@ -125,9 +125,11 @@ class ClientProcesses:
     def stop(self) -> list[str]:
         """Ask every client process to stop, wait for it; the problems, for the report's notes."""
         self.stop_file.touch()
-        problems = []
+        problems: list[str] = []
+        if not self.processes:
+            return problems
         deadline = time.monotonic() + STOP_GRACE
-        for log, process in self.processes:
+        for _, process in self.processes:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -135,7 +137,9 @@ class ClientProcesses:
                 process.wait()
                 problems.append(f"a client process did not stop within {STOP_GRACE:.0f} s: killed")
                 continue
-            if process.returncode != 0:
+        processes, self.processes = self.processes, []  # a second stop has nothing to wait for
+        for log, process in processes:
+            if process.returncode not in (0, -9):  # -9: killed above, already said
                 tail = log.read_text(errors="replace").strip().splitlines()[-5:]
                 problems.append(
                     f"a client process ended with code {process.returncode}: " + " | ".join(tail)

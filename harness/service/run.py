@@ -79,6 +79,7 @@ class ServiceRunner:
         self.nemesis: HistoryLog | None = None
         self.log: HistoryLog | None = None
         self.fleet: Fleet | None = None
+        self.clients: ClientProcesses | None = None
         self.board = JobBoard(self.histories)
         self._kill_reasons: dict[tuple[str, int], str] = {}  # (instance, incarnation) -> why
         self._exits_seen: dict[str, int] = {}  # instance -> incarnation whose exit is recorded
@@ -219,10 +220,16 @@ class ServiceRunner:
             logs=self.run_dir / "logs",
             hosts=self.options.hosts,
         )
+        # The client processes start now (the ports are chosen), so that their interpreters
+        # and imports overlap the service's start-up; they wait for the runner's go.
+        self.clients = ClientProcesses(self.scenario, self.service, self.fleet, self.histories)
+        self.clients.write_plans(self.epoch, self.seed, self.scenario.workload.duration)
+        self.clients.start()
         try:
             self.fleet.start_all()
         except ServiceStartError as error:
             self._unknown(f"the service did not start: {error}")
+            self.clients.stop()
             return False
         for instance in self.fleet.instances:
             self._record_start(instance)
@@ -240,9 +247,8 @@ class ServiceRunner:
             (a for f in self.scenario.faults for a in f.schedule(self, duration, self.rng)),
             key=lambda action: action.at,
         )
-        clients = ClientProcesses(self.scenario, self.service, self.fleet, self.histories)
-        clients.write_plans(self.epoch, self.seed, duration)
-        clients.start()
+        clients = self.clients
+        assert clients is not None
         for problem in clients.wait_ready():
             self.note(problem)
         self.progress("running")
@@ -406,6 +412,8 @@ class ServiceRunner:
     def _cleanup(self) -> None:
         """No instance, tracer, mount or stopped process outlives the run, even on Ctrl-C."""
         self._main_over.set()
+        if self.clients is not None:
+            self.clients.stop()  # at once if they already ended; else they stop and are reaped
         if self.fleet is not None:
             self.fleet.kill_all()
         for fault in self.scenario.faults:
