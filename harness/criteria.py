@@ -56,13 +56,7 @@ P1-P3     Performance budget: write, read, read on corruption     performance_bu
 ========  ======================================================  ==============================
 
 A service run (``verify --service``) judges the same criteria from HTTP alone, through the
-``http_*`` checkers (:mod:`harness.checkers`): C1 ``http_terminal`` (stuck running after the
-last restart); C2 ``http_no_5xx`` (a 5xx or a hang on ``GET /jobs/{id}``; a 503 inside an
-outage the profile allows is not one); C3 ``http_terminal`` and ``http_leases`` (a live
-instance's job failed, a dead one's not rescued in time); C4 ``http_download_stable`` (a done
-job goes back, its download changes or is not the expected bytes); C5 ``http_clear_errors``;
-C6 ``http_no_loss`` (404 after 202, a result gone) and ``http_leases`` (finished twice); C7
-``http_last_good`` (after damage, the job's last good state). C8 and P1-P3 are the store's.
+``http_*`` checkers named in each criterion below (docs/service-verification.md has the table).
 """
 
 from __future__ import annotations
