@@ -119,12 +119,17 @@ class _Stop:
         return time.monotonic() > self.deadline or os.path.exists(self.stop_file)
 
 
-async def _submitter(plan: ClientPlan, name: str, http: httpx.AsyncClient, stop: _Stop) -> None:
-    rng = random.Random(f"{plan.seed}/{name}")
-    profile = ApiProfile.from_dict(plan.profile)
+def _simulated_client(
+    plan: ClientPlan, name: str, http: httpx.AsyncClient
+) -> tuple[random.Random, RecordingClient, list[str]]:
+    """One simulated client's seeded draws, its recording client (own history file), the instances."""
     log = HistoryLog(Path(plan.histories) / f"{name}.jsonl", name, plan.epoch)
-    client = RecordingClient(profile, log, http)
-    instances = sorted(plan.base_urls)
+    client = RecordingClient(ApiProfile.from_dict(plan.profile), log, http)
+    return random.Random(f"{plan.seed}/{name}"), client, sorted(plan.base_urls)
+
+
+async def _submitter(plan: ClientPlan, name: str, http: httpx.AsyncClient, stop: _Stop) -> None:
+    rng, client, instances = _simulated_client(plan, name, http)
     try:
         while not stop():
             upload = make_upload(rng, rng.randint(*plan.rows))
@@ -134,17 +139,13 @@ async def _submitter(plan: ClientPlan, name: str, http: httpx.AsyncClient, stop:
             await client.submit(plan.base_urls[instance], instance, upload.data, upload.filename)
             await asyncio.sleep(plan.submit_ms / 1000)
     finally:
-        log.close()
+        client.log.close()
 
 
 async def _poller(
     plan: ClientPlan, name: str, http: httpx.AsyncClient, stop: _Stop, board: JobBoard
 ) -> None:
-    rng = random.Random(f"{plan.seed}/{name}")
-    profile = ApiProfile.from_dict(plan.profile)
-    log = HistoryLog(Path(plan.histories) / f"{name}.jsonl", name, plan.epoch)
-    client = RecordingClient(profile, log, http)
-    instances = sorted(plan.base_urls)
+    rng, client, instances = _simulated_client(plan, name, http)
     try:
         while not stop():
             jobs = board.accepted()
@@ -162,7 +163,7 @@ async def _poller(
                 await client.download(plan.base_urls[instance], instance, job)
             await asyncio.sleep(plan.poll_ms / 1000)
     finally:
-        log.close()
+        client.log.close()
 
 
 async def run_clients(plan: ClientPlan) -> None:

@@ -23,7 +23,6 @@ row so that a job runs long enough for a fault to find it running.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import string
 import sys
@@ -144,6 +143,3 @@ def _with_table(url: str, table: str) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "table"] + [("table", table)]
     return urlunsplit(parts._replace(query=urlencode(query, safe="{}")))
-
-
-TABLE_NAME = re.compile(r"jobs_[0-9a-f]{1,16}")
