@@ -49,6 +49,7 @@ from harness.nemesis.powerloss.strace_log import (
     RawCall,
     TraceModelError,
     decode_fd,
+    decode_iovec,
     decode_string,
     parse_strace,
 )
@@ -162,8 +163,13 @@ def _trace_one_job(
     finally:
         instance.kill()
     calls = parse_strace(log_path.read_text(encoding="utf-8", errors="replace"))
-    acknowledged = _socket_write(calls, b" 202 ")
-    done = _socket_write(calls, b'"done"', after=acknowledged)
+    profile = spec.profile
+    accepted = [f"HTTP/1.1 {code} ".encode() for code in profile.accepted_codes]
+    done_words = [
+        f'"{word}"'.encode() for word, canonical in profile.statuses.items() if canonical == "done"
+    ]
+    acknowledged = _socket_write(calls, accepted)
+    done = _socket_write(calls, done_words, after=acknowledged)
     return TracedJob(job_id, sha, calls, acknowledged, done), fds
 
 
@@ -211,8 +217,8 @@ def _one_job(spec: ServiceSpec, base_url: str, seed: int) -> tuple[str, str]:
     raise ServicePowerLossError(f"the traced job did not end done within {JOB_BOUND:.0f} s")
 
 
-def _socket_write(calls: list[RawCall], needle: bytes, after: int = -1) -> int:
-    """Index of the first write to a socket, after ``after``, whose bytes hold ``needle``."""
+def _socket_write(calls: list[RawCall], needles: list[bytes], after: int = -1) -> int:
+    """Index of the first write to a socket, after ``after``, whose bytes hold one of ``needles``."""
     for index, call in enumerate(calls):
         if index <= after or call.name not in SOCKET_WRITES or len(call.args) < 2:
             continue
@@ -220,12 +226,16 @@ def _socket_write(calls: list[RawCall], needle: bytes, after: int = -1) -> int:
             _, path = decode_fd(call.args[0])
             if path is None or not path.startswith("socket:"):
                 continue
-            if needle in decode_string(call.args[1]):
+            data = (
+                decode_iovec(call.args[1]) if call.name == "writev" else decode_string(call.args[1])
+            )
+            if any(needle in data for needle in needles):
                 return index
         except TraceModelError:
             continue
     raise ServicePowerLossError(
-        f"the trace holds no answer with {needle!r}: strace did not see the server's replies"
+        f"the trace holds no answer with {' or '.join(map(repr, needles))}: strace did not see "
+        "the server's replies"
     )
 
 

@@ -148,10 +148,14 @@ function failJob(id, error) {
 
 function recover() {
   if (BROKEN) return;
+  const ids = new Set();
   for (const name of fs.readdirSync(JOBS)) {
     if (name.endsWith(".tmp")) { fs.rmSync(path.join(JOBS, name), { force: true }); continue; }
-    if (!name.endsWith(".json")) continue;
-    const id = name.slice(0, -5);
+    // A job whose file was lost still has its backup: it must be recovered too.
+    const match = /^([0-9a-f]{16})\.json(\.bak)?$/.exec(name);
+    if (match) ids.add(match[1]);
+  }
+  for (const id of ids) {
     const job = loadJob(id);
     if (job && (job.state === "pending" || job.state === "working")) {
       saveJob({ jobId: id, state: "failed", message: "interrupted: the server restarted while this job ran; submit it again" });
