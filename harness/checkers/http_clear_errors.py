@@ -4,7 +4,7 @@ Every error text the service gave is read: a job's error (status error or unknow
 of every 4xx/5xx answer. A text is unclear when it is empty, shorter than 12 characters, or a
 bare generic phrase ("Internal Server Error", an exception class alone). A job error first seen
 while the harness was failing the disk (ENOSPC, EIO), or within two seconds after, and before
-the restart, must also name that cause, by its errno name
+the restart, by an instance that did not die meanwhile, must also name that cause, by its errno name
 or its message ("No space left on device"): the user must know to free the disk, not to retry.
 """
 
@@ -84,8 +84,11 @@ def _missing_cause(view: ServiceView, op: Operation, text: str) -> str | None:
     born = submit.start if submit else op.start
     windows = view.faults.windows if view.faults else ()
     restart = view.phases.get("restart", float("inf"))
-    if op.end >= restart:
-        return None  # seen after the restart: its cause may be the restart (an interrupted job)
+    owner = (instance_of(submit) if submit else None) or instance
+    if op.end >= restart or view.ended_between(owner, born, op.end):
+        # Seen after the restart, or after its instance died: the service that wrote this error
+        # is the one that found the job interrupted, and cannot know what killed its owner.
+        return None
     for window in windows:
         # Seen while the disk was failing (or just after: the poll that shows it comes later).
         seen_then = window.start <= op.end <= window.end + SEEN_WITHIN and born <= window.end

@@ -39,6 +39,11 @@ class ServiceView:
     expected: dict[str, str] = field(default_factory=dict)  # job -> sha256 of its download
     faults: FaultLog | None = None
     instances: set[str] = field(default_factory=set)
+    exits: list[tuple[str, float]] = field(default_factory=list)  # (instance, when it ended)
+
+    def ended_between(self, instance: str | None, start: float, end: float) -> bool:
+        """Whether ``instance`` ended (killed, crashed, stopped) between ``start`` and ``end``."""
+        return any(name == instance and start <= at <= end for name, at in self.exits)
 
     def of_job(self, job: str, f: str = "status") -> list[Operation]:
         return [op for op in self.answers if op.job == job and op.f == f]
@@ -132,5 +137,7 @@ def _runner_event(view: ServiceView, op: Operation, value: dict[str, Any]) -> No
         view.outage_codes = tuple(value.get("outage_codes") or (503,))
         view.rescue_bound = value.get("rescue_bound")
         view.pollers = value.get("pollers")
+    elif op.f == "instance-exit" and value.get("instance"):
+        view.exits.append((str(value["instance"]), op.start))
     elif op.f == "expected" and op.job and value.get("sha256"):
         view.expected[op.job] = str(value["sha256"])
