@@ -221,3 +221,13 @@ def test_after_damage_a_finished_job_must_stay_finished() -> None:
     service.status("j1", "running")
     result = service.check("http_last_good")
     assert result.valid is False and result.counts["rolled_back"] == 1
+
+
+def test_a_job_error_written_after_its_instance_died_need_not_name_the_disk_error() -> None:
+    service = Service()
+    service.submit("j1")
+    service.window(True, errno="EIO")
+    service.event("runner", "instance-exit", {"instance": "instance-0", "code": -6})
+    service.status("j1", "error", error="interrupted: the server restarted while this job ran")
+    service.window(False)
+    assert service.check("http_clear_errors").valid is True
