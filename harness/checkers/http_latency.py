@@ -3,7 +3,8 @@
 Figures, not a verdict on their own (the budgets are the store's P1-P3): for ``GET /jobs/{id}``
 and ``POST`` of the main phase, the count, p50 and p99 in milliseconds, split into requests no
 fault touched (``normal``: no fault window open and no kill or damage within half a second) and
-the others (``faults``), plus the submit throughput and how many pollers ran. The report plots
+the others (``faults``), plus the submit throughput and how many pollers ran, and, for the
+built-in service, ``get_job`` timed through its store in the same run (``store_get``). The report plots
 every request over time with the fault windows shaded.
 """
 
@@ -38,11 +39,14 @@ def check_http_latency(history: History) -> CheckResult:
     seconds = (main_end or max(op.end for op in window)) - main_start
     accepted = sum(1 for op in window if op.f == "submit" and op.type == "ok")
     figures["submits_per_second"] = round(accepted / seconds, 2) if seconds > 0 else None
+    figures["store_get"] = view.store_reads  # the store's part of a GET, same run (built-in)
     normal = figures["status"]["normal"]  # type: ignore[index]
     summary = (
         f"GET /jobs/{{id}} p50 {normal['p50_ms']} ms, p99 {normal['p99_ms']} ms without faults "
         f"({normal['count']} requests); {figures['submits_per_second']} submits/s"
     )
+    if view.store_reads:
+        summary += f"; the store's get_job alone p50 {view.store_reads.get('p50_ms')} ms"
     return CheckResult("http_latency", True, summary, {"requests": len(window)}, figures=figures)
 
 

@@ -40,6 +40,7 @@ class ServiceView:
     faults: FaultLog | None = None
     instances: set[str] = field(default_factory=set)
     exits: list[tuple[str, float]] = field(default_factory=list)  # (instance, when it ended)
+    store_reads: dict[str, Any] | None = None  # get_job timed through the store, same run
 
     def ended_between(self, instance: str | None, start: float, end: float) -> bool:
         """Whether ``instance`` ended (killed, crashed, stopped) between ``start`` and ``end``."""
@@ -137,6 +138,8 @@ def _runner_event(view: ServiceView, op: Operation, value: dict[str, Any]) -> No
         view.outage_codes = tuple(value.get("outage_codes") or (503,))
         view.rescue_bound = value.get("rescue_bound")
         view.pollers = value.get("pollers")
+    elif op.f == "store-reads":
+        view.store_reads = value
     elif op.f == "instance-exit" and value.get("instance"):
         view.exits.append((str(value["instance"]), op.start))
     elif op.f == "expected" and op.job and value.get("sha256"):

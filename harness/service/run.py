@@ -47,6 +47,7 @@ from harness.service.instances import Fleet, ServiceInstance, ServiceStartError
 from harness.service.job_files import JobFiles
 from harness.service.powerloss import ServicePowerLossError, explore_service_power_loss
 from harness.service.spec import ServiceSpec
+from harness.service.store_reads import time_store_reads
 
 POLL = 0.01  # seconds between two looks at the instances and the fault schedule
 
@@ -357,6 +358,10 @@ class ServiceRunner:
             final_reads(self.service.profile, urls, accepted, log, bound=bound)
         finally:
             log.close()
+        if "http_latency" in self.scenario.checkers:
+            figures = time_store_reads(self.service, self.root, self.fleet.run, accepted)
+            if figures is not None:
+                self._event("store-reads", figures)
         self._event("phase", {"phase": "done"})
 
     # ------------------------------------------------------------ the run, as faults see it
