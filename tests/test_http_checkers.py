@@ -12,17 +12,7 @@ from harness.checkers import run_checker
 from harness.checkers.result import CheckResult
 from harness.history.fault_windows import CALLS_FAIL, window_closed, window_opened
 from harness.history.log import History, Record
-
-HTTP_CHECKERS = (
-    "http_no_5xx",
-    "http_terminal",
-    "http_download_stable",
-    "http_clear_errors",
-    "http_no_loss",
-    "http_last_good",
-    "http_leases",
-    "http_latency",
-)
+from harness.scenario.loader import HTTP_CHECKERS
 
 
 class Service:
