@@ -1,9 +1,11 @@
 """A recovery that fails every unfinished job, its owner alive or not.
 
-The real service's start-up recovery fails only the jobs of a dead process (its host and pid, or
-its expired lease). This one fails every queued or running job it finds, so an instance that
-starts while another is working fails the other's live jobs: what a "mark everything running
-as failed on boot" fix does to a service with two instances. The harness must fail C3 (a live
+The real service's recovery fails only the jobs of a dead process (its host and pid, or its
+expired lease). This one fails every queued or running job it finds, so an instance that starts
+while another is working fails the other's live jobs: what a "mark everything running as failed
+on boot" fix does to a service with two instances. On the file store the rescuer runs the same
+``recover()`` every rescue interval, so the defect also strikes after start-up, on any
+instance's jobs, its own included. The harness must fail C3 (a live
 instance's job failed) in a scenario with two instances where one is restarted.
 """
 
