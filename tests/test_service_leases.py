@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from running_services import ServiceProcess, csv_bytes, launch_service, upload
 
+from harness.nemesis import disk
+
 LEASE = 2.0
 LEASE_ENV = {
     "DURABLE_JOBS_LEASE_SECONDS": str(LEASE),
@@ -95,7 +97,10 @@ def wait_for_all(
         if all(until(job) for job in jobs.values()):
             return time.monotonic() - started
         time.sleep(0.05)
-    pytest.fail(f"not every job reached the state in {timeout} s: {jobs_of(instance, job_ids)}")
+    pytest.fail(
+        f"not every job reached the state in {timeout} s: {jobs_of(instance, job_ids)}\n"
+        f"the log of the instance read, to its end:\n{instance.log()[-3000:]}"
+    )
 
 
 def is_running(job: dict[str, Any]) -> bool:
@@ -129,11 +134,19 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A store URL both instances open: a fresh PostgreSQL database, one file store or one
     SQLite file (those two on one host: separate pid namespaces, the same host name)."""
     if request.param in ("file", "sqlite"):
-        yield (
-            f"file://{tmp_path / 'shared-jobs'}"
-            if request.param == "file"
-            else (f"sqlite://{tmp_path / 'shared-jobs.db'}")
-        )
+        # On a tmpfs: these tests time leases, not the disk. On a shared CI disk one fsync can
+        # stall for seconds, longer than the 2 s lease, and the heartbeat (a fsynced write)
+        # with it; a stall of both instances was once taken for a lease bug.
+        mount = tmp_path / "tmpfs"
+        disk.mount_tmpfs(mount, 64 * 1024)
+        try:
+            yield (
+                f"file://{mount / 'shared-jobs'}"
+                if request.param == "file"
+                else (f"sqlite://{mount / 'shared-jobs.db'}")
+            )
+        finally:
+            disk.unmount(mount)
         return
     import psycopg
 
@@ -141,6 +154,8 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     name = f"leases_{secrets.token_hex(5)}"
     with psycopg.connect(server, autocommit=True, connect_timeout=5) as connection:
         connection.execute(f"CREATE DATABASE {name}")
+        # The same reason as the tmpfs above: commits here do not wait for the WAL to reach disk.
+        connection.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
     try:
         yield server.rsplit("/", 1)[0] + f"/{name}"
     finally:
