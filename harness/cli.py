@@ -49,6 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="jobharness", description="Fault-injection verification of job stores.")
+    parser.add_argument("--version", action="version", version=f"jobharness {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     verify = commands.add_parser(
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder of scenario files (default: scenarios/, or scenarios/service/ with --service)",
     )
+    verify.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only the scenario of this name (repeatable)",
+    )
     add_service_options(verify)
 
     run = commands.add_parser("run", help="run one scenario file against a store")
@@ -70,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="re-judge a saved run from its histories")
     analyze.add_argument("run_dir", type=Path, help="a folder written by verify or run")
+    analyze.add_argument(
+        "-v", "--verbose", action="store_true", help="print every criterion's whole summary"
+    )
 
     _add_later_commands(commands)
     return parser
@@ -82,6 +92,9 @@ def _common_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seed", type=_parse_seed, help="seed of every random choice (default: random)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print every criterion's whole summary"
     )
 
 
@@ -140,11 +153,34 @@ def _verify(args: argparse.Namespace) -> int:
 
     target = service_target(args) if args.service else _check_spec(args.store)
     folder = args.scenarios or default_scenarios_folder(service=bool(args.service))
-    scenarios = load_suite(folder, quick=args.quick)
+    scenarios = pick_scenarios(load_suite(folder, quick=args.quick), args.only, folder)
     scenarios = (
         service_scenarios(scenarios, args, folder) if args.service else store_scenarios(scenarios)
     )
     return _execute(scenarios, target, args, "verify", quick=args.quick)
+
+
+def pick_scenarios(scenarios: list[Any], names: list[str] | None, folder: Path) -> list[Any]:
+    """The scenarios ``--only`` names, in the suite's order; an unknown name is exit 2."""
+    if not names:
+        return scenarios
+    known = [scenario.name for scenario in scenarios]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"--only {unknown[0]}: no scenario of that name in {folder}; "
+            f"the names are: {', '.join(known)}"
+        )
+    return [scenario for scenario in scenarios if scenario.name in names]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("durable-jobs")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -188,7 +224,7 @@ def _execute(
         )
         return EXIT_UNKNOWN
     html = _render_html(out)
-    _print_summary(report, out, time.monotonic() - started, html)
+    _print_summary(report, out, time.monotonic() - started, html, verbose=args.verbose)
     return EXIT_CODES.get(report.verdict, EXIT_UNKNOWN)
 
 
@@ -239,21 +275,36 @@ def _analyze(args: argparse.Namespace) -> int:
             f"{args.run_dir}: not a folder; give the folder a verify or run command wrote"
         )
     report = analyze(args.run_dir)
-    _print_summary(report, args.run_dir, None, _render_html(args.run_dir))
+    html = _render_html(args.run_dir)
+    _print_summary(report, args.run_dir, None, html, verbose=getattr(args, "verbose", False))
     return EXIT_CODES.get(report.verdict, EXIT_UNKNOWN)
 
 
-def _print_summary(report: RunReport, out: Path, took: float | None, html: Path | None) -> None:
-    """The criteria, where the report is, and last the verdict with its exit code and why."""
+def _print_summary(
+    report: RunReport, out: Path, took: float | None, html: Path | None, *, verbose: bool = False
+) -> None:
+    """The criteria, where the report is, and last the verdict with its exit code and why.
+
+    A failed or unknown criterion gets its whole summary (wrapped, never cut), its first
+    evidence line and its "likely cause -> fix" line; ``verbose`` prints every summary.
+    """
     marks = {"pass": "pass   ", "fail": "FAIL   ", "unknown": "UNKNOWN", "n/a": "n/a    "}
     print()
     for criterion in report.criteria:
-        summary = criterion.summary
-        if len(summary) > 110:
-            summary = summary[:107] + "..."
         print(f"  {marks[criterion.status]}  {criterion.id:<3} {criterion.title}")
-        if criterion.status in ("fail", "unknown"):
-            print(f"           {summary}")
+        if criterion.status in ("fail", "unknown") or verbose:
+            _print_wrapped(criterion.summary, "")
+        if criterion.status == "fail":
+            if criterion.evidence:
+                _print_wrapped(criterion.evidence[0], "first: ")
+            for fix in criterion.fixes:
+                _print_wrapped(fix, "fix: ")
+    skipped = [s for s in report.scenarios if s.status in ("unknown", "n/a") and s.reason]
+    if skipped:
+        print()
+        print(f"  not judged here ({len(skipped)} scenario(s)):")
+        for scenario in skipped:
+            _print_wrapped(f"{scenario.name} ({scenario.status}): {scenario.reason}", "")
     print()
     if html is not None:
         print(f"report: {html}")
@@ -265,6 +316,25 @@ def _print_summary(report: RunReport, out: Path, took: float | None, html: Path 
     code = EXIT_CODES.get(verdict, EXIT_UNKNOWN)
     why = report.reason
     print(f"verdict: {verdict.upper()}{timing} (exit {code}{': ' + why if why else ''})")
+
+
+def _print_wrapped(text: str, label: str) -> None:
+    """``text`` under its criterion, wrapped to the terminal (at least 60 columns wide)."""
+    import shutil
+    import textwrap
+
+    width = max(60, min(shutil.get_terminal_size((110, 24)).columns, 160))
+    indent = " " * 11
+    print(
+        textwrap.fill(
+            label + text,
+            width=width,
+            initial_indent=indent,
+            subsequent_indent=indent + " " * len(label),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
 
 
 def _check_spec(text: str | None) -> str:
@@ -280,15 +350,19 @@ def _check_spec(text: str | None) -> str:
 
 
 def default_scenarios_folder(*, service: bool = False) -> Path:
-    """scenarios/ (scenarios/service/ for a service) here, else the one beside the harness."""
+    """The default suite: ``$JOBHARNESS_SCENARIOS``, else the one that ships with the harness.
+
+    Installed from a wheel, the suite is package data (``harness/_scenarios/``, copied there by
+    setup.py); in a checkout, or an editable install, it is the repository's ``scenarios/``.
+    A ``scenarios/`` folder in the current directory is never picked up on its own: a run is
+    the same from any folder, and a suite of your own is given with ``--scenarios``.
+    """
     configured = os.environ.get("JOBHARNESS_SCENARIOS")
-    if configured:
-        return Path(configured) / "service" if service else Path(configured)
-    local = Path("scenarios") / "service" if service else Path("scenarios")
-    if any(local.glob("*.toml")):
-        return local
-    shipped = Path(__file__).resolve().parent.parent / "scenarios"
-    return shipped / "service" if service else shipped
+    package = Path(__file__).resolve().parent
+    folder = Path(configured) if configured else package / "_scenarios"
+    if not configured and not folder.is_dir():
+        folder = package.parent / "scenarios"
+    return folder / "service" if service else folder
 
 
 def default_out_dir(command: str, spec: str) -> Path:

@@ -65,6 +65,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harness.checkers import CheckResult, plural
+from harness.checkers.fixes import fix_for
 from harness.results.status import FAIL, NOT_APPLICABLE, PASS, UNKNOWN
 from harness.results.verify_report import CriterionResult, ScenarioResult
 
@@ -336,6 +337,7 @@ class _Tally:
     not_applicable: list[str] = field(default_factory=list)
     passes: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)  # fix_for each failed check, once each
 
 
 def evaluate(criterion: Criterion, scenarios: Sequence[ScenarioChecks]) -> CriterionResult:
@@ -375,6 +377,8 @@ def _judge_scenario(criterion: Criterion, scenario: ScenarioChecks, tally: _Tall
         if verdict is False:
             tally.failures.append(f"{scenario.name}: {text}")
             tally.evidence.extend(f"{scenario.name}: {line}" for line in result.evidence[:2])
+            fix = fix_for(result)
+            tally.fixes += [fix] if fix and fix not in tally.fixes else []
         elif verdict is None:
             nothing.append(text)
     if not (verdicts or crashed or not scenario.results):
@@ -399,9 +403,9 @@ def _conclude(criterion: Criterion, tally: _Tally) -> CriterionResult:
     """The criterion's status from what its scenarios said: fail, unknown, pass, then n/a."""
 
     def result(status: str, summary: str, evidence: Sequence[str] = ()) -> CriterionResult:
-        return CriterionResult(
-            criterion.id, criterion.title, status, summary, tuple(evidence), tally.per_scenario
-        )
+        fixes = tuple(tally.fixes) if status == FAIL else ()
+        said = (criterion.id, criterion.title, status, summary, tuple(evidence))
+        return CriterionResult(*said, tally.per_scenario, fixes)
 
     if tally.failures:
         return result(FAIL, "; ".join(tally.failures[:4]), tally.evidence[:5])
@@ -426,16 +430,6 @@ def _conclude(criterion: Criterion, tally: _Tally) -> CriterionResult:
 
 def evaluate_all(scenarios: Sequence[ScenarioChecks]) -> list[CriterionResult]:
     return [evaluate(criterion, scenarios) for criterion in CRITERIA]
-
-
-def verdict_of(results: Sequence[CriterionResult]) -> str:
-    """``fail`` if any criterion failed; ``unknown`` if any is unknown or none passed; ``pass``."""
-    statuses = [result.status for result in results]
-    if FAIL in statuses:
-        return FAIL
-    if UNKNOWN in statuses or PASS not in statuses:
-        return UNKNOWN
-    return PASS
 
 
 def unknown_results(reason: str) -> list[CriterionResult]:

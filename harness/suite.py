@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.checkers import run_checkers
-from harness.criteria import ScenarioChecks, evaluate_all, unknown_results, verdict_of
+from harness.criteria import ScenarioChecks, evaluate_all, unknown_results
 from harness.errors import ConfigError, HarnessError
 from harness.history.log import History, load_history
 from harness.report.markdown import render_report_markdown
@@ -41,6 +41,7 @@ from harness.results import (
     load_run,
 )
 from harness.results.provenance import current_commit, machine_info
+from harness.results.status import verdict_of
 from harness.results.trend import append_run, verify_figures
 from harness.runner import RunOutcome, run_scenario
 from harness.scenario.loader import Scenario

@@ -24,6 +24,58 @@ POSTGRES_URL = os.environ.get(
 HARDENED_BACKENDS = ("file", "sqlite", "postgres")
 
 
+TREND_FOLDER = pytest.StashKey[Path]()
+REPORTS_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' runs append to a trend log of their own, never to the user's.
+
+    Set here, before any test, and over any JOBHARNESS_TREND the shell had: a developer's own
+    log (or reports/trend.jsonl of the checkout) must not collect the test suite's runs, whose
+    deliberately broken stores would read as regressions. A test of where the log goes by
+    default removes the variable itself (monkeypatch.delenv).
+    """
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="jobharness-tests-trend-"))
+    os.environ["JOBHARNESS_TREND"] = os.fspath(folder / "trend.jsonl")
+    os.environ.pop("JOBHARNESS_HISTORY", None)
+    config.stash[TREND_FOLDER] = folder
+
+
+def _reports_here() -> dict[str, tuple[int, int]]:
+    """The checkout's reports/ folder: each entry's size and mtime."""
+    folder = Path(__file__).resolve().parent.parent / "reports"
+    if not folder.is_dir():
+        return {}
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[REPORTS_BEFORE] = _reports_here()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test wrote into the checkout's reports/ (the user's runs and trend)."""
+    before = session.config.stash.get(REPORTS_BEFORE, None)
+    if before is None:
+        return
+    after = _reports_here()
+    changed = sorted(
+        name for name in after.keys() | before.keys() if after.get(name) != before.get(name)
+    )
+    if changed:
+        print(f"\ntests wrote into the checkout's reports/ (give them --out): {', '.join(changed)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    shutil.rmtree(config.stash.get(TREND_FOLDER, None) or "/nonexistent", ignore_errors=True)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="also run the long soak tests")
 

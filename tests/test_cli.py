@@ -71,8 +71,10 @@ def test_the_console_script_is_installed() -> None:
         (["analyze", "/nonexistent/run"], "not a folder"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line_and_no_traceback(args: list[str], message: str) -> None:
-    result = jobharness(*args)
+def test_usage_errors_exit_2_with_one_line_and_no_traceback(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = jobharness(*args, cwd=tmp_path)  # a refused run's report lands in ./reports
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr

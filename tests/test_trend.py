@@ -46,9 +46,37 @@ def test_a_log_written_before_the_rename_is_read_until_a_trend_log_exists(
     old = {"kind": "bench", "commit": "abc", "date": None, "figures": {"a": 1.0}, "dir": "r/b"}
     (tmp_path / "reports" / "history.jsonl").write_text(json.dumps(old) + "\n")
     assert [entry.commit for entry in read_trend()] == ["abc"]
-    append_run("bench", {"a": 2.0}, directory=tmp_path, commit="def", machine={"cpus": 2})
+    run = tmp_path / "reports" / "bench-1"
+    append_run("bench", {"a": 2.0}, directory=run, commit="def", machine={"cpus": 2})
     assert [entry.commit for entry in read_trend()] == ["def"]
     assert (tmp_path / "reports" / "trend.jsonl").is_file()
+
+
+def test_a_run_writes_its_trend_line_beside_its_folder_not_in_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, elsewhere = tmp_path / "here", tmp_path / "ci" / "out"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.delenv("JOBHARNESS_TREND", raising=False)
+    monkeypatch.delenv("JOBHARNESS_HISTORY", raising=False)
+    append_run("verify", {"a": 1.0}, directory=elsewhere / "verify-1", commit="c1", machine={})
+    assert list(here.iterdir()) == []  # nothing in the current folder
+    assert trend_file(elsewhere / "verify-1") == elsewhere / "trend.jsonl"
+    assert [e.commit for e in read_trend(run_dir=elsewhere / "verify-2")] == ["c1"]
+
+
+def test_an_unwritable_trend_log_is_a_one_line_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("JOBHARNESS_TREND", str(blocked / "trend.jsonl"))  # ENOTDIR as any user
+    entry = append_run("bench", {"a": 1.0}, directory=tmp_path / "run", commit="c", machine={})
+    assert entry.figures == {"a": 1.0}
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "warning: this run is not in the trend log" in warning
+    assert "JOBHARNESS_TREND" in warning
 
 
 def test_a_verify_report_gives_its_budget_ratios_and_criteria_counts() -> None:

@@ -22,9 +22,10 @@ import pytest
 from harness.checkers import CheckResult
 from harness.checkers.never_raises import death_kind
 from harness.cli import main
-from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all, verdict_of
+from harness.criteria import CRITERIA, ScenarioChecks, evaluate, evaluate_all
 from harness.gate import Baseline, Results, compare
 from harness.results import scenario_status
+from harness.results.status import verdict_of
 from harness.store.preflight import run_preflight
 
 C1, C2, C6 = (next(c for c in CRITERIA if c.id == cid) for cid in ("C1", "C2", "C6"))

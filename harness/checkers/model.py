@@ -100,6 +100,8 @@ class JobModel:
     damages: list[Damage] = field(default_factory=list)
     has_backup: bool = True
     recovers: list[Operation] = field(default_factory=list)
+    layout_known: bool = True
+    """False when the store never said where its files are: ``has_backup`` is then assumed."""
 
     def __post_init__(self) -> None:
         self.by_tag: dict[tuple[str, int], Write] = {w.tag: w for w in self.writes}
@@ -347,6 +349,11 @@ class JobModel:
                 f"{verdict.kind} after damage ({damage.how}) to the job file, although the harness "
                 "left the backup (the version before the damaged one) alone: the store did not "
                 f"recover from it, or its own backup handling lost it; {verdict.detail}"
+                if self.layout_known
+                else f"{verdict.kind} after damage ({damage.how}) to the job file: the store "
+                "did not return the version before it. It did not say where its files are, so "
+                "the harness cannot tell whether it keeps a backup (declare them with paths_for); "
+                f"{verdict.detail}"
             ).rstrip("; ")
         elif not self.has_backup:
             verdict.problem = "no_backup"
@@ -378,7 +385,13 @@ def build_models(history: History) -> dict[str, JobModel]:
             elif op.f == "get":
                 reads.append(op)
         models[job] = JobModel(
-            job, writes, reads, damages, has_backup=backup_files.get(job, True), recovers=recovers
+            job,
+            writes,
+            reads,
+            damages,
+            has_backup=backup_files.get(job, True),
+            recovers=recovers,
+            layout_known=job in backup_files,
         )
     return models
 

@@ -47,7 +47,8 @@ def check_recovery_to_last_good(history: History) -> CheckResult:
         return CheckResult(
             "recovery_to_last_good",
             False,
-            f"{plural(len(bad), 'read')} of {len(after)} after damage did not recover the last good version ({kinds})",
+            f"{plural(len(bad), 'read')} of {len(verdicts)} during or after damage did not "
+            f"recover the last good version ({kinds})",
             result_counts,
             **evidence_fields([describe_verdict(v) for v in bad]),
         )

@@ -20,6 +20,7 @@ from harness.report.html import render_html
 from harness.report.runs import REPORTS_ROOT, discover_runs, resolved_path
 from harness.report.summary import render_summary
 from harness.results import SavedRun, load_run
+from harness.results.trend import read_trend
 
 
 def run_report_command(args: argparse.Namespace) -> int:
@@ -35,7 +36,8 @@ def run_report_command(args: argparse.Namespace) -> int:
 def render_after_verify(run_dir: Path) -> Path:
     """Render one verify run (with the trend log) into ``run_dir/report.html``; its path."""
     path = run_dir / "report.html"
-    path.write_text(render_html([load_run(run_dir)]), encoding="utf-8")
+    trend = read_trend(run_dir=run_dir)
+    path.write_text(render_html([load_run(run_dir)], trend), encoding="utf-8")
     return path
 
 
@@ -43,6 +45,8 @@ def write_report(runs: Sequence[SavedRun], out: Path) -> tuple[Path, Path]:
     """``out/report.html`` and ``out/summary.md`` for ``runs``."""
     out.mkdir(parents=True, exist_ok=True)
     html_path, summary_path = out / "report.html", out / "summary.md"
-    html_path.write_text(render_html(runs), encoding="utf-8")
+    # The trend log beside the first run's folder (reports/trend.jsonl for reports/<run>).
+    trend = read_trend(run_dir=runs[0].folder) if runs and runs[0].folder else None
+    html_path.write_text(render_html(runs, trend), encoding="utf-8")
     summary_path.write_text(render_summary(runs, html_path.name), encoding="utf-8")
     return html_path, summary_path

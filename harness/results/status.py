@@ -14,7 +14,8 @@ see is never a pass: ``pass``, ``fail``, ``unknown`` (it set out to judge and co
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 Status = Literal["pass", "fail", "unknown", "n/a"]
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "n/a"
@@ -34,3 +35,14 @@ def status_of(passed: bool | None, status: str | None = None) -> str:
 def passed_flag(status: str) -> bool | None:
     """The older two-valued spelling of ``status``, still written beside it: True, False or None."""
     return {PASS: True, FAIL: False}.get(status)
+
+
+def verdict_of(results: Iterable[Any]) -> str:
+    """A run's verdict from its criteria (anything with a ``status``): ``fail`` if any failed;
+    ``unknown`` if any is unknown, or none passed (nothing judged is not a pass); else ``pass``."""
+    statuses = [result.status for result in results]
+    if FAIL in statuses:
+        return FAIL
+    if UNKNOWN in statuses or PASS not in statuses:
+        return UNKNOWN
+    return PASS

@@ -1,9 +1,12 @@
 """The trend log that performance tracking draws from: one JSON line per verify or bench run.
 
 Not to be confused with a scenario's *history* (its operations): this is a log of runs. Every
-``jobharness verify`` and ``jobharness bench`` appends one :class:`TrendEntry` to
-``reports/trend.jsonl`` (``$JOBHARNESS_TREND`` to put it elsewhere; the older
-``$JOBHARNESS_HISTORY`` is still honoured)::
+``jobharness verify`` and ``jobharness bench`` appends one :class:`TrendEntry` to the
+``trend.jsonl`` beside its run folder (``reports/trend.jsonl`` for the default
+``reports/<command>-<store>-<time>``; ``$JOBHARNESS_TREND`` puts it elsewhere, and the older
+``$JOBHARNESS_HISTORY`` is still honoured). So a run writes only where its ``--out`` points,
+never into the current folder, and a log that cannot be written is a one-line warning, not a
+failed run::
 
     {"kind": "bench", "commit": "2445ef1", "date": "2026-11-28T19:30:00+00:00",
      "machine": {"hostname": "...", "cpus": 2, ...}, "store": null, "verdict": null,
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,11 +91,14 @@ def _numbers(figures: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def trend_file() -> Path:
-    """Where the trend log is: ``$JOBHARNESS_TREND``, else ``reports/trend.jsonl``."""
+def trend_file(run_dir: Path | None = None) -> Path:
+    """Where the trend log is: ``$JOBHARNESS_TREND``, else beside ``run_dir`` (the run folder),
+    else ``reports/trend.jsonl``."""
     for variable in TREND_VARIABLES:
         if configured := os.environ.get(variable):
             return Path(configured)
+    if run_dir is not None:
+        return Path(run_dir).parent / DEFAULT_TREND.name
     return DEFAULT_TREND
 
 
@@ -117,18 +124,26 @@ def append_run(
         store=store,
         verdict=verdict,
     )
-    target = path or trend_file()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "a", encoding="utf-8") as out:
-        out.write(json.dumps(entry.as_dict(), sort_keys=True) + "\n")
+    target = path or trend_file(directory)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry.as_dict(), sort_keys=True) + "\n")
+    except OSError as error:  # e.g. a log a root run made, appended to by a normal user
+        print(
+            f"jobharness: warning: this run is not in the trend log {target}: "
+            f"{error.strerror or error}; set JOBHARNESS_TREND to a file you can write",
+            file=sys.stderr,
+        )
     return entry
 
 
-def read_trend(path: Path | None = None) -> list[TrendEntry]:
-    """Every line of the trend log that parses, oldest first."""
-    target = path or trend_file()
-    if path is None and target == DEFAULT_TREND and not target.exists():
-        target = OLD_DEFAULT_TREND  # a log written before it was renamed, if there is one
+def read_trend(path: Path | None = None, *, run_dir: Path | None = None) -> list[TrendEntry]:
+    """Every line of the trend log (``path``, else the one of ``run_dir``) that parses."""
+    target = path or trend_file(run_dir)
+    if path is None and not target.exists() and target.name == DEFAULT_TREND.name:
+        old = target.with_name(OLD_DEFAULT_TREND.name)  # a log written before it was renamed
+        target = old if old.exists() else target
     entries = []
     try:
         with open(target, encoding="utf-8") as lines:
@@ -139,7 +154,12 @@ def read_trend(path: Path | None = None) -> list[TrendEntry]:
                     continue  # a line cut short by a run that was killed while appending
                 if isinstance(data, dict):
                     entries.append(TrendEntry.from_dict(data))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as error:  # unreadable: the report is drawn without the trend
+        print(
+            f"jobharness: warning: the trend log {target} cannot be read: {error}", file=sys.stderr
+        )
         return []
     return entries
 

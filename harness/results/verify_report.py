@@ -55,9 +55,12 @@ class CriterionResult:
     summary: str
     evidence: tuple[str, ...] = ()
     scenarios: dict[str, str] = field(default_factory=dict)
+    fixes: tuple[str, ...] = ()
+    """For a failed criterion, the "likely cause -> fix" line of each kind of failure found."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "evidence", tuple(self.evidence))
+        object.__setattr__(self, "fixes", tuple(self.fixes))
 
     @property
     def passed(self) -> bool | None:
@@ -73,6 +76,7 @@ class CriterionResult:
             "summary": self.summary,
             "evidence": list(self.evidence),
             "scenarios": dict(self.scenarios),
+            "fixes": list(self.fixes),
         }
 
     @classmethod
@@ -84,6 +88,7 @@ class CriterionResult:
             str(data.get("summary", "")),
             tuple(data.get("evidence") or ()),
             dict(data.get("scenarios") or {}),
+            tuple(data.get("fixes") or ()),
         )
 
 
