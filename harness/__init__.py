@@ -8,6 +8,8 @@ and writes a report with the evidence. Start with ``jobharness verify --help``, 
 
 ============  ======================================================================
 cli           the ``jobharness`` command line (argument parsing, exit codes)
+api           ``harness.verify(store, ...)``: the same run from Python, a typed report back
+pytest_plugin ``pytest --jobharness-store SPEC``: the suite's criteria as test items
 scenario/     scenario files: TOML scripts of processes, faults and checks
 store/        the store under test: its spec, the handle the harness opens, preflight
 service/      a running HTTP service under test: its command, API profile, instances, runner
@@ -28,3 +30,12 @@ errors        the root exception and the user mistakes that exit with code 2
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``harness.verify``, imported on first use: ``import harness.x`` stays light."""
+    if name == "verify":
+        from harness.api import verify
+
+        return verify
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -247,6 +247,8 @@ def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int)
             words.append("--quick")
         if getattr(args, "scenarios", None) is not None:
             words += ["--scenarios", _quote(os.fspath(args.scenarios))]
+        for name in getattr(args, "only", None) or ():
+            words += ["--only", _quote(name)]
     return " ".join(words)
 
 

@@ -131,9 +131,10 @@ def verify(
     quick: bool = False,
     command: str = "",
     progress: Progress | None = None,
+    trend: bool = True,
 ) -> RunReport:
     """Run ``scenarios`` against ``spec`` (a store spec, or a :class:`Target`); write
-    report.json and report.md in ``out_dir``.
+    report.json and report.md in ``out_dir``, and (``trend``) its line in the trend log.
 
     Phases: the store's preflight (:mod:`harness.store.preflight`: a store that cannot be opened,
     written and read back runs no scenario, and the report says *unknown* with the reason), each
@@ -169,6 +170,8 @@ def verify(
     report = build_report(results, label, seed, quick, command, began, duration, preflight)
     report = dataclasses.replace(report, replay=command or replay)
     write_reports(out_dir, report)
+    if not trend:
+        return report
     append_run(
         "verify",
         verify_figures(report),

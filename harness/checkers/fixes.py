@@ -44,8 +44,10 @@ FIXES: dict[str, str] = {
     "whose owner is dead (pid gone on this host, or its lease expired), never every running job",
     "no_descriptor_leak": "file descriptors leaked -> open every file in a with block, so error "
     "paths close it too",
-    "performance_budget": "a store call went over the budget -> count the fsyncs per save "
-    "(jobharness bench shows the breakdown); one for the file and one for the folder is the floor",
+    "performance_budget": "a store call went over its budget -> a slow save: count its fsyncs "
+    "(jobharness bench shows where a save spends its time; one for the file and one for the "
+    "folder is the floor); a slow read of a damaged file: fall back to the backup at once "
+    "instead of sleeping between retries",
     "http_no_5xx": "a request was answered 500 -> catch store errors in the handler: answer the "
     "last good state, 404, or 503 with a message, never 500",
     "http_terminal": "a job never ended -> rescue a dead instance's jobs: a lease renewed by a "

@@ -67,6 +67,12 @@ class CriterionResult:
         """True for pass, False for fail, None otherwise (unknown or n/a: see ``status``)."""
         return passed_flag(self.status)
 
+    def explained(self) -> list[str]:
+        """The lines that say what went wrong: status, summary, first evidence, fixes."""
+        lines = [f"{self.id} {self.title}: {self.status.upper()}", f"  {self.summary}"]
+        lines += [f"  first: {self.evidence[0]}"] if self.evidence else []
+        return lines + [f"  fix: {fix}" for fix in self.fixes]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -314,6 +320,18 @@ class RunReport:
 
     def criterion(self, criterion_id: str) -> CriterionResult | None:
         return next((c for c in self.criteria if c.id == criterion_id), None)
+
+    def failure_message(self) -> str:
+        """What a test failure should say: each failed or unknown criterion with its summary,
+        first evidence line and fix, then the replay command and where the report is."""
+        lines = [f"jobharness verdict: {self.verdict.upper()} for {self.store}: {self.reason}"]
+        for criterion in self.criteria:
+            lines += criterion.explained() if criterion.status in ("fail", "unknown") else []
+        if self.replay:
+            lines.append(f"replay: {self.replay}")
+        if self.folder is not None:
+            lines.append(f"report: {self.folder / 'report.html'}")
+        return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of report.json, its keys in the order they have always had."""
