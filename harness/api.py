@@ -50,8 +50,8 @@ def verify(
     :class:`~harness.errors.ConfigError` for a spec, scenario name or folder that is wrong: the
     verdict of a store that cannot even be opened is ``unknown``, not an exception.
     """
-    from harness.cli import default_scenarios_folder, pick_scenarios
     from harness.report.command import render_after_verify
+    from harness.scenario.default_suite import default_scenarios_folder, pick_scenarios
     from harness.scenario.loader import load_suite
     from harness.store.spec import parse_store_spec
     from harness.suite import verify as run_suite

@@ -34,6 +34,7 @@ from harness.cli_service import (
 from harness.errors import ConfigError, HarnessError
 from harness.results import RunReport
 from harness.runner.progress import make_progress
+from harness.scenario.default_suite import default_scenarios_folder, pick_scenarios
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_UNKNOWN = 2  # as in Jepsen: what the harness could not judge is neither pass nor fail
@@ -158,20 +159,6 @@ def _verify(args: argparse.Namespace) -> int:
         service_scenarios(scenarios, args, folder) if args.service else store_scenarios(scenarios)
     )
     return _execute(scenarios, target, args, "verify", quick=args.quick)
-
-
-def pick_scenarios(scenarios: list[Any], names: list[str] | None, folder: Path) -> list[Any]:
-    """The scenarios ``--only`` names, in the suite's order; an unknown name is exit 2."""
-    if not names:
-        return scenarios
-    known = [scenario.name for scenario in scenarios]
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ConfigError(
-            f"--only {unknown[0]}: no scenario of that name in {folder}; "
-            f"the names are: {', '.join(known)}"
-        )
-    return [scenario for scenario in scenarios if scenario.name in names]
 
 
 def _version() -> str:
@@ -349,22 +336,6 @@ def _check_spec(text: str | None) -> str:
     from harness.store.spec import parse_store_spec
 
     return parse_store_spec(text).text
-
-
-def default_scenarios_folder(*, service: bool = False) -> Path:
-    """The default suite: ``$JOBHARNESS_SCENARIOS``, else the one that ships with the harness.
-
-    Installed from a wheel, the suite is package data (``harness/_scenarios/``, copied there by
-    setup.py); in a checkout, or an editable install, it is the repository's ``scenarios/``.
-    A ``scenarios/`` folder in the current directory is never picked up on its own: a run is
-    the same from any folder, and a suite of your own is given with ``--scenarios``.
-    """
-    configured = os.environ.get("JOBHARNESS_SCENARIOS")
-    package = Path(__file__).resolve().parent
-    folder = Path(configured) if configured else package / "_scenarios"
-    if not configured and not folder.is_dir():
-        folder = package.parent / "scenarios"
-    return folder / "service" if service else folder
 
 
 def default_out_dir(command: str, spec: str) -> Path:
