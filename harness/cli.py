@@ -33,6 +33,8 @@ from harness.cli_service import (
 )
 from harness.errors import ConfigError, HarnessError
 from harness.results import RunReport
+from harness.results.ownership import hand_back, missing_ancestors, writable_folder
+from harness.results.trend import trend_file
 from harness.runner.progress import make_progress
 from harness.scenario.default_suite import default_scenarios_folder, pick_scenarios
 
@@ -193,6 +195,8 @@ def _execute(
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: that is a file; give a folder for the report")
     replay = replay_command(args, command, spec, seed)
+    created = missing_ancestors(out.resolve())  # under sudo, handed back to the user at the end
+    writable_folder(out, "--out")
     progress = make_progress(len(scenarios))
     what = "store" if isinstance(target, str) else "service"
     print(
@@ -205,12 +209,14 @@ def _execute(
             scenarios, target, out, seed, quick=quick, command=replay, progress=progress.update
         )
     if report.preflight_failed:
+        hand_back([*created, out])
         print(
             f"jobharness: {report.reason} (exit 2, verdict unknown; report: {out / 'report.json'})",
             file=sys.stderr,
         )
         return EXIT_UNKNOWN
     html = _render_html(out)
+    hand_back([*created, out, trend_file(out)])
     _print_summary(report, out, time.monotonic() - started, html, verbose=args.verbose)
     return EXIT_CODES.get(report.verdict, EXIT_UNKNOWN)
 

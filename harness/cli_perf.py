@@ -49,6 +49,12 @@ def add_commands(commands: Any) -> None:
     )
     gate.add_argument("--baseline", type=Path, default=Path("reports/baseline.json"))
     gate.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list every row, also those within limits and those this run did not measure",
+    )
+    gate.add_argument(
         "--threshold",
         type=float,
         default=None,

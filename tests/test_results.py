@@ -71,7 +71,7 @@ SCENARIO_KEYS = [
     "status",
     "passed",
 ]
-CRITERION_KEYS = ["id", "title", "status", "passed", "summary", "evidence", "scenarios"]
+CRITERION_KEYS = ["id", "title", "status", "passed", "summary", "evidence", "scenarios", "fixes"]
 CHECK_KEYS = ["name", "valid", "summary", "counts", "evidence", "figures", "crashed"]
 
 

@@ -23,7 +23,8 @@ from harness.bench.rendering import format_table, render_bench_markdown, trend_f
 from harness.bench.run import run_bench
 from harness.bench.stores import parse_store_list, postgres_unreachable_reason
 from harness.errors import ConfigError
-from harness.results.trend import append_run
+from harness.results.ownership import hand_back, missing_ancestors, writable_folder
+from harness.results.trend import append_run, trend_file
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
@@ -40,8 +41,11 @@ def run_bench_command(args: argparse.Namespace) -> int:
         + "".join(f"\n  skipped {name}: {why}" for name, why in skipped.items()),
         flush=True,
     )
+    created = missing_ancestors(out.resolve())
+    writable_folder(out, "--out")
     bench = run_bench(stores, QUICK if quick else FULL, out, skipped=skipped, log=_print_phase)
     write_results(bench, out)
+    hand_back([*created, out, trend_file(out)])  # under sudo: the user's files again
     print()
     print(format_table(bench))
     print(f"\nresults: {out / 'bench.md'} (data: {out / 'bench.json'})")
