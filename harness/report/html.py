@@ -4,9 +4,12 @@ Every chart is inline SVG drawn by :mod:`harness.report.plots` and :mod:`harness
 no script, stylesheet, font or image is fetched from anywhere, so the page opens offline and
 straight out of a CI artifact. :func:`render_html` puts it together, top to bottom:
 
+0. the **verdict banner**: PASS / FAIL / UNKNOWN, big and coloured, each run's counts, its
+   replay command and a link to the first failure (:mod:`.verdict_banner`);
 1. the runs it is made of (store, verdict, commit, machine, folder);
 2. the **criteria matrix**: one row per store, one column per criterion; each cell links to
-   that criterion's summary and evidence lines for that store (:mod:`.criteria_section`);
+   that criterion's summary and evidence lines for that store, which are listed failures
+   first (:mod:`.criteria_section`);
 3. **latency** percentiles per operation and store: the quiet measurement, then each scenario
    (:mod:`.latency_section`);
 4. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
@@ -35,6 +38,7 @@ from harness.report.runs import VerifyRun, split_runs
 from harness.report.svg import esc
 from harness.report.timeline_section import timelines_section
 from harness.report.trend_section import trends_section
+from harness.report.verdict_banner import verdict_banner
 from harness.results import BenchResults, SavedRun
 from harness.results.trend import TrendEntry, read_trend
 
@@ -61,7 +65,8 @@ def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = N
     )
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     header = (
-        tag("h1", esc(title))
+        verdict_banner(verify, bench)  # the answer first: the evidence follows
+        + tag("h1", esc(title))
         + tag("p", f"generated {generated}", class_="meta")
         + _runs_table(verify, bench)
         + tag("nav", nav)
@@ -122,7 +127,17 @@ CSS = "".join(
     (
         "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;",
         "margin:0 auto;",
-        "max-width:1180px;padding:0 18px 60px}",
+        "max-width:1300px;padding:0 18px 60px}",
+        ".banner{display:flex;gap:22px;align-items:center;margin:14px 0 6px;padding:12px 20px;",
+        "border-radius:6px;border:3px solid}.banner p{margin:3px 0}",
+        ".banner-word{font-size:44px;font-weight:800;letter-spacing:1px;min-width:230px}",
+        ".banner.pass{background:#e3f5e8;border-color:#1a7f46}.banner.pass .banner-word{color:#11603a}",
+        ".banner.fail{background:#fde3e1;border-color:#b00020}.banner.fail .banner-word{color:#a50026}",
+        # Amber, with its own word, and striped: an unknown must never be read as a pass.
+        ".banner.unknown{border-color:#d98e00;background:repeating-linear-gradient(135deg,",
+        "#fff1c9 0 14px,#ffe7a3 14px 28px)}.banner.unknown .banner-word{color:#7a4b00}",
+        ".banner-meaning{font-weight:600}.banner-replay code{font-size:13px}",
+        ".to-first-failure{font-weight:700}",
         "h1{font-size:22px;margin:18px 0 4px}h3{margin:22px 0 8px}",
         "h4{margin:0 0 4px;font-size:14px}",
         "h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:34px}",
@@ -141,6 +156,8 @@ CSS = "".join(
         ".evidence{border-left:4px solid #ccc;padding:6px 10px;margin:8px 0;background:#fafafa}",
         ".evidence.fail{border-color:#a50026}.evidence.pass{border-color:#2e9d5b}",
         ".evidence:target,figure.timeline:target{outline:3px solid #0072B2;background:#eef6fc}",
+        ".first-failure>.evidence{border-left-width:8px}",
+        ".first-failure:target>.evidence{outline:3px solid #0072B2}",
         ".evidence p{margin:2px 0}.evidence ul,figcaption ul{margin:4px 0;padding-left:18px}",
         "code{font-size:12px;word-break:break-word}",
         "svg.plot{display:inline-block;vertical-align:top;max-width:100%;height:auto;",
