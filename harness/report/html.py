@@ -11,7 +11,9 @@ straight out of a CI artifact. :func:`render_html` puts it together, top to bott
    that criterion's summary and evidence lines for that store, which are listed failures
    first (:mod:`.criteria_section`);
 3. **latency** percentiles per operation and store: the quiet measurement, then each scenario
-   (:mod:`.latency_section`);
+   (:mod:`.latency_section`), and **latency over time**: every store call of each scenario as
+   a dot, failed calls as crosses, fault windows shaded, with the spread of each operation
+   (:mod:`.scatter_section`);
 4. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
    throughput against processes, directory size, the time breakdown of a save, recovery
    (:mod:`.bench_sections`);
@@ -35,6 +37,7 @@ from harness.report.latency_section import latency_section
 from harness.report.markup import count_of, table_row, tag, verdict_word
 from harness.report.requests_section import requests_section
 from harness.report.runs import VerifyRun, split_runs
+from harness.report.scatter_section import latency_over_time_section
 from harness.report.svg import esc
 from harness.report.timeline_section import timelines_section
 from harness.report.trend_section import trends_section
@@ -51,6 +54,7 @@ def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = N
         ("criteria", "Criteria", matrix_section(verify)),
         ("evidence", "Evidence", evidence_section(verify)),
         ("latency", "Latency", latency_section(verify)),
+        ("latency-over-time", "Latency over time", latency_over_time_section(verify)),
         ("requests", "Requests", requests_section(verify)),
         ("bench", "Benchmark", "".join(bench_section(run) for run in bench)),
         ("timelines", "Timelines", timelines_section(verify)),

@@ -43,7 +43,7 @@ from typing import Any
 
 from harness.history.fault_windows import DAMAGED, KILLED, read_faults
 from harness.history.log import Record, join_operations
-from harness.report.svg import Scale, element, format_number, svg_open, text, tooltip
+from harness.report.svg import PAGE_WIDTH, Scale, element, format_number, svg_open, text, tooltip
 from harness.report.timeline_model import (
     BUCKETS,
     CRASH_COLOR,
@@ -159,7 +159,7 @@ def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], l
 # ---------------------------------------------------------------- drawing
 
 
-def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float = 920) -> str:
+def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float = PAGE_WIDTH) -> str:
     """The SVG of one timeline: fault lane, process lanes, shading, markers and a time axis."""
     lanes_top = TOP + LANE_HEIGHT + 8
     bottom = lanes_top + len(timeline.lanes) * (LANE_HEIGHT + LANE_GAP)
