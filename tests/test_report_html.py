@@ -391,7 +391,12 @@ def test_a_timeline_from_a_small_literal_history() -> None:
     assert [(w.kind, w.start, w.end) for w in built.windows] == [("fill-disk", 0.50, 0.70)]
     assert {m.kind for m in built.markers} == {"killed", "damaged", "problem"}
     svg = timeline.render_timeline("tl-literal", "literal", built)
-    assert svg.count('<path class="mark ops-') == 4  # ok, fail, info and problem: one path each
+    assert svg.count('<g class="mark ops-') == 4  # ok, fail, info and problem: one group each
+    titles = re.findall(r"<rect[^>]*><title>([^<]*)</title></rect>", svg)
+    # Every bar says what it is made of: a lone operation in full, with how it ended.
+    assert "writer-0: op #8 writer-0 save(j0), 0.190 s to 0.250 s, 60 ms, info" in titles
+    assert any("reader-0: op #4 reader-0 get(j0)" in t and t.endswith(", fail") for t in titles)
+    assert any("judged wrong: op #12 reader-0 get(j0): stale" in t for t in titles)
     assert "kill writer-0: SIGKILL" in svg and "disk full" in svg
 
 
