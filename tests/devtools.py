@@ -27,6 +27,26 @@ import pytest
 
 CHROMIUM = os.environ.get("JOBHARNESS_CHROMIUM", "/usr/bin/chromium")
 
+# Every chart's <text> against its <svg>, both as laid out on the screen (a rotated axis label
+# included): more than a pixel outside is a clipped or cut label.
+OVERFLOWING_LABELS = """
+(() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const out = [];
+  for (const svg of document.querySelectorAll('svg[data-plot]')) {
+    const box = svg.getBoundingClientRect();
+    for (const label of svg.querySelectorAll('text')) {
+      const r = label.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      const by = Math.max(box.left - r.left, r.right - box.right, box.top - r.top,
+                          r.bottom - box.bottom);
+      if (by > 1) out.push(`${svg.dataset.plot}: "${label.textContent}" by ${by.toFixed(1)} px`);
+    }
+  }
+  return out;
+})()
+"""
+
 
 class DevTools:
     """Headless Chromium driven over the DevTools protocol on a pipe: no websocket library.

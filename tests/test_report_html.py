@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools import CHROMIUM_MISSING, REQUIRE_CHROMIUM, DevTools, started_browser
+from devtools import (
+    CHROMIUM_MISSING,
+    OVERFLOWING_LABELS,
+    REQUIRE_CHROMIUM,
+    DevTools,
+    evaluate,
+    started_browser,
+)
 
 from harness.checkers.result import CheckResult
 from harness.errors import ConfigError
@@ -639,6 +646,8 @@ def test_the_report_renders_in_headless_chromium(
     assert state["plots"] == state["expected"] > 20
     assert state["broken"] == []
     assert state["evidenceFound"]
+    # No chart label runs outside its chart (an axis tick, a long row label, a trend's title).
+    assert evaluate(browser, session, OVERFLOWING_LABELS) == []
     browser.send("Runtime.evaluate", {"expression": "1"}, session=session)  # flush late events
     errors = [
         event
