@@ -352,6 +352,16 @@ def test_the_page_draws_every_kind_of_plot(page: str, workspace: dict[str, Any])
     assert page.count('class="mark current"') == len(trends)
 
 
+def test_latency_tables_give_p50_p99_and_the_iqr(page: str) -> None:
+    latency = page[page.index('<section id="latency">') : page.index('<section id="latency-over')]
+    tables = re.findall(r'<table class="spread">(.*?)</table>', latency, re.S)
+    assert tables and all("IQR (p25-p75)" in table for table in tables)
+    # A fresh run saves the quartiles, so every row has a spread: "0.04 (0.03-0.07)".
+    assert re.search(r"<td>[\d.]+ \([\d.]+-[\d.]+\)</td>", tables[0])
+    over_time = page[page.index('<section id="latency-over-time">') :]
+    assert over_time.count('<figure class="latency-over-time"') == len(STORES) * len(SCENARIOS)
+
+
 def test_a_timeline_from_a_small_literal_history() -> None:
     def op(
         process: str,

@@ -164,6 +164,8 @@ CSS = "".join(
         ".first-failure:target>.evidence{outline:3px solid #0072B2}",
         ".evidence p{margin:2px 0}.evidence ul,figcaption ul{margin:4px 0;padding-left:18px}",
         "code{font-size:12px;word-break:break-word}",
+        "table.spread td,table.spread th{font-size:12px;padding:2px 8px}",
+        "table.spread td:nth-child(n+3){text-align:right;font-variant-numeric:tabular-nums}",
         "svg.plot{display:inline-block;vertical-align:top;max-width:100%;height:auto;",
         "margin:10px 10px 10px 0;background:#fff}",
         "figure.timeline{margin:6px 0 16px}figure.timeline svg.plot{display:block}",

@@ -138,6 +138,13 @@ class Percentiles:
     p95: float | None = None
     maximum: float | None = None
     count: int | None = None
+    p25: float | None = None  # the quartiles, for the spread (IQR): absent from older reports
+    p75: float | None = None
+
+    @property
+    def iqr(self) -> float | None:
+        """p75 - p25, the width of the middle half of the calls; None without the quartiles."""
+        return None if self.p25 is None or self.p75 is None else self.p75 - self.p25
 
 
 @dataclass(frozen=True)
@@ -234,7 +241,8 @@ def _range_marks(
     def at(v: float) -> float:
         return scale.at(max(v, 1e-12))
 
-    named = [("p50", value.p50), ("p95", value.p95), ("p99", value.p99), ("max", value.maximum)]
+    named = [("p50", value.p50), ("IQR", value.iqr), ("p95", value.p95), ("p99", value.p99)]
+    named.append(("max", value.maximum))
     numbers = ", ".join(f"{name} {format_number(v)}" for name, v in named if v is not None)
     calls = f", {value.count} calls" if value.count else ""
     x50, x99 = at(value.p50), at(value.p99)
