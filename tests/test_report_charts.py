@@ -7,7 +7,15 @@ import re
 
 from harness.history.fault_windows import CALLS_FAIL, window_closed, window_opened
 from harness.history.log import Record
-from harness.report import fault_shading, plots, scatter_section, svg, trend_section
+from harness.report import (
+    fault_shading,
+    ordering,
+    plots,
+    scatter_section,
+    svg,
+    timeline_hover,
+    trend_section,
+)
 
 
 def call(process: str, f: str, at: float, took: float, kind: str = "ok") -> list[Record]:
@@ -92,6 +100,6 @@ def test_a_trend_of_one_run_shows_its_value() -> None:
 
 
 def test_the_modules_examples_hold() -> None:
-    for module in (fault_shading, scatter_section, svg):
+    for module in (fault_shading, ordering, scatter_section, svg, timeline_hover):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0
