@@ -8,18 +8,14 @@ DevTools protocol and checks that every plot drew something and nothing logged a
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import doctest
 import json
 import os
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from argparse import Namespace
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -27,6 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devtools import (
+    CHROMIUM_MISSING,
+    OVERFLOWING_LABELS,
+    REQUIRE_CHROMIUM,
+    DevTools,
+    evaluate,
+    started_browser,
+)
 
 from harness.checkers.result import CheckResult
 from harness.errors import ConfigError
@@ -47,7 +51,6 @@ from harness.results import RunReport, ScenarioResult, load_run
 from harness.results.trend import append_run, read_trend
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("JOBHARNESS_CHROMIUM", "/usr/bin/chromium")
 STORES = ("hardened", "naive")
 SCENARIOS = {
     "writers-killed": """
@@ -349,6 +352,16 @@ def test_the_page_draws_every_kind_of_plot(page: str, workspace: dict[str, Any])
     assert page.count('class="mark current"') == len(trends)
 
 
+def test_latency_tables_give_p50_p99_and_the_iqr(page: str) -> None:
+    latency = page[page.index('<section id="latency">') : page.index('<section id="latency-over')]
+    tables = re.findall(r'<table class="spread">(.*?)</table>', latency, re.S)
+    assert tables and all("IQR (p25-p75)" in table for table in tables)
+    # A fresh run saves the quartiles, so every row has a spread: "0.04 (0.03-0.07)".
+    assert re.search(r"<td>[\d.]+ \([\d.]+-[\d.]+\)</td>", tables[0])
+    over_time = page[page.index('<section id="latency-over-time">') :]
+    assert over_time.count('<figure class="latency-over-time"') == len(STORES) * len(SCENARIOS)
+
+
 def test_a_timeline_from_a_small_literal_history() -> None:
     def op(
         process: str,
@@ -395,7 +408,12 @@ def test_a_timeline_from_a_small_literal_history() -> None:
     assert [(w.kind, w.start, w.end) for w in built.windows] == [("fill-disk", 0.50, 0.70)]
     assert {m.kind for m in built.markers} == {"killed", "damaged", "problem"}
     svg = timeline.render_timeline("tl-literal", "literal", built)
-    assert svg.count('<path class="mark ops-') == 4  # ok, fail, info and problem: one path each
+    assert svg.count('<g class="mark ops-') == 4  # ok, fail, info and problem: one group each
+    titles = re.findall(r"<rect[^>]*><title>([^<]*)</title></rect>", svg)
+    # Every bar says what it is made of: a lone operation in full, with how it ended.
+    assert "writer-0: op #8 writer-0 save(j0), 0.190 s to 0.250 s, 60 ms, info" in titles
+    assert any("reader-0: op #4 reader-0 get(j0)" in t and t.endswith(", fail") for t in titles)
+    assert any("judged wrong: op #12 reader-0 get(j0): stale" in t for t in titles)
     assert "kill writer-0: SIGKILL" in svg and "disk full" in svg
 
 
@@ -585,157 +603,10 @@ def test_render_after_verify_writes_the_report_into_the_run(
 # ---------------------------------------------------------------- in a real browser
 
 
-class DevTools:
-    """Headless Chromium driven over the DevTools protocol on a pipe: no websocket library.
-
-    With ``--remote-debugging-pipe`` the browser reads commands on its fd 3 and writes replies
-    and events on its fd 4, each message one JSON object ended by a NUL byte. A tiny Python
-    trampoline puts our pipe ends on fds 3 and 4 and then execs the browser.
-    """
-
-    TRAMPOLINE = (
-        "import fcntl, os, sys\n"
-        "fds = [int(fd) for fd in sys.argv[1:3]]\n"
-        "high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in fds]\n"  # out of the way of 3 and 4
-        "for fd in fds: os.close(fd)\n"
-        "os.dup2(high[0], 3); os.dup2(high[1], 4)\n"
-        "for fd in high: os.close(fd)\n"
-        "os.execv(sys.argv[3], sys.argv[3:])\n"
-    )
-
-    def __init__(self, binary: str, profile: Path, log: Path) -> None:
-        to_browser, self._commands = os.pipe()
-        self._replies, from_browser = os.pipe()
-        arguments = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--no-default-browser-check",
-            f"--user-data-dir={profile}",
-            "--remote-debugging-pipe",
-            "about:blank",
-        ]
-        with open(log, "wb") as stderr:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    self.TRAMPOLINE,
-                    str(to_browser),
-                    str(from_browser),
-                    binary,
-                    *arguments,
-                ],
-                pass_fds=(to_browser, from_browser),
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,  # its own process group: the renderers go with it
-            )
-        os.close(to_browser)
-        os.close(from_browser)
-        self.log = log
-        self.events: list[dict[str, Any]] = []
-        self._buffer = b""
-        self._next_id = 0
-
-    def send(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        session: str | None = None,
-        timeout: float = 10.0,
-    ) -> dict[str, Any]:
-        """Send one command and wait (bounded) for its reply; events meanwhile are kept."""
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._commands, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while (reply := self._receive(deadline)) is not None:
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise AssertionError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-        raise AssertionError(
-            f"{method}: no reply within {timeout} s; browser log: {self.log_tail()}"
-        )
-
-    def wait_for_event(self, method: str, timeout: float) -> dict[str, Any]:
-        """The first event named ``method``, waiting at most ``timeout`` seconds for it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events:
-                if event.get("method") == method:
-                    return event
-            message = self._receive(deadline)
-            if message is None:
-                raise AssertionError(
-                    f"no {method} within {timeout} s; browser log: {self.log_tail()}"
-                )
-            self.events.append(message)
-
-    def _receive(self, deadline: float) -> dict[str, Any] | None:
-        while b"\0" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self._replies], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(self._replies, 1 << 16)
-            if not chunk:
-                raise AssertionError(f"the browser closed the pipe; its log: {self.log_tail()}")
-            self._buffer += chunk
-        message, _, self._buffer = self._buffer.partition(b"\0")
-        return json.loads(message)
-
-    def log_tail(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-1500:]
-        except OSError:
-            return "(no log)"
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):  # already gone: nothing to ask
-            os.write(
-                self._commands, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0"
-            )
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the group we started, by its id
-            self.process.wait(timeout=5)
-        for fd in (self._commands, self._replies):
-            os.close(fd)
-
-
-CHROMIUM_MISSING = (
-    None
-    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
-    else f"{CHROMIUM} not found: apt-get install -y chromium (or set JOBHARNESS_CHROMIUM)"
-)
-# CI sets JOBHARNESS_REQUIRE_CHROMIUM=1: there a missing browser is a failure, not a skip.
-REQUIRE_CHROMIUM = os.environ.get("JOBHARNESS_REQUIRE_CHROMIUM") == "1"
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[DevTools]:
-    if CHROMIUM_MISSING:
-        pytest.fail(CHROMIUM_MISSING)
-    devtools = DevTools(CHROMIUM, tmp_path / "profile", tmp_path / "chromium.log")
-    try:
+    with started_browser(tmp_path) as devtools:
         yield devtools
-    finally:
-        devtools.close()
 
 
 CHECK_PLOTS = """
@@ -785,6 +656,8 @@ def test_the_report_renders_in_headless_chromium(
     assert state["plots"] == state["expected"] > 20
     assert state["broken"] == []
     assert state["evidenceFound"]
+    # No chart label runs outside its chart (an axis tick, a long row label, a trend's title).
+    assert evaluate(browser, session, OVERFLOWING_LABELS) == []
     browser.send("Runtime.evaluate", {"expression": "1"}, session=session)  # flush late events
     errors = [
         event

@@ -4,11 +4,16 @@ Every chart is inline SVG drawn by :mod:`harness.report.plots` and :mod:`harness
 no script, stylesheet, font or image is fetched from anywhere, so the page opens offline and
 straight out of a CI artifact. :func:`render_html` puts it together, top to bottom:
 
+0. the **verdict banner**: PASS / FAIL / UNKNOWN, big and coloured, each run's counts, its
+   replay command and a link to the first failure (:mod:`.verdict_banner`);
 1. the runs it is made of (store, verdict, commit, machine, folder);
 2. the **criteria matrix**: one row per store, one column per criterion; each cell links to
-   that criterion's summary and evidence lines for that store (:mod:`.criteria_section`);
+   that criterion's summary and evidence lines for that store, which are listed failures
+   first (:mod:`.criteria_section`);
 3. **latency** percentiles per operation and store: the quiet measurement, then each scenario
-   (:mod:`.latency_section`);
+   (:mod:`.latency_section`), and **latency over time**: every store call of each scenario as
+   a dot, failed calls as crosses, fault windows shaded, with the spread of each operation
+   (:mod:`.scatter_section`);
 4. the **benchmark** (when a ``bench.json`` is included): targets, latency per payload,
    throughput against processes, directory size, the time breakdown of a save, recovery
    (:mod:`.bench_sections`);
@@ -32,9 +37,11 @@ from harness.report.latency_section import latency_section
 from harness.report.markup import count_of, table_row, tag, verdict_word
 from harness.report.requests_section import requests_section
 from harness.report.runs import VerifyRun, split_runs
+from harness.report.scatter_section import latency_over_time_section
 from harness.report.svg import esc
 from harness.report.timeline_section import timelines_section
 from harness.report.trend_section import trends_section
+from harness.report.verdict_banner import verdict_banner
 from harness.results import BenchResults, SavedRun
 from harness.results.trend import TrendEntry, read_trend
 
@@ -47,6 +54,7 @@ def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = N
         ("criteria", "Criteria", matrix_section(verify)),
         ("evidence", "Evidence", evidence_section(verify)),
         ("latency", "Latency", latency_section(verify)),
+        ("latency-over-time", "Latency over time", latency_over_time_section(verify)),
         ("requests", "Requests", requests_section(verify)),
         ("bench", "Benchmark", "".join(bench_section(run) for run in bench)),
         ("timelines", "Timelines", timelines_section(verify)),
@@ -61,7 +69,8 @@ def render_html(runs: Sequence[SavedRun], trend: Sequence[TrendEntry] | None = N
     )
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     header = (
-        tag("h1", esc(title))
+        verdict_banner(verify, bench)  # the answer first: the evidence follows
+        + tag("h1", esc(title))
         + tag("p", f"generated {generated}", class_="meta")
         + _runs_table(verify, bench)
         + tag("nav", nav)
@@ -122,7 +131,17 @@ CSS = "".join(
     (
         "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;",
         "margin:0 auto;",
-        "max-width:1180px;padding:0 18px 60px}",
+        "max-width:1300px;padding:0 18px 60px}",
+        ".banner{display:flex;gap:22px;align-items:center;margin:14px 0 6px;padding:12px 20px;",
+        "border-radius:6px;border:3px solid}.banner p{margin:3px 0}",
+        ".banner-word{font-size:44px;font-weight:800;letter-spacing:1px;min-width:230px}",
+        ".banner.pass{background:#e3f5e8;border-color:#1a7f46}.banner.pass .banner-word{color:#11603a}",
+        ".banner.fail{background:#fde3e1;border-color:#b00020}.banner.fail .banner-word{color:#a50026}",
+        # Amber, with its own word, and striped: an unknown must never be read as a pass.
+        ".banner.unknown{border-color:#d98e00;background:repeating-linear-gradient(135deg,",
+        "#fff1c9 0 14px,#ffe7a3 14px 28px)}.banner.unknown .banner-word{color:#7a4b00}",
+        ".banner-meaning{font-weight:600}.banner-replay code{font-size:13px}",
+        ".to-first-failure{font-weight:700}",
         "h1{font-size:22px;margin:18px 0 4px}h3{margin:22px 0 8px}",
         "h4{margin:0 0 4px;font-size:14px}",
         "h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:34px}",
@@ -141,8 +160,12 @@ CSS = "".join(
         ".evidence{border-left:4px solid #ccc;padding:6px 10px;margin:8px 0;background:#fafafa}",
         ".evidence.fail{border-color:#a50026}.evidence.pass{border-color:#2e9d5b}",
         ".evidence:target,figure.timeline:target{outline:3px solid #0072B2;background:#eef6fc}",
+        ".first-failure>.evidence{border-left-width:8px}",
+        ".first-failure:target>.evidence{outline:3px solid #0072B2}",
         ".evidence p{margin:2px 0}.evidence ul,figcaption ul{margin:4px 0;padding-left:18px}",
         "code{font-size:12px;word-break:break-word}",
+        "table.spread td,table.spread th{font-size:12px;padding:2px 8px}",
+        "table.spread td:nth-child(n+3){text-align:right;font-variant-numeric:tabular-nums}",
         "svg.plot{display:inline-block;vertical-align:top;max-width:100%;height:auto;",
         "margin:10px 10px 10px 0;background:#fff}",
         "figure.timeline{margin:6px 0 16px}figure.timeline svg.plot{display:block}",

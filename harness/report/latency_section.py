@@ -3,7 +3,8 @@
 One chart per store call (:data:`LATENCY_OPS`); each row is where the figures come from: the
 quiet measurement of the ``latency`` scenario (``quiet:`` rows, beside the floors of the store's
 medium and the naive design) and then each scenario under its faults; each colour is a store.
-The list above the charts names the floor each run's budgets were judged against.
+The list above the charts names the floor each run's budgets were judged against; under each
+chart, :func:`spread_table` gives the same figures with their spread (p50, IQR, p99, max).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness.report import plots
-from harness.report.markup import tag
+from harness.report.markup import table_row, tag
 from harness.report.runs import VerifyRun
-from harness.report.svg import color_for, esc
+from harness.report.svg import color_for, esc, format_number
 
 LATENCY_OPS = {  # operation: rows of the quiet measurement (the latency scenario) shown with it
     "save": ("floor_write", "naive_save", "save"),
@@ -35,6 +36,8 @@ def _percentiles(figure: Any) -> plots.Percentiles | None:
         figure.get("p95_ms"),
         figure.get("max_ms"),
         int(figure["count"]),
+        figure.get("p25_ms"),
+        figure.get("p75_ms"),
     )
 
 
@@ -72,15 +75,42 @@ def latency_section(verify: list[VerifyRun]) -> str:
         if rows:
             title = f"{op}: latency percentiles"
             charts.append(plots.range_chart(f"latency-{op}", title, rows, series, unit="ms"))
+            charts.append(spread_table(rows, per_run))
     if not charts:
         return ""
     explanation = (
         "Dot: p50; bar: p50 to p99; tick: p95; ring: the maximum; log scale. <i>quiet</i> rows "
         "come from the latency scenario, without faults (the floors are the least a write and a "
         "read cost on the store's own medium, measured in the same rounds); the others from each "
-        "scenario, under its faults."
+        "scenario, under its faults. Under each chart, the same figures as a table, with the "
+        "spread: the IQR is p75 - p25, the width of the middle half of the calls (a dash: the "
+        "run was saved before the quartiles were)."
     )
     return tag("p", explanation) + _floors_list(verify) + "".join(charts)
+
+
+def spread_table(rows: list[str], per_run: dict[str, dict[str, plots.Percentiles]]) -> str:
+    """One line per source and store: calls, p50, IQR (p25 to p75), p99 and max, in ms."""
+    lines = [table_row(("source", "store", "calls", "p50", "IQR (p25-p75)", "p99", "max"), "th")]
+    for row in rows:
+        for label, values in per_run.items():
+            if (value := values.get(row)) is None:
+                continue
+            spread = "-"
+            if value.iqr is not None:
+                quartiles = f"{format_number(value.p25 or 0)}-{format_number(value.p75 or 0)}"
+                spread = f"{format_number(value.iqr)} ({quartiles})"
+            cells = (
+                esc(row),
+                esc(label),
+                str(value.count or "-"),
+                format_number(value.p50),
+                spread,
+                format_number(value.p99),
+                format_number(value.maximum) if value.maximum is not None else "-",
+            )
+            lines.append(table_row(cells))
+    return tag("table", "".join(lines), class_="spread")
 
 
 def _floors_list(verify: list[VerifyRun]) -> str:

@@ -17,8 +17,9 @@ The charts:
 * :func:`range_chart`: latency percentiles, one row per source (a scenario, a payload), one band
   per series (a store): a dot at p50, a bar to p99, a tick at p95, a ring at the maximum;
 * :func:`stacked_bar_chart`: where the time of one call goes, one bar per store;
-* :func:`bar_chart`: one value per label (recovery time per job);
-* :func:`trend_chart`: one figure across runs, the current run ringed.
+* :func:`bar_chart`: one value per label (recovery time per job).
+
+The trend sparklines are :mod:`harness.report.trend_section`'s.
 
 The elements, scales, axes and legends they are drawn with are :mod:`harness.report.svg`.
 """
@@ -29,22 +30,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.report.svg import (
-    GRID_COLOR,
-    PALETTE,
+    HALF_WIDTH,
+    PAGE_WIDTH,
     TITLE_COLOR,
     Frame,
     Scale,
     chart_title,
     color_for,
     element,
+    fit_label,
     format_number,
     label_column,
     legend,
+    series_colors,
     svg_open,
     text,
     tooltip,
     x_axis,
     y_axis,
+    y_axis_margin,
 )
 
 # ---------------------------------------------------------------- line chart
@@ -70,7 +74,7 @@ def line_chart(
     y_label: str,
     log_x: bool = False,
     log_y: bool = False,
-    width: float = 460,
+    width: float = HALF_WIDTH,
     height: float = 260,
 ) -> str:
     """Lines with a dot on every point and a legend on top; axes fitted to the data (y from 0)."""
@@ -86,6 +90,8 @@ def line_chart(
     )
     y_values = [y for s in lines for _, y in s.points]
     y_scale = Scale.fitted(y_values, frame.y0, frame.y1, log=log_y, zero=not log_y)
+    frame.left = y_axis_margin(y_scale)  # wide enough for "2.5k" or "0.005", never clipped
+    x_scale = Scale(x_scale.low, x_scale.high, frame.x0 + 8, frame.x1 - 8, x_scale.log)
     parts = [
         svg_open(plot_id, width, frame.height, title),
         chart_title(title),
@@ -132,6 +138,13 @@ class Percentiles:
     p95: float | None = None
     maximum: float | None = None
     count: int | None = None
+    p25: float | None = None  # the quartiles, for the spread (IQR): absent from older reports
+    p75: float | None = None
+
+    @property
+    def iqr(self) -> float | None:
+        """p75 - p25, the width of the middle half of the calls; None without the quartiles."""
+        return None if self.p25 is None or self.p75 is None else self.p75 - self.p25
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ def range_chart(
     series: Sequence[RangeSeries],
     *,
     unit: str,
-    width: float = 720,
+    width: float = PAGE_WIDTH,
 ) -> str:
     """Latency percentiles per row and series, on a log axis: where a store's tail comes from.
 
@@ -213,7 +226,7 @@ def _range_row(
                 fill_opacity=0.03,
             )
         )
-    parts.append(text(frame.x0 - 6, row_top + band / 2 + 4, row, anchor="end", color=TITLE_COLOR))
+    parts.append(_row_label(frame, row_top + band / 2 + 4, row))
     for index, line in enumerate(bands):
         value = line.values.get(row)
         if value is not None:
@@ -228,7 +241,8 @@ def _range_marks(
     def at(v: float) -> float:
         return scale.at(max(v, 1e-12))
 
-    named = [("p50", value.p50), ("p95", value.p95), ("p99", value.p99), ("max", value.maximum)]
+    named = [("p50", value.p50), ("IQR", value.iqr), ("p95", value.p95), ("p99", value.p99)]
+    named.append(("max", value.maximum))
     numbers = ", ".join(f"{name} {format_number(v)}" for name, v in named if v is not None)
     calls = f", {value.count} calls" if value.count else ""
     x50, x99 = at(value.p50), at(value.p99)
@@ -266,11 +280,11 @@ def stacked_bar_chart(
     bars: Sequence[tuple[str, Sequence[tuple[str, float]]]],
     *,
     unit: str,
-    width: float = 720,
+    width: float = PAGE_WIDTH,
 ) -> str:
     """One horizontal bar per label, split into parts (the same part has the same colour)."""
     names = list(dict.fromkeys(name for _, parts in bars for name, _ in parts))
-    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    colors = dict(zip(names, series_colors(len(names)), strict=True))  # 9 steps: 9 colours
     left = label_column([label for label, _ in bars])
     legend_svg, legend_height = legend([(n, colors[n]) for n in names], left, 34, width - left - 14)
     top = 30 + legend_height + 4
@@ -285,7 +299,7 @@ def stacked_bar_chart(
     ]
     for index, (label, parts) in enumerate(bars):
         y = top + index * 26 + 4
-        svg.append(text(frame.x0 - 6, y + 13, label, anchor="end", color=TITLE_COLOR))
+        svg.append(_row_label(frame, y + 13, label))
         cursor = 0.0
         for name, value in parts:
             if value <= 0:
@@ -317,7 +331,7 @@ def bar_chart(
     bars: Sequence[tuple[str, float, str]],
     *,
     unit: str,
-    width: float = 720,
+    width: float = PAGE_WIDTH,
 ) -> str:
     """One horizontal bar per (label, value, note), coloured by label (a store's colour)."""
     left = label_column([label for label, _, _ in bars])
@@ -332,7 +346,7 @@ def bar_chart(
         y = 34 + index * 26
         end = scale.at(max(value, 0.0))
         reading = f"{format_number(value)} {unit}" + (f" ({note})" if note else "")
-        parts.append(text(frame.x0 - 6, y + 13, label, anchor="end", color=TITLE_COLOR))
+        parts.append(_row_label(frame, y + 13, label))
         parts.append(
             element(
                 "rect",
@@ -350,70 +364,8 @@ def bar_chart(
     return "".join(parts)
 
 
-# ---------------------------------------------------------------- trends
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    """One run's value of a figure; ``label`` (commit, date, machine) goes in the tooltip."""
-
-    value: float
-    label: str
-
-
-def trend_chart(
-    plot_id: str,
-    title: str,
-    points: Sequence[TrendPoint],
-    current: int | None,
-    *,
-    width: float = 250,
-    height: float = 110,
-) -> str:
-    """A small multiple: one figure across runs, oldest left, the current run ringed in red."""
-    frame = Frame(width, height, left=46, right=10, top=22, bottom=16)
-    x_scale = Scale(0, max(len(points) - 1, 1), frame.x0 + 6, frame.x1 - 6)
-    y_scale = Scale.fitted([p.value for p in points], frame.y0, frame.y1)
-    parts = [
-        svg_open(plot_id, width, height, title),
-        text(4, 13, title, size=10, color=TITLE_COLOR),
-    ]
-    for value in (y_scale.low, y_scale.high):
-        y = y_scale.at(value)
-        parts.append(element("line", x1=frame.x0, y1=y, x2=frame.x1, y2=y, stroke=GRID_COLOR))
-        parts.append(text(frame.x0 - 4, y + 4, format_number(value), anchor="end", size=9))
-    pixels = [(x_scale.at(i), y_scale.at(p.value)) for i, p in enumerate(points)]
-    if len(pixels) > 1:
-        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in pixels)
-        parts.append(
-            element(
-                "polyline",
-                class_="mark",
-                points=line,
-                fill="none",
-                stroke="#0072B2",
-                stroke_width=1.5,
-            )
-        )
-    for index, ((x, y), point) in enumerate(zip(pixels, points, strict=True)):
-        tip = tooltip(f"{format_number(point.value)}: {point.label}")
-        if index == current:
-            parts.append(
-                element(
-                    "circle",
-                    tip,
-                    class_="mark current",
-                    cx=x,
-                    cy=y,
-                    r=5,
-                    fill="none",
-                    stroke="#D55E00",
-                    stroke_width=2.5,
-                )
-            )
-        else:
-            parts.append(element("circle", tip, class_="mark", cx=x, cy=y, r=2.5, fill="#0072B2"))
-    runs = f"{len(points)} run{'s' if len(points) != 1 else ''}"
-    parts.append(text(frame.x1, height - 3, runs, anchor="end", size=9))
-    parts.append("</svg>")
-    return "".join(parts)
+def _row_label(frame: Frame, y: float, label: str) -> str:
+    """A row's label, right-aligned left of the plot; cut to the column, whole in its tooltip."""
+    shown = fit_label(label, frame.x0 - 10)
+    mark = text(frame.x0 - 6, y, shown, anchor="end", color=TITLE_COLOR)
+    return mark if shown == label else element("g", tooltip(label) + mark)

@@ -5,6 +5,7 @@ a log scale), coloured by what it was (a submit, a status poll, a download), wit
 windows shaded and the kills and damages drawn as lines, so a stall under a pause, a burst of
 503s during a full disk or a slow restart is seen at a glance. Answers of 5xx are drawn as
 crosses whatever the request. Each dot's tooltip names the operation, its answer and latency.
+The fault shading and the thinning are shared with the store scatter (:mod:`.fault_shading`).
 Only service scenarios (``verify --service``) have requests; for a store run the section is empty.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.history.fault_windows import DAMAGED, KILLED, read_faults
 from harness.history.log import Operation, Record, join_operations, load_history
+from harness.report.fault_shading import WINDOW_FILL, fault_shading, thinned
 from harness.report.markup import tag
 from harness.report.runs import VerifyRun
 from harness.report.svg import (
+    PAGE_WIDTH,
     Frame,
     Scale,
     element,
@@ -26,11 +28,11 @@ from harness.report.svg import (
     tooltip,
     x_axis,
     y_axis,
+    y_axis_margin,
 )
 
 COLORS = {"submit": "#7b3294", "status": "#2c7bb6", "download": "#1a9641"}
 ERROR_COLOR = "#d7191c"
-WINDOW_FILL = "#fdae61"
 MAX_POINTS = 4000  # dots drawn per chart (every 5xx is kept; the rest thinned evenly)
 
 
@@ -50,7 +52,9 @@ def requests_section(verify: list[VerifyRun]) -> str:
     return "".join(figures)
 
 
-def requests_chart(plot_id: str, title: str, records: Sequence[Record], width: float = 1200) -> str:
+def requests_chart(
+    plot_id: str, title: str, records: Sequence[Record], width: float = PAGE_WIDTH
+) -> str:
     """One scatter of every request in ``records``; empty when there is none."""
     ops = [
         op
@@ -63,24 +67,21 @@ def requests_chart(plot_id: str, title: str, records: Sequence[Record], width: f
     end = max(record.time for record in records)
     xs = Scale(0.0, max(end, 0.001), frame.x0, frame.x1)
     ys = Scale.fitted([op.elapsed * 1000 for op in ops if op.elapsed], frame.y0, frame.y1, log=True)
+    frame.left = y_axis_margin(ys)
+    xs = Scale(xs.low, xs.high, frame.x0, frame.x1)
     parts = [svg_open(plot_id, width, frame.height, title), text(8, 16, title, size=13)]
-    parts += _faults(records, xs, frame)
+    parts += fault_shading(records, xs, frame)
     parts.append(x_axis(frame, xs, "seconds into the scenario"))
     parts.append(y_axis(frame, ys, "request latency (ms)"))
-    parts += [_dot(op, xs, ys) for op in _thinned(ops)]
+    parts += [_dot(op, xs, ys) for op in thinned(ops, _is_error, MAX_POINTS)]
     entries = [(f, color) for f, color in COLORS.items()]
     entries += [("5xx answer (x)", ERROR_COLOR), ("fault window", WINDOW_FILL)]
     parts.append(legend(entries, frame.x0, frame.height - 8 - 16, frame.x1 - frame.x0)[0])
     return "".join(parts) + "</svg>"
 
 
-def _thinned(ops: list[Operation]) -> list[Operation]:
-    if len(ops) <= MAX_POINTS:
-        return ops
-    errors = [op for op in ops if (op.result.get("code") or 0) >= 500]
-    others = [op for op in ops if op not in errors]
-    step = len(others) / max(1, MAX_POINTS - len(errors))
-    return errors + [others[int(n * step)] for n in range(int(len(others) / step))]
+def _is_error(op: Operation) -> bool:
+    return (op.result.get("code") or 0) >= 500
 
 
 def _dot(op: Operation, xs: Scale, ys: Scale) -> str:
@@ -94,42 +95,3 @@ def _dot(op: Operation, xs: Scale, ys: Scale) -> str:
     return element(
         "circle", tip, cx=f"{x:.1f}", cy=f"{y:.1f}", r=1.8, fill=COLORS[op.f], fill_opacity=0.6
     )
-
-
-def _faults(records: Sequence[Record], xs: Scale, frame: Frame) -> list[str]:
-    faults = read_faults(records)
-    parts = []
-    for window in faults.windows:
-        x0, x1 = xs.at(window.start), xs.at(min(window.end, xs.high))
-        label = tooltip(f"{window.label or window.kind} ({window.process or 'every instance'})")
-        parts.append(
-            element(
-                "rect",
-                label,
-                x=f"{x0:.1f}",
-                y=frame.y1,
-                width=f"{max(1.0, x1 - x0):.1f}",
-                height=frame.y0 - frame.y1,
-                fill=WINDOW_FILL,
-                fill_opacity=0.25,
-            )
-        )
-    for mark in faults.marks:
-        if mark.effect not in (KILLED, DAMAGED):
-            continue
-        x = xs.at(mark.op.start)
-        color = "#000000" if mark.effect == KILLED else "#984ea3"
-        title = tooltip(mark.label or mark.kind)
-        parts.append(
-            element(
-                "line",
-                title,
-                x1=f"{x:.1f}",
-                y1=frame.y1,
-                x2=f"{x:.1f}",
-                y2=frame.y0,
-                stroke=color,
-                stroke_dasharray="3 2",
-            )
-        )
-    return parts

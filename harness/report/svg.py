@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 FONT_SIZE = 11
-CHAR_WIDTH = 6.2  # average width of an 11 px sans-serif character, for laying out labels
+# Width of an 11 px sans-serif character, for laying out labels: a digit of DejaVu Sans (what a
+# headless Linux browser falls back to) is 0.64 em, 7 px; letters average a little less. Erring
+# wide costs a few pixels of margin, erring narrow clips a label.
+CHAR_WIDTH = 6.6
+PAGE_WIDTH = 1280  # the page's content width (html.CSS): full-width charts are drawn for it
+HALF_WIDTH = 630  # two such charts side by side
 AXIS_COLOR = "#555"
 GRID_COLOR = "#e4e4e4"
 TITLE_COLOR = "#222"
@@ -66,7 +71,53 @@ def tooltip(content: str) -> str:
 
 def color_for(label: str, index: int = 0) -> str:
     """A store's own colour (the same in every chart), else a palette colour by position."""
-    return STORE_COLORS.get(label) or PALETTE[index % len(PALETTE)]
+    return STORE_COLORS.get(label) or series_colors(index + 1)[index]
+
+
+def series_colors(count: int) -> list[str]:
+    """``count`` colours told apart: the Okabe-Ito palette while it lasts, then evenly spaced
+    hues (golden-angle steps, two lightnesses), so a ninth series never repeats the first.
+
+    >>> series_colors(3)
+    ['#0072B2', '#009E73', '#D55E00']
+    >>> colors = series_colors(20); len(set(colors)) == 20 and colors[:8] == list(PALETTE)
+    True
+    """
+    colors = list(PALETTE[:count])
+    for index in range(count - len(colors)):
+        hue = (index * 137.508 + 20) % 360  # the golden angle: each hue far from all before it
+        lightness = 0.42 if index % 2 else 0.58
+        colors.append(_hsl(hue, 0.65, lightness))
+    return colors
+
+
+def _hsl(hue: float, saturation: float, lightness: float) -> str:
+    """An HSL colour as ``#rrggbb`` (CSS's hsl() would do, but a hex string compares exactly)."""
+    chroma = (1 - abs(2 * lightness - 1)) * saturation
+    x = chroma * (1 - abs((hue / 60) % 2 - 1))
+    r, g, b = [
+        (chroma, x, 0),
+        (x, chroma, 0),
+        (0, chroma, x),
+        (0, x, chroma),
+        (x, 0, chroma),
+        (chroma, 0, x),
+    ][int(hue // 60) % 6]
+    m = lightness - chroma / 2
+    return "#" + "".join(f"{round((c + m) * 255):02x}" for c in (r, g, b))
+
+
+def fit_label(label: str, width: float, char_width: float = CHAR_WIDTH) -> str:
+    """``label`` cut with an ellipsis to fit in ``width`` pixels (the whole of it goes in a
+    tooltip beside it): a long scenario name must not run out of its chart.
+
+    >>> fit_label("get_recovering (truncate)", 80)
+    'get_recover…'
+    >>> fit_label("save", 80)
+    'save'
+    """
+    room = max(1, int(width / char_width))
+    return label if len(label) <= room else label[: room - 1] + "…"
 
 
 def format_number(value: float) -> str:
@@ -80,6 +131,19 @@ def format_number(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+def compact_number(value: float) -> str:
+    """A tick label: :func:`format_number` below a thousand, then k, M, G, so that an axis
+    label never outgrows its margin.
+
+    >>> [compact_number(v) for v in (0.005, 20, 1000, 1500, 2.5e6, 1e9)]
+    ['0.005', '20', '1k', '1.5k', '2.5M', '1G']
+    """
+    for power, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= power:
+            return f"{value / power:.3g}{suffix}"
+    return format_number(value)
 
 
 def svg_open(plot_id: str, width: float, height: float, title: str) -> str:
@@ -232,7 +296,7 @@ def x_axis(
 ) -> str:
     """Tick labels under the plot area, vertical grid lines, and the axis label."""
     parts = [element("line", x1=frame.x0, y1=frame.y0, x2=frame.x1, y2=frame.y0, stroke=AXIS_COLOR)]
-    pairs = ticks if ticks is not None else [(t, format_number(t)) for t in scale.ticks()]
+    pairs = ticks if ticks is not None else [(t, compact_number(t)) for t in scale.ticks()]
     for value, name in pairs:
         x = scale.at(value)
         parts.append(element("line", x1=x, y1=frame.y1, x2=x, y2=frame.y0, stroke=GRID_COLOR))
@@ -247,10 +311,17 @@ def y_axis(frame: Frame, scale: Scale, label: str) -> str:
     for value in scale.ticks():
         y = scale.at(value)
         parts.append(element("line", x1=frame.x0, y1=y, x2=frame.x1, y2=y, stroke=GRID_COLOR))
-        parts.append(text(frame.x0 - 5, y + 4, format_number(value), anchor="end"))
+        parts.append(text(frame.x0 - 5, y + 4, compact_number(value), anchor="end"))
     middle = (frame.y0 + frame.y1) / 2
     parts.append(text(12, middle, label, anchor="middle", transform=f"rotate(-90 12 {middle:.1f})"))
     return "".join(parts)
+
+
+def y_axis_margin(scale: Scale) -> float:
+    """The left margin a :func:`y_axis` of ``scale`` needs: its longest tick label, the gap
+    before the axis, and the rotated axis label at the far left (at least the usual 56 px)."""
+    longest = max((len(compact_number(tick)) for tick in scale.ticks()), default=1)
+    return max(56.0, 5 + longest * CHAR_WIDTH + 24)
 
 
 def legend(
@@ -285,6 +356,7 @@ def legend(
     return "".join(parts), (line + 1) * 16 if entries else 0
 
 
-def label_column(labels: Sequence[str]) -> float:
-    """Width of a column of row labels, capped so the plot keeps most of the chart."""
-    return min(230.0, max((len(label) for label in labels), default=4) * CHAR_WIDTH + 16)
+def label_column(labels: Sequence[str], cap: float = 300.0) -> float:
+    """Width of a column of row labels, capped so the plot keeps most of the chart (a longer
+    label is cut to fit by :func:`fit_label`)."""
+    return min(cap, max((len(label) for label in labels), default=4) * CHAR_WIDTH + 16)

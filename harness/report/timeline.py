@@ -42,8 +42,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.history.fault_windows import DAMAGED, KILLED, read_faults
-from harness.history.log import Record, join_operations
-from harness.report.svg import Scale, element, format_number, svg_open, text, tooltip
+from harness.history.log import Operation, Record, join_operations
+from harness.report.svg import PAGE_WIDTH, Scale, element, format_number, svg_open, text, tooltip
+from harness.report.timeline_hover import lane_runs
 from harness.report.timeline_model import (
     BUCKETS,
     CRASH_COLOR,
@@ -57,7 +58,6 @@ from harness.report.timeline_model import (
     LANE_GAP,
     LANE_HEIGHT,
     LEVEL_COLORS,
-    LEVEL_NAMES,
     LEVEL_OF,
     MAX_TITLED_PROBLEMS,
     PROBLEM_LEVEL,
@@ -85,6 +85,8 @@ def build_timeline(
     duration = max((r.time for r in records), default=0.0) or 1e-3
     width = duration / buckets
     levels: dict[str, list[int]] = {}
+    started: dict[str, list[int]] = {}  # per bucket: how many operations began in it
+    slowest: dict[str, list[Operation | None]] = {}  # per bucket: the slowest at its level
     counts: dict[str, Counter[str]] = {}
     restarts: dict[str, list[float]] = {}
     markers: list[Marker] = []
@@ -93,13 +95,17 @@ def build_timeline(
             continue
         lane = lane_of(op.process)
         cells = levels.setdefault(lane, [IDLE] * buckets)
+        slow = slowest.setdefault(lane, [None] * buckets)
         counts.setdefault(lane, Counter())[op.type] += 1
         level = PROBLEM_LEVEL if op.index in problems else LEVEL_OF.get(op.type, INFO_LEVEL)
         first = min(int(op.start / width), buckets - 1)
         last = min(int(op.end / width), buckets - 1)
+        started.setdefault(lane, [0] * buckets)[first] += 1
         for bucket in range(first, last + 1):
-            if cells[bucket] < level:
-                cells[bucket] = level
+            if cells[bucket] < level:  # a worse operation: it gives the bucket its colour
+                cells[bucket], slow[bucket] = level, op
+            elif cells[bucket] == level and _slower(op, slow[bucket]):
+                slow[bucket] = op
         if op.f == "open" and lane != op.process:
             restarts.setdefault(lane, []).append(op.start)
         if level == PROBLEM_LEVEL:
@@ -108,10 +114,22 @@ def build_timeline(
                 markers.append(Marker("problem", op.start, problems[op.index], lane))
     windows, fault_markers = _faults(records, duration)
     lanes = [
-        Lane(name, tuple(levels[name]), dict(counts[name]), tuple(restarts.get(name, ())))
+        Lane(
+            name,
+            tuple(levels[name]),
+            dict(counts[name]),
+            tuple(restarts.get(name, ())),
+            tuple(started[name]),
+            tuple(slowest[name]),
+        )
         for name in sorted(levels, key=lane_order)
     ]
-    return Timeline(duration, lanes, windows, fault_markers + markers, marked)
+    judged = {index: words for index, words in problems.items()}
+    return Timeline(duration, lanes, windows, fault_markers + markers, marked, judged)
+
+
+def _slower(op: Operation, than: Operation | None) -> bool:
+    return than is None or op.latency > than.latency
 
 
 def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], list[Marker]]:
@@ -159,7 +177,7 @@ def _faults(records: Sequence[Record], duration: float) -> tuple[list[Window], l
 # ---------------------------------------------------------------- drawing
 
 
-def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float = 920) -> str:
+def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float = PAGE_WIDTH) -> str:
     """The SVG of one timeline: fault lane, process lanes, shading, markers and a time axis."""
     lanes_top = TOP + LANE_HEIGHT + 8
     bottom = lanes_top + len(timeline.lanes) * (LANE_HEIGHT + LANE_GAP)
@@ -173,7 +191,7 @@ def render_timeline(plot_id: str, title: str, timeline: Timeline, width: float =
         runs = f" ({len(lane.restarts) + 1} runs)" if lane.restarts else ""
         parts.append(_lane(lane.name + runs, row[lane.name], scale))
     parts.extend(_windows(timeline, scale, row, bottom))
-    parts.extend(_lane_paths(timeline, scale, row))
+    parts.extend(lane_runs(timeline, scale, row))
     parts.extend(_restarts(timeline, scale, row))
     parts.extend(_markers(timeline, scale, row, bottom))
     parts.append(_time_axis(scale, bottom + 2))
@@ -188,38 +206,6 @@ def _lane(label: str, y: float, scale: Scale) -> str:
     return name + element(
         "rect", x=scale.start, y=y, width=width, height=LANE_HEIGHT, fill=LANE_BACKGROUND
     )
-
-
-def _lane_paths(timeline: Timeline, scale: Scale, row: dict[str, float]) -> list[str]:
-    """One ``<path>`` per level: every run of equal buckets of every lane, as a subpath."""
-    if not timeline.lanes:
-        return []
-    bucket_px = (scale.end - scale.start) / max(len(timeline.lanes[0].levels), 1)
-    shapes: dict[int, list[str]] = {}
-    for lane in timeline.lanes:
-        y = row[lane.name]
-        start = 0
-        for index in range(1, len(lane.levels) + 1):
-            if index < len(lane.levels) and lane.levels[index] == lane.levels[start]:
-                continue
-            level = lane.levels[start]
-            if level != IDLE:
-                x = scale.start + start * bucket_px
-                span = max((index - start) * bucket_px, 1.0)
-                shapes.setdefault(level, []).append(
-                    f"M{x:.1f} {y:.0f}h{span:.1f}v{LANE_HEIGHT}h-{span:.1f}z"
-                )
-            start = index
-    return [
-        element(
-            "path",
-            tooltip(LEVEL_NAMES[level][1]),
-            class_=f"mark ops-{LEVEL_NAMES[level][0]}",
-            fill=LEVEL_COLORS[level],
-            d="".join(shapes[level]),
-        )
-        for level in sorted(shapes)
-    ]
 
 
 def _windows(timeline: Timeline, scale: Scale, row: dict[str, float], bottom: float) -> list[str]:

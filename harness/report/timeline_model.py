@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from harness.history.fault_windows import STOPPED
-from harness.history.log import FAIL, INFO, OK
+from harness.history.log import FAIL, INFO, OK, Operation
 
 IDLE, OK_LEVEL, FAIL_LEVEL, INFO_LEVEL, PROBLEM_LEVEL = 0, 1, 2, 3, 4
 LEVEL_OF = {OK: OK_LEVEL, FAIL: FAIL_LEVEL, INFO: INFO_LEVEL}
@@ -56,12 +56,19 @@ KILL_COLOR, CRASH_COLOR, DAMAGE_COLOR = "#b10026", "#6a3d9a", "#E69F00"
 
 @dataclass(frozen=True)
 class Lane:
-    """One process (all its incarnations): the worst level in each time bucket, and counts."""
+    """One process (all its incarnations): the worst level in each time bucket, and counts.
+
+    For the hover text of each bar: ``started`` holds how many operations began in each bucket
+    and ``slowest`` the slowest operation at the bucket's level (the slowest *failed* one in a
+    pink bucket), or None in an idle bucket.
+    """
 
     name: str
     levels: tuple[int, ...]
     counts: dict[str, int]
     restarts: tuple[float, ...] = ()
+    started: tuple[int, ...] = ()
+    slowest: tuple[Operation | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class Timeline:
     windows: list[Window] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
     problems: int = 0
+    judged: dict[int, str] = field(default_factory=dict)  # operation index: why it was wrong
 
     def counts(self) -> Counter[str]:
         """Completions of every lane together: ok, fail, info."""
