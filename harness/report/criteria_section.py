@@ -134,6 +134,9 @@ def _evidence_block(
         tag("h4", heading)
         + tag("p", esc(criterion.summary))
         + (tag("ul", lines) if lines else "")
+        + "".join(
+            tag("p", "likely cause → fix: " + esc(fix), class_="fix") for fix in criterion.fixes
+        )
         + (tag("p", f"judged in: {judged}", class_="scenarios") if judged else ""),
         class_=f"evidence {CSS_CLASS[status]}",
         id=f"ev-{run.slug}-{slug(cid)}",

@@ -163,6 +163,7 @@ CSS = "".join(
         ".first-failure>.evidence{border-left-width:8px}",
         ".first-failure:target>.evidence{outline:3px solid #0072B2}",
         ".evidence p{margin:2px 0}.evidence ul,figcaption ul{margin:4px 0;padding-left:18px}",
+        ".evidence p.fix{font-weight:600;color:#5a3e00;background:#fff4d6;padding:2px 6px}",
         "code{font-size:12px;word-break:break-word}",
         "table.spread td,table.spread th{font-size:12px;padding:2px 8px}",
         "table.spread td:nth-child(n+3){text-align:right;font-variant-numeric:tabular-nums}",

@@ -70,7 +70,8 @@ def _evidence(criteria: list[CriterionResult]) -> list[str]:
             lines += [f"**{criterion.id} {criterion.title}**: {criterion.summary}", ""]
             for item in criterion.evidence or ["(see the scenario sections below)"]:
                 lines.append(f"- `{item}`")
-            lines.append("")
+            lines += ["", *(f"> likely cause -> fix: {fix}" for fix in criterion.fixes)]
+            lines += [""] if criterion.fixes else []
     return lines
 
 

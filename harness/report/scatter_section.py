@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness import stats
+import harness.stats as stats
 from harness.history.log import FAIL, INFO, OK, Operation, Record, join_operations, load_history
 from harness.report.fault_shading import DAMAGE_LINE, KILL_LINE, WINDOW_FILL, fault_shading, thinned
 from harness.report.markup import slug, table_row, tag
