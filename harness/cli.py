@@ -18,10 +18,12 @@ import argparse
 import os
 import random
 import re
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from harness.cli_service import (
@@ -31,7 +33,7 @@ from harness.cli_service import (
     service_target,
     store_scenarios,
 )
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError, HarnessError, Terminated
 from harness.results import RunReport
 from harness.results.ownership import hand_back, missing_ancestors, writable_folder
 from harness.results.trend import trend_file
@@ -47,7 +49,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors raise instead of exiting, so they get one line and code 2."""
 
     def error(self, message: str) -> Any:  # type: ignore[override]
-        raise ConfigError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise ConfigError(f"{message} (see {self.prog} --help)")  # main adds "jobharness: error:"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,21 +124,58 @@ def _parse_seed(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = _handle_sigterm()
     try:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
     except ConfigError as error:
         print(f"jobharness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(
-            "jobharness: interrupted; processes stopped and temporary folders removed",
+            f"jobharness: stopped by {stop or 'Ctrl-C'}; processes stopped and temporary "
+            "folders removed",
             file=sys.stderr,
         )
-        return 130
+        return _interrupted_code(stop)
     except HarnessError as error:
         print(f"jobharness: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _handle_sigterm() -> Any:
+    """Install the SIGTERM handler; the one it replaces (None off the main thread: not ours)."""
+    try:
+        return signal.signal(signal.SIGTERM, _terminated(os.getpid()))
+    except ValueError:  # main() called from a thread: signals are the main thread's business
+        return None
+
+
+def _terminated(main_pid: int) -> Callable[[int, FrameType | None], None]:
+    """A SIGTERM handler that stops this run as Ctrl-C does (:class:`Terminated`).
+
+    Forked children inherit the handler: in them it does what SIGTERM always did (the process
+    ends), so the harness can still stop its own workers with SIGTERM. Once raised, further
+    SIGTERMs are ignored, so that the cleanup they would interrupt runs to its end.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != main_pid:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated("SIGTERM")
+
+    return handler
+
+
+def _interrupted_code(stop: BaseException) -> int:
+    """128 + the signal's number, as a shell reports a process a signal ended."""
+    return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -197,17 +236,20 @@ def _execute(
     replay = replay_command(args, command, spec, seed)
     created = missing_ancestors(out.resolve())  # under sudo, handed back to the user at the end
     writable_folder(out, "--out")
-    progress = make_progress(len(scenarios))
+    progress = make_progress([planned_seconds(s, quick) for s in scenarios])
     what = "store" if isinstance(target, str) else "service"
     print(
         f"jobharness {command}: {what} {spec}, {len(scenarios)} scenario(s), seed {seed}",
         flush=True,
     )
     started = time.monotonic()
-    with progress:
-        report = verify(
-            scenarios, target, out, seed, quick=quick, command=replay, progress=progress.update
-        )
+    try:
+        with progress:
+            report = verify(
+                scenarios, target, out, seed, quick=quick, command=replay, progress=progress.update
+            )
+    except KeyboardInterrupt as stop:
+        return _stopped(stop, out, created)
     if report.preflight_failed:
         hand_back([*created, out])
         print(
@@ -219,6 +261,27 @@ def _execute(
     hand_back([*created, out, trend_file(out)])
     _print_summary(report, out, time.monotonic() - started, html, verbose=args.verbose)
     return EXIT_CODES.get(report.verdict, EXIT_UNKNOWN)
+
+
+def _stopped(stop: KeyboardInterrupt, out: Path, created: list[Path]) -> int:
+    """A run stopped by Ctrl-C or SIGTERM: its partial report rendered, where it is said."""
+    partial = out / "report.json"
+    if partial.exists():
+        _render_html(out)
+    hand_back([*created, out, trend_file(out)])
+    print(
+        f"jobharness: stopped by {stop or 'Ctrl-C'}; processes stopped and temporary folders "
+        "removed" + (f"; the scenarios that finished are in {partial}" if partial.exists() else ""),
+        file=sys.stderr,
+    )
+    return _interrupted_code(stop)
+
+
+def planned_seconds(scenario: Any, quick: bool) -> float:
+    """How long a scenario's main phase is planned to run (``--quick`` shortens it)."""
+    from harness.suite import QUICK_FACTOR
+
+    return float((scenario.scaled(QUICK_FACTOR) if quick else scenario).workload.duration)
 
 
 def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int) -> str:

@@ -30,3 +30,12 @@ class ScenarioError(ConfigError):
         if got is not None:
             message += f", got {got if isinstance(got, str) else repr(got)}"
         super().__init__(message)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI runners and ``timeout`` send), raised in the main process like Ctrl-C.
+
+    A ``KeyboardInterrupt`` so that every cleanup that already handles Ctrl-C (processes
+    stopped, tracers detached, mounts undone, store folders removed) handles it too; the command
+    line then exits with 143 (128 + 15) instead of 130.
+    """

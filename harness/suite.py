@@ -156,16 +156,30 @@ def verify(
         report = dataclasses.replace(report, replay=command or replay)
         write_reports(out_dir, report)
         return report
-    results = []
-    for index, scenario in enumerate(scenarios, 1):
-        if quick:
-            scenario = scenario.scaled(QUICK_FACTOR)
+    results: list[ScenarioResult] = []
+    try:
+        for index, scenario in enumerate(scenarios, 1):
+            if quick:
+                scenario = scenario.scaled(QUICK_FACTOR)
 
-        def tell(message: str, scenario: Scenario = scenario, index: int = index) -> None:
-            if progress:
-                progress(scenario.name, index, len(scenarios), message)
+            def tell(message: str, scenario: Scenario = scenario, index: int = index) -> None:
+                if progress:
+                    progress(scenario.name, index, len(scenarios), message)
 
-        results.append(_run_and_judge(scenario, target, out_dir, seed, tell))
+            results.append(_run_and_judge(scenario, target, out_dir, seed, tell))
+    except KeyboardInterrupt as stop:
+        # The scenarios that finished keep their verdicts; the rest are unknown, said why.
+        finished = len(results)
+        results += _not_judged(scenarios[finished:], out_dir, stop)
+        report = build_report(
+            results, label, seed, quick, command, began, time.monotonic() - started, preflight
+        )
+        stopped = f"stopped by {stop or 'Ctrl-C'} after {finished} of {len(scenarios)} scenarios"
+        report = dataclasses.replace(
+            report, replay=command or replay, reason=f"{stopped}: {report.reason}"
+        )
+        write_reports(out_dir, report)
+        raise
     duration = time.monotonic() - started
     report = build_report(results, label, seed, quick, command, began, duration, preflight)
     report = dataclasses.replace(report, replay=command or replay)
@@ -182,6 +196,22 @@ def verify(
         machine=report.machine,
     )
     return report
+
+
+def _not_judged(
+    scenarios: Sequence[Scenario], out_dir: Path, stop: BaseException
+) -> list[ScenarioResult]:
+    """The scenarios a stopped run did not finish: unknown, never a pass."""
+    why = f"not judged: the run was stopped ({stop or 'Ctrl-C'}) before this scenario finished"
+    return [
+        judge_outcome(
+            scenario,
+            RunOutcome(scenario, out_dir / "scenarios" / scenario.name, [], applicable=False,
+                       reason=why, unknown=True),
+            out_dir,
+        )
+        for scenario in scenarios
+    ]  # fmt: skip
 
 
 def _preflight_failed(
