@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt as stop:
         print(
-            f"jobharness: stopped by {stop or 'Ctrl-C'}; processes stopped and temporary "
+            f"jobharness: interrupted by {str(stop) or 'Ctrl-C'}; processes stopped and temporary "
             "folders removed",
             file=sys.stderr,
         )
@@ -270,7 +270,7 @@ def _stopped(stop: KeyboardInterrupt, out: Path, created: list[Path]) -> int:
         _render_html(out)
     hand_back([*created, out, trend_file(out)])
     print(
-        f"jobharness: stopped by {stop or 'Ctrl-C'}; processes stopped and temporary folders "
+        f"jobharness: interrupted by {str(stop) or 'Ctrl-C'}; processes stopped and temporary folders "
         "removed" + (f"; the scenarios that finished are in {partial}" if partial.exists() else ""),
         file=sys.stderr,
     )

@@ -137,9 +137,8 @@ def verify(
     report.json and report.md in ``out_dir``, and (``trend``) its line in the trend log.
 
     Phases: the store's preflight (:mod:`harness.store.preflight`: a store that cannot be opened,
-    written and read back runs no scenario, and the report says *unknown* with the reason), each
-    scenario run and judged in turn, the report written, and the run's line appended to the
-    trend log.
+    written and read back runs no scenario; the report says *unknown*, and why), each scenario
+    run and judged in turn (Ctrl-C or SIGTERM: a partial report), the report, the trend line.
     """
     target = StoreTarget(spec) if isinstance(spec, str) else spec
     label, replay = target.label, target.replay(seed, quick)
@@ -157,33 +156,20 @@ def verify(
         write_reports(out_dir, report)
         return report
     results: list[ScenarioResult] = []
+    interrupted: KeyboardInterrupt | None = None
     try:
-        for index, scenario in enumerate(scenarios, 1):
-            if quick:
-                scenario = scenario.scaled(QUICK_FACTOR)
-
-            def tell(message: str, scenario: Scenario = scenario, index: int = index) -> None:
-                if progress:
-                    progress(scenario.name, index, len(scenarios), message)
-
-            results.append(_run_and_judge(scenario, target, out_dir, seed, tell))
-    except KeyboardInterrupt as stop:
-        # The scenarios that finished keep their verdicts; the rest are unknown, said why.
-        finished = len(results)
-        results += _not_judged(scenarios[finished:], out_dir, stop)
-        report = build_report(
-            results, label, seed, quick, command, began, time.monotonic() - started, preflight
-        )
-        stopped = f"stopped by {stop or 'Ctrl-C'} after {finished} of {len(scenarios)} scenarios"
-        report = dataclasses.replace(
-            report, replay=command or replay, reason=f"{stopped}: {report.reason}"
-        )
-        write_reports(out_dir, report)
-        raise
+        _run_all(scenarios, target, out_dir, seed, quick, progress, results)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: a partial report, then stop
+        interrupted, finished = stop, len(results)
+        results += _not_judged(scenarios[finished:], out_dir, stop)  # unknown, said why
+        stopped = f"interrupted by {str(stop) or 'Ctrl-C'} after {finished} of {len(scenarios)}"
     duration = time.monotonic() - started
     report = build_report(results, label, seed, quick, command, began, duration, preflight)
-    report = dataclasses.replace(report, replay=command or replay)
+    reason = f"{stopped} scenarios: {report.reason}" if interrupted else report.reason
+    report = dataclasses.replace(report, replay=command or replay, reason=reason)
     write_reports(out_dir, report)
+    if interrupted:
+        raise interrupted
     if not trend:
         return report
     append_run(
@@ -198,11 +184,32 @@ def verify(
     return report
 
 
+def _run_all(
+    scenarios: Sequence[Scenario],
+    target: Target,
+    out_dir: Path,
+    seed: int,
+    quick: bool,
+    progress: Progress | None,
+    results: list[ScenarioResult],
+) -> None:
+    """Run and judge each scenario in turn, appending to ``results`` as each one finishes."""
+    for index, scenario in enumerate(scenarios, 1):
+        if quick:
+            scenario = scenario.scaled(QUICK_FACTOR)
+
+        def tell(message: str, scenario: Scenario = scenario, index: int = index) -> None:
+            if progress:
+                progress(scenario.name, index, len(scenarios), message)
+
+        results.append(_run_and_judge(scenario, target, out_dir, seed, tell))
+
+
 def _not_judged(
     scenarios: Sequence[Scenario], out_dir: Path, stop: BaseException
 ) -> list[ScenarioResult]:
     """The scenarios a stopped run did not finish: unknown, never a pass."""
-    why = f"not judged: the run was stopped ({stop or 'Ctrl-C'}) before this scenario finished"
+    why = f"not judged: the run was interrupted ({str(stop) or 'Ctrl-C'}) before it finished"
     return [
         judge_outcome(
             scenario,
