@@ -5,6 +5,7 @@ Run it directly (it is not part of ``make test``)::
     .venv/bin/pytest benchmarks/                               # everything, a few minutes
     .venv/bin/pytest benchmarks/test_latency.py -k "hardened and 1k"
     .venv/bin/pytest benchmarks/ --benchmark-json=out.json     # pytest-benchmark's own JSON
+    .venv/bin/pytest benchmarks/ --jobharness-store my_app/jobs.py:make_store   # your store
 
 The measuring code is the harness's (``harness/bench/``), shared with ``jobharness bench``;
 this file only adapts it to the ``benchmark`` fixture. Each latency test times its store
@@ -31,9 +32,46 @@ import pytest
 
 from harness.bench.figures import summarize
 from harness.bench.rounds import TimedOperation
-from harness.bench.stores import dispose_store, open_bench_store, postgres_unreachable_reason
+from harness.bench.stores import (
+    ALL_STORES,
+    add_custom_store,
+    dispose_store,
+    open_bench_store,
+    postgres_unreachable_reason,
+)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--jobharness-store SPEC`` here means: benchmark that store (not: verify it)."""
+    config.addinivalue_line("markers", "every_store: run for each store benchmarked")
+    if config.getoption("jobharness_store", None):
+        from harness.pytest_plugin import BENCH_SESSION
+
+        config.stash[BENCH_SESSION] = True
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``every_store`` run for every built-in store, or for the one given."""
+    if metafunc.definition.get_closest_marker("every_store") is None:
+        return
+    spec = metafunc.config.getoption("jobharness_store", None)
+    metafunc.parametrize("store_name", [add_custom_store(spec)] if spec else list(ALL_STORES))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With a store of your own, the benchmarks of built-in stores only are skipped, said why."""
+    spec = config.getoption("jobharness_store", None)
+    if not spec:
+        return
+    label = add_custom_store(spec)
+    reason = "this benchmark measures built-in stores only (run it without --jobharness-store)"
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        store = callspec.params.get("store_name") if callspec else None
+        if store is not None and store != label:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ from harness.bench.operations import (
     payload_job,
     store_operations,
 )
-from harness.bench.stores import ALL_STORES
 
 ROUNDS = {"1k": 200, "64k": 80, "1m": 15}
 DAMAGED_ROUNDS = {
@@ -53,7 +52,7 @@ def test_floor(paired: Any, floors_of: Any, kind: str, payload: str) -> None:
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-@pytest.mark.parametrize("store_name", ALL_STORES)
+@pytest.mark.every_store  # every built-in store, or the one --jobharness-store names
 @pytest.mark.parametrize("op_name", ["save", "get", "update"])
 def test_store_operation(
     paired: Any, make_store: Any, floors_of: Any, op_name: str, store_name: str, payload: str

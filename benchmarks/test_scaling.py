@@ -19,7 +19,7 @@ from harness.bench.floors import floor_durable_replace, floor_plain_read
 from harness.bench.population import filler_jobs, populate
 from harness.bench.rounds import TimedOperation
 from harness.bench.scaling import READER_WRITERS, run_window, summarize_window
-from harness.bench.stores import ALL_STORES, PAYLOAD_BYTES, make_bench_job
+from harness.bench.stores import PAYLOAD_BYTES, make_bench_job
 
 WINDOW_S = 0.5
 PROCESSES = (1, 2, 4, 8, 16)
@@ -36,7 +36,7 @@ def skip_unreachable_postgres(postgres_reason: str | None, request: pytest.Fixtu
 @pytest.mark.usefixtures("skip_unreachable_postgres")
 @pytest.mark.parametrize("processes", PROCESSES)
 @pytest.mark.parametrize("shape", ["distinct", "same"])
-@pytest.mark.parametrize("store_name", ALL_STORES)
+@pytest.mark.every_store  # every built-in store, or the one --jobharness-store names
 def test_writers(
     benchmark: Any, test_folder: Path, store_name: str, shape: str, processes: int
 ) -> None:
@@ -54,7 +54,7 @@ def test_writers(
 
 @pytest.mark.usefixtures("skip_unreachable_postgres")
 @pytest.mark.parametrize("readers", (1, 4, 16))
-@pytest.mark.parametrize("store_name", ALL_STORES)
+@pytest.mark.every_store  # every built-in store, or the one --jobharness-store names
 def test_readers_alongside_writers(
     benchmark: Any, test_folder: Path, store_name: str, readers: int
 ) -> None:

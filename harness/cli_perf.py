@@ -29,6 +29,13 @@ def add_commands(commands: Any) -> None:
         default=None,
         help="comma-separated built-in stores (default: naive,phase470,hardened,sqlite,postgres if reachable)",
     )
+    bench.add_argument(
+        "--store",
+        action="append",
+        metavar="SPEC",
+        help="benchmark this store too (repeatable): package.module:factory or file.py:factory; "
+        "with --store alone, only the stores given",
+    )
 
     report = commands.add_parser("report", help="render the HTML and Markdown report of saved runs")
     report.add_argument(

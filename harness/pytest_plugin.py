@@ -30,6 +30,8 @@ from harness.results import RunReport
 
 REPORT = pytest.StashKey[RunReport]()
 ERROR = pytest.StashKey[str]()
+BENCH_SESSION = pytest.StashKey[bool]()
+"""Set by benchmarks/conftest.py: there, ``--jobharness-store`` names the store to benchmark."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    if not config.getoption("jobharness_store"):
+    if not config.getoption("jobharness_store") or config.stash.get(BENCH_SESSION, False):
         return
     from harness.criteria import CRITERIA
 

@@ -513,3 +513,53 @@ def test_the_examples_in_the_bench_docstrings_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(f"harness.bench.{module}"))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_store_of_your_own_is_benchmarked_under_its_file_name(tmp_path: Path) -> None:
+    """``jobharness bench --store file.py:factory``: its figures beside the floors."""
+    from harness.bench.stores import add_custom_store
+
+    spec_file = tmp_path / "my_jobs.py"
+    spec_file.write_text(
+        "from durable_jobs.sqlite_store import SqliteJobStore\n\n"
+        "def make_store(root):\n"
+        "    return SqliteJobStore(root / 'jobs.db')\n"
+    )
+    label = add_custom_store(f"{spec_file}:make_store")
+    assert label == "my_jobs"
+    assert add_custom_store("hardened") == "hardened"
+    bench = run_bench([label], TINY, tmp_path / "bench", skipped={})
+    assert not bench["_errors"], bench["_errors"]
+    figures = bench["figures"]
+    assert figures["save.my_jobs.1k"]["ratio"] > 0 and "floor_write.1k" in figures
+    assert "my_jobs" in format_table(bench)
+
+
+def test_a_store_spec_that_does_not_import_is_one_line_exit_2(tmp_path: Path) -> None:
+    from harness.cli import main
+
+    missing = tmp_path / "missing.py"
+    assert main(["bench", "--store", f"{missing}:make", "--out", str(tmp_path / "b")]) == 2
+
+
+def test_pytest_benchmarks_measures_a_store_given_with_jobharness_store(tmp_path: Path) -> None:
+    """``pytest benchmarks/ --jobharness-store SPEC``: that store's benchmarks, not a verify."""
+    import subprocess
+    import sys
+
+    spec_file = tmp_path / "their_jobs.py"
+    spec_file.write_text(
+        "from durable_jobs.file_store import FileJobStore\n\n"
+        "def make_store(root):\n"
+        "    return FileJobStore(root)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
+         str(root / "benchmarks" / "test_latency.py"), "-k", "1k and not damaged",
+         "--benchmark-disable", "--jobharness-store", f"{spec_file}:make_store"],
+        cwd=root, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "6 passed" in done.stdout, done.stdout[-2000:]  # 3 floors, save/get/update of theirs
+    assert "jobharness::" not in done.stdout  # no criterion items in a benchmark session

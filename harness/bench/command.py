@@ -1,6 +1,7 @@
 """``jobharness bench``: the command around a run; arguments in, bench.json and bench.md out.
 
     jobharness bench [--quick] [--out DIR] [--stores naive,phase470,hardened,sqlite,postgres]
+                     [--store my_app/jobs.py:make_store ...]
 
 It parses the store list (:func:`harness.bench.stores.parse_store_list`), skips an unreachable
 PostgreSQL (quietly by default, an error when named in ``--stores``), runs the plan
@@ -21,7 +22,7 @@ from typing import Any
 from harness.bench.plan import FULL, QUICK
 from harness.bench.rendering import format_table, render_bench_markdown, trend_figures
 from harness.bench.run import run_bench
-from harness.bench.stores import parse_store_list, postgres_unreachable_reason
+from harness.bench.stores import add_custom_store, parse_store_list, postgres_unreachable_reason
 from harness.errors import ConfigError
 from harness.results.ownership import hand_back, missing_ancestors, writable_folder
 from harness.results.trend import append_run, trend_file
@@ -29,7 +30,10 @@ from harness.results.trend import append_run, trend_file
 
 def run_bench_command(args: argparse.Namespace) -> int:
     """``jobharness bench``: run the suite, print the table, write DIR/bench.json and bench.md."""
-    stores = parse_store_list(getattr(args, "stores", None))
+    custom = [add_custom_store(spec) for spec in getattr(args, "store", None) or ()]
+    listed = getattr(args, "stores", None)
+    stores = parse_store_list(listed) if listed or not custom else []
+    stores += [label for label in custom if label not in stores]
     quick = bool(getattr(args, "quick", False))
     out = getattr(args, "out", None) or Path("reports") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and not out.is_dir():

@@ -99,7 +99,8 @@ def _stores(figures: dict[str, Any], payload: str) -> list[str]:
         for f in figures.values()
         if f.get("payload") == payload and f.get("unit") == "us"
     }
-    return [store for store in STORE_ORDER if store in present]
+    known = [store for store in STORE_ORDER if store in present]
+    return known + sorted(str(store) for store in present if store and store not in STORE_ORDER)
 
 
 def _us(figure: dict[str, Any]) -> str:

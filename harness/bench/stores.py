@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
 from harness.store.handle import StoreHandle
+from harness.store.spec import parse_store_spec
 
 ALL_STORES = ("naive", "phase470", "hardened", "sqlite", "postgres")
 FILE_STORES = ("naive", "phase470", "hardened")
@@ -47,7 +49,7 @@ def parse_store_list(text: str | None) -> list[str]:
     if unknown:
         raise ConfigError(
             f"--stores: {', '.join(map(repr, unknown))} is not a built-in store; "
-            f"choose among {','.join(ALL_STORES)} (the bench measures built-in stores only)"
+            f"choose among {','.join(ALL_STORES)}, or give your own with --store SPEC"
         )
     return [name for name in ALL_STORES if name in names]
 
@@ -72,10 +74,32 @@ def postgres_unreachable_reason(timeout_s: int = 3) -> str | None:
     return None
 
 
+_CUSTOM_STORES: dict[str, str] = {}  # label -> spec, for the stores given with --store
+
+
+def add_custom_store(spec: str) -> str:
+    """Benchmark the store of ``spec`` too; return its label in figure ids (``save.<label>.1k``).
+
+    A built-in name stays itself; another spec is labelled by its file or module name (dots and
+    other separators of the dotted figure ids replaced), kept apart from the built-in names.
+    The table is process-wide, so the forked processes of the scaling phase see it as well.
+    """
+    parsed = parse_store_spec(spec)
+    parsed.load_factory()  # a spec that does not import is one line and exit 2, before any phase
+    if parsed.is_builtin:
+        return parsed.target
+    stem = Path(parsed.target).stem if parsed.kind == "file" else parsed.target.rsplit(".", 1)[-1]
+    label = re.sub(r"[^A-Za-z0-9_-]+", "_", stem) or "custom"
+    if label in ALL_STORES or _CUSTOM_STORES.get(label, spec) != spec:
+        label = f"{label}-{len(_CUSTOM_STORES) + 1}"
+    _CUSTOM_STORES[label] = parsed.text
+    return label
+
+
 def open_bench_store(name: str, root: Path) -> StoreHandle:
-    """Open built-in store ``name`` rooted at ``root`` (its folder made first) as a handle."""
+    """Open store ``name`` (built-in, or a label of :func:`add_custom_store`) at ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    return StoreHandle.open(name, root)
+    return StoreHandle.open(_CUSTOM_STORES.get(name, name), root)
 
 
 def dispose_store(handle: StoreHandle) -> None:
