@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="print every criterion's whole summary"
     )
 
+    from harness.hunt.command import add_hunt_command
+
+    add_hunt_command(commands)
     _add_later_commands(commands)
     return parser
 
@@ -185,6 +188,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "analyze":
         return _analyze(args)
+    if args.command == "hunt":
+        from harness.hunt.command import run_hunt_command
+
+        return run_hunt_command(args)
     from harness import cli_perf
 
     return cli_perf.dispatch(args)

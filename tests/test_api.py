@@ -60,3 +60,19 @@ def test_a_store_that_cannot_be_opened_is_unknown_not_an_exception(tmp_path: Pat
     report = harness.verify(f"{spec}:make", out=tmp_path / "run", seed=1)
     assert report.verdict == "unknown" and report.preflight_failed
     assert "no database configured" in report.failure_message()
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_runs_in_one_process_leave_no_descriptor_behind(tmp_path: Path) -> None:
+    """The pytest plugin and the API run many scenarios in one process: every process forked
+    later inherits what is left open, and would start near its descriptor limit (the leak
+    scenario once judged a correct store a leaker after 250 descriptors piled up)."""
+    chosen = ["worker-crash", "damage-job-file"]
+    harness.verify("hardened", scenarios=chosen, out=tmp_path / "first", seed=4)  # warmed up
+    before = open_descriptors()
+    for run in ("second", "third"):
+        harness.verify("hardened", scenarios=chosen, out=tmp_path / run, seed=4)
+    assert open_descriptors() == before

@@ -312,7 +312,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
     folder = tmp_path_factory.mktemp("tiny")
     out = folder / "bench"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JOBHARNESS_HISTORY", str(folder / "history.jsonl"))
+        patch.setenv("JOBHARNESS_TREND", str(folder / "trend.jsonl"))
         bench = run_bench(
             ["naive", "phase470", "hardened", "sqlite"], TINY, out, skipped={"postgres": "test"}
         )
@@ -380,7 +380,7 @@ def test_a_tiny_run_appends_one_trend_line_and_renders(
     tiny_run: tuple[dict[str, Any], Path],
 ) -> None:
     bench, out = tiny_run
-    lines = (out.parent / "history.jsonl").read_text().splitlines()
+    lines = (out.parent / "trend.jsonl").read_text().splitlines()
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["kind"] == "bench" and entry["dir"] == str(out)

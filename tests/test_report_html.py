@@ -29,6 +29,7 @@ from devtools import (
     REQUIRE_CHROMIUM,
     DevTools,
     evaluate,
+    logged_errors,
     started_browser,
 )
 
@@ -658,18 +659,4 @@ def test_the_report_renders_in_headless_chromium(
     assert state["evidenceFound"]
     # No chart label runs outside its chart (an axis tick, a long row label, a trend's title).
     assert evaluate(browser, session, OVERFLOWING_LABELS) == []
-    browser.send("Runtime.evaluate", {"expression": "1"}, session=session)  # flush late events
-    errors = [
-        event
-        for event in browser.events
-        if (
-            event.get("method") == "Runtime.consoleAPICalled"
-            and event["params"].get("type") == "error"
-        )
-        or event.get("method") == "Runtime.exceptionThrown"
-        or (
-            event.get("method") == "Log.entryAdded"
-            and event["params"]["entry"].get("level") == "error"
-        )
-    ]
-    assert errors == []
+    assert logged_errors(browser, session) == []

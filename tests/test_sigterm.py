@@ -9,8 +9,8 @@ unknown, never a pass) that ``analyze`` and ``report`` accept.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys

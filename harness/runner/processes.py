@@ -144,6 +144,7 @@ class Supervisor:
         self.epoch = epoch
         self.go = context.Event()  # set once every main-phase process is ready and armed
         self.running: list[ProcessHandle] = []  # the main phase's processes, incarnations too
+        self.spawned: list[ProcessHandle] = []  # every process of the run, side ones too
         self.ends: dict[str, ProcessEnd] = {}
         self.nemesis: HistoryLog | None = None  # where crash events go, once the run has one
 
@@ -163,6 +164,7 @@ class Supervisor:
         process.start()
         handle = ProcessHandle(config, process, ready, finished, busy_since, restart, incarnation)
         self.running.append(handle)
+        self.spawned.append(handle)
         return handle
 
     def alive(self) -> list[ProcessHandle]:
@@ -314,6 +316,20 @@ class Supervisor:
             if handle.is_alive():
                 os.kill(handle.process.pid, signal.SIGKILL)
                 handle.process.join(5)
+        for handle in self.spawned:  # the run is over: no handle is asked anything any more
+            close_process(handle.process)
+        self.spawned.clear()
+
+
+def close_process(process: Any) -> None:
+    """Release an ended process's sentinel pipe now, not when it is garbage collected.
+
+    A caller that runs many scenarios in one process (``harness.verify``, the pytest plugin)
+    would otherwise pile up these descriptors, and every process forked later inherits them:
+    a store process would start near its descriptor limit and be judged a leaker.
+    """
+    with contextlib.suppress(ValueError, AttributeError):  # still running, or already closed
+        process.close()
 
 
 def last_invoke(path: Path) -> Record | None:

@@ -36,6 +36,7 @@ class Eta:
         self.planned = [max(0.1, float(seconds)) for seconds in planned]
         self.taken: list[float] = []
         self.current_started: float | None = None
+        self.started_at: dict[str, float] = {}
 
     def start(self, index: int) -> None:
         """Scenario ``index`` (1-based) started."""
@@ -46,6 +47,17 @@ class Eta:
     def finish(self, took: float) -> None:
         self.taken.append(took)
         self.current_started = None
+
+    def note(self, scenario: str, index: int, message: str) -> float | None:
+        """Follow one progress message; the seconds the scenario took when it says its verdict."""
+        if scenario not in self.started_at:
+            self.started_at[scenario] = time.monotonic()
+            self.start(index)
+        if message not in VERDICT_STYLES:
+            return None
+        took = time.monotonic() - self.started_at[scenario]
+        self.finish(took)
+        return took
 
     def seconds_left(self) -> float:
         done = len(self.taken)
@@ -74,7 +86,6 @@ class PlainProgress:
     def __init__(self, planned: Sequence[float]) -> None:
         self.total = len(planned)
         self.eta = Eta(planned)
-        self.started: dict[str, float] = {}
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -88,12 +99,8 @@ class PlainProgress:
         return None
 
     def update(self, scenario: str, index: int, total: int, message: str) -> None:
-        if scenario not in self.started:
-            self.started[scenario] = time.monotonic()
-            self.eta.start(index)
-        if message in VERDICT_STYLES:
-            took = time.monotonic() - self.started[scenario]
-            self.eta.finish(took)
+        took = self.eta.note(scenario, index, message)
+        if took is not None:
             left = f"; {self.eta.text()}" if index < total else ""
             print(f"[{index:>2}/{total}] {scenario}: {message} ({took:.1f} s{left})", flush=True)
         elif message == "running" or message.startswith("waiting"):
@@ -124,7 +131,6 @@ class RichProgress:
             transient=True,
         )
         self.task = self.progress.add_task("starting", total=total, eta="")
-        self.started: dict[str, float] = {}
 
     def __enter__(self) -> RichProgress:
         self.progress.start()
@@ -154,12 +160,8 @@ class RichProgress:
     def update(self, scenario: str, index: int, total: int, message: str) -> None:
         self._busy = True
         try:
-            if scenario not in self.started:
-                self.started[scenario] = time.monotonic()
-                self.eta.start(index)
-            if message in VERDICT_STYLES:
-                took = time.monotonic() - self.started[scenario]
-                self.eta.finish(took)
+            took = self.eta.note(scenario, index, message)
+            if took is not None:
                 style = VERDICT_STYLES[message]
                 self.progress.console.print(
                     f"[{index:>2}/{total}] {scenario}: [{style}]{message}[/] ({took:.1f} s)"

@@ -241,6 +241,36 @@ def load_suite(folder: str | Path, *, quick: bool = False) -> list[Scenario]:
     return [s for s in scenarios if s.quick] if quick else scenarios
 
 
+def _check_jobs_cover_writers(scenario: Scenario, where: str) -> None:
+    """Writers and workers do not mix (they would overwrite each other's jobs), and split jobs
+    must give every writer and worker one: a process with none has nothing to do.
+
+    (``jobharness hunt`` found this: one job and two writers crashed the second writer.)
+    """
+    if scenario.kind != "concurrent":
+        return
+    if {"writer", "worker"} <= scenario.roles():
+        # (hunt found this one too: every job "not terminal" because writers had replaced them)
+        raise ScenarioError(
+            where,
+            "processes",
+            "writers or workers, not both: they share the job ids, and a writer's save_job "
+            "replaces a worker's job, its status with it",
+            "both",
+        )
+    for role in ("writer", "worker"):
+        count = sum(group.count for group in scenario.processes if group.role == role)
+        split = role == "worker" or not scenario.workload.shared_jobs
+        if split and count > scenario.workload.jobs:
+            shared = " (or shared_jobs = true)" if role == "writer" else ""
+            raise ScenarioError(
+                where,
+                "workload.jobs",
+                f"at least one job per {role}: {count} {role}s need jobs >= {count}{shared}",
+                scenario.workload.jobs,
+            )
+
+
 def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenario") -> Scenario:
     """Validate a decoded TOML document (see the module docstring for the schema)."""
     reader = TableReader(data, where, "", TOP_LEVEL_KEYS)
@@ -280,6 +310,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         options,
         service,
     )
+    _check_jobs_cover_writers(scenario, where)
     facts = scenario.facts()
     for index, fault in enumerate(scenario.faults):
         fault.check_scenario(facts, f"faults[{index}]")

@@ -92,6 +92,8 @@ def run_preflight(spec: str, timeout: float = STEP_TIMEOUT) -> Preflight:
         if child.is_alive():
             os.kill(child.pid, signal.SIGKILL)
         child.join(5)
+        with contextlib.suppress(ValueError):  # its sentinel pipe, now (see close_process)
+            child.close()
         receiver.close()
         _remove(spec, root)
 

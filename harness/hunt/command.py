@@ -1,0 +1,140 @@
+"""``jobharness hunt``: search fault schedules for a failure, shrink it, write it as a scenario.
+
+    jobharness hunt --store SPEC [--budget 2m] [--seed N] [--out DIR] [--confirm 3]
+
+Exit codes: 0 no failure found within the budget (which proves nothing beyond what was tried:
+the last line says how much that was), 1 a failure found (its scenario file is
+``DIR/found.toml``, with the criteria it broke and their evidence in its header), 2 bad input.
+Ctrl-C keeps what was found so far. ``docs/hunt.md`` explains the search and the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.hunt.schedule import to_toml
+from harness.hunt.search import HuntResult, Trial, confirm, hunt
+
+
+def add_hunt_command(commands: Any) -> None:
+    hunt_parser = commands.add_parser(
+        "hunt", help="search fault schedules for a failure with Hypothesis, and shrink it"
+    )
+    hunt_parser.add_argument("--store", default="hardened", help="store spec (default: hardened)")
+    hunt_parser.add_argument(
+        "--budget", default="2m", type=parse_budget, help="time to search, e.g. 90s, 2m, 1h"
+    )
+    hunt_parser.add_argument("--seed", type=int, help="seed of the search (default: random)")
+    hunt_parser.add_argument("--out", type=Path, help="folder (default: reports/hunt-<time>)")
+    hunt_parser.add_argument(
+        "--confirm", type=int, default=3, help="re-runs of a found schedule (default: 3)"
+    )
+
+
+def parse_budget(text: str) -> float:
+    """``90``, ``90s``, ``2m``, ``1h``, ``1m30s`` as seconds."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?", text.strip())
+    if not text.strip() or not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 2m or 1h, got {text!r}")
+    hours, minutes, seconds = (float(group or 0) for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def run_hunt_command(args: argparse.Namespace) -> int:
+    from harness.store.spec import parse_store_spec
+
+    spec = parse_store_spec(args.store).text
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
+    out = args.out or Path("reports") / f"hunt-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.confirm < 0:
+        raise ConfigError(f"--confirm {args.confirm}: expected 0 or more re-runs")
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"jobharness hunt: store {spec}, budget {args.budget:.0f} s, seed {seed}", flush=True)
+    result = hunt(spec, out, budget_s=args.budget, seed=seed, progress=_ticker())
+    if result.found is not None and args.confirm and result.interrupted is None:
+        reruns = confirm(result.found, spec, out / "confirm", args.confirm)
+        result = HuntResult(**{**result.__dict__, "reruns": reruns})
+    _write(result, spec, seed, out)
+    code = _print_result(result, spec, out)
+    if result.interrupted is not None:
+        raise result.interrupted  # after writing what was found: the command line exits 130/143
+    return code
+
+
+def _ticker() -> Any:
+    """A progress line at most every two seconds (and on every failure)."""
+    last = [0.0, -1]
+
+    def say(line: str) -> None:
+        failing = int(line.split(" failed")[0].rsplit(" ", 1)[-1]) if " failed" in line else 0
+        if time.monotonic() - last[0] >= 2 or failing != last[1]:
+            print(line, flush=True)
+            last[:] = [time.monotonic(), failing]
+
+    return say
+
+
+def _header(trial: Trial, spec: str, reruns: tuple[bool, ...]) -> str:
+    lines = [f"Found by jobharness hunt against {spec}: {trial.schedule.describe()}"]
+    for criterion in trial.failed:
+        lines.append(f"breaks {criterion.id} {criterion.title}: {criterion.summary[:300]}")
+        lines += [f"  first: {criterion.evidence[0][:300]}"] if criterion.evidence else []
+    if reruns:
+        lines.append(
+            f"failed again in {sum(reruns)} of {len(reruns)} re-runs with seed {trial.seed}"
+        )
+    lines.append(f"replay: jobharness run <this file> --store {spec} --seed {trial.seed}")
+    return "\n".join(lines)
+
+
+def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
+    found = result.found
+    summary: dict[str, Any] = {
+        "store": spec,
+        "seed": seed,
+        "tried": result.tried,
+        "failing": result.failing,
+        "invalid": result.invalid,
+        "seconds": round(result.seconds, 1),
+        "found": None,
+    }
+    if found is not None:
+        text = to_toml(found.schedule, "hunt-found", _header(found, spec, result.reruns))
+        (out / "found.toml").write_text(text)
+        summary["found"] = {
+            "schedule": found.schedule.describe(),
+            "faults": len(found.schedule.faults),
+            "processes": sum(group.count for group in found.schedule.processes),
+            "seed": found.seed,
+            "criteria": [c.id for c in found.failed],
+            "reruns_failed": sum(result.reruns),
+            "reruns": len(result.reruns),
+            "shrunk_by_hypothesis": result.shrunk_by_hypothesis,
+        }
+    (out / "hunt.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def _print_result(result: HuntResult, spec: str, out: Path) -> int:
+    tried = f"{result.tried} schedules in {result.seconds:.0f} s ({result.invalid} invalid)"
+    found = result.found
+    if found is None:
+        print(f"hunt: no failure found in {tried}; this proves only what was tried")
+        return 0
+    print()
+    print(f"found: {found.schedule.describe()}")
+    for criterion in found.failed:
+        for line in criterion.explained():
+            print(f"  {line}")
+    if result.reruns:
+        print(f"failed again in {sum(result.reruns)} of {len(result.reruns)} re-runs")
+    print(f"scenario: {out / 'found.toml'}")
+    print(f"replay: jobharness run {out / 'found.toml'} --store {spec} --seed {found.seed}")
+    print(f"hunt: FAIL after {tried}")
+    return 1

@@ -1,0 +1,196 @@
+"""The hunt: Hypothesis draws schedules, each runs as a real scenario, a failure is shrunk.
+
+:func:`hunt` hands :func:`hypothesis.find` a condition that writes the schedule as a scenario
+file, runs it against the store through the same runner and checkers as ``verify``
+(:class:`~harness.suite.StoreTarget`, :func:`~harness.suite.judge_outcome`) and says whether a
+rollout criterion failed. ``find`` searches until one fails, then shrinks it: it tries simpler
+schedules (fewer faults, fewer processes, smaller numbers) and keeps each that still fails.
+
+Three things keep it honest:
+
+* **the budget**: once ``budget_s`` is spent the condition raises :class:`BudgetSpent`, which
+  ends the search or the shrinking at once; the smallest failing schedule seen so far is kept by
+  the hunt itself, so a budget that runs out mid-shrink loses nothing found;
+* **flakiness**: without lockstep execution a failure may depend on how the processes
+  interleaved; Hypothesis then reports its shrunk example as flaky, and the hunt falls back to
+  the smallest schedule that failed, and says how often it failed again when re-run
+  (:func:`confirm`);
+* **the database**: Hypothesis's example database under the hunt folder keeps the choices that
+  made a failing schedule, so the next hunt of the same store tries it first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.criteria import ScenarioChecks, evaluate_all
+from harness.errors import ConfigError
+from harness.hunt.schedule import Schedule, to_toml
+from harness.results import CriterionResult
+
+Progress = Callable[[str], None]
+
+
+class BudgetSpent(BaseException):  # a signal to stop, not an error
+    """The hunt's time is up: raised through Hypothesis, which lets a BaseException pass."""
+
+
+@dataclass
+class Trial:
+    """One schedule run: its file, its seed, and the criteria it failed (none: it held)."""
+
+    schedule: Schedule
+    path: Path
+    seed: int
+    failed: list[CriterionResult]
+
+
+@dataclass
+class HuntState:
+    """What the hunt has seen: counts for the progress line and the smallest failure."""
+
+    started: float
+    budget_s: float
+    tried: int = 0
+    failing: int = 0
+    invalid: int = 0
+    smallest: Trial | None = None
+
+    @property
+    def spent(self) -> bool:
+        return time.monotonic() - self.started >= self.budget_s
+
+    def judge(self, schedule: Schedule, spec: str, out: Path, seed: int, say: Progress) -> bool:
+        """Run one schedule (the hunt's condition): True when a rollout criterion failed."""
+        if self.spent:
+            raise BudgetSpent  # not an Exception: Hypothesis stops at once instead of judging it
+        self.tried += 1
+        trial_seed = schedule_seed(schedule, seed)
+        folder = out / "trials" / f"{self.tried:04d}"
+        failed = run_schedule(schedule, spec, folder, trial_seed, f"hunt-{self.tried:04d}")
+        if failed is None:
+            self.invalid += 1
+            return False
+        if failed:
+            self.failing += 1
+            trial = Trial(schedule, folder / "scenario.toml", trial_seed, failed)
+            if self.smallest is None or schedule.size() < self.smallest.schedule.size():
+                self.smallest = trial
+        say(self.line())
+        return bool(failed)
+
+    def line(self) -> str:
+        left = max(0.0, self.budget_s - (time.monotonic() - self.started))
+        size = self.smallest.schedule.size()[:2] if self.smallest else None
+        smallest = f"; smallest failure: {size[0]} fault(s), {size[1]} process(es)" if size else ""
+        return (
+            f"hunt: {self.tried} schedules tried, {self.failing} failed, {self.invalid} invalid"
+            f"{smallest}; {left:.0f} s of budget left"
+        )
+
+
+def schedule_seed(schedule: Schedule, seed: int) -> int:
+    """The run seed of a schedule: the same schedule always runs with the same seed."""
+    digest = hashlib.sha256(f"{seed}/{schedule!r}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 10**9
+
+
+def run_schedule(
+    schedule: Schedule, spec: str, folder: Path, seed: int, name: str
+) -> list[CriterionResult] | None:
+    """Run one schedule as a scenario; the criteria it failed, or None if it is not valid here."""
+    from harness.scenario.loader import load_scenario
+    from harness.suite import StoreTarget, judge_outcome
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scenario.toml"
+    path.write_text(to_toml(schedule, name))
+    try:
+        scenario = load_scenario(path)
+    except ConfigError:
+        return None  # e.g. a pause too long for so short a phase: not a schedule of this store
+    outcome = StoreTarget(spec).run(scenario, folder / "run", seed, lambda message: None)
+    result = judge_outcome(scenario, outcome, folder)
+    criteria = evaluate_all([ScenarioChecks.of(result)])
+    return [c for c in criteria if c.status == "fail" and not c.id.startswith("P")]
+
+
+@dataclass(frozen=True)
+class HuntResult:
+    """What a hunt found: the smallest failing schedule (if any), how often it failed again."""
+
+    found: Trial | None
+    tried: int
+    failing: int
+    invalid: int
+    seconds: float
+    shrunk_by_hypothesis: bool
+    reruns: tuple[bool, ...] = ()
+    interrupted: KeyboardInterrupt | None = None
+
+
+def hunt(
+    spec: str,
+    out: Path,
+    *,
+    budget_s: float,
+    seed: int,
+    max_examples: int = 10_000,
+    progress: Progress | None = None,
+) -> HuntResult:
+    """Search schedules against ``spec`` for ``budget_s`` seconds; shrink the first failure."""
+    from hypothesis import Phase, Verbosity, find, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from hypothesis.errors import Flaky, NoSuchExample
+
+    from harness.hunt.strategies import schedules
+
+    state = HuntState(time.monotonic(), budget_s)
+    say = progress or (lambda line: None)
+
+    def fails(schedule: Schedule) -> bool:
+        return state.judge(schedule, spec, out, seed, say)
+
+    rules = settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=DirectoryBasedExampleDatabase(str(out.parent / "hunt-db")),
+        phases=(Phase.reuse, Phase.generate, Phase.shrink),
+        verbosity=Verbosity.quiet,  # the hunt says what it found; Hypothesis's own lines would not
+    )
+    key = f"jobharness-hunt/{spec}".encode()
+    shrunk = False
+    interrupted: KeyboardInterrupt | None = None
+    try:
+        # No random= here: a seeded search does not use the database (Hypothesis's rule), and
+        # replaying past failures first matters more than drawing the same schedules again.
+        find(schedules(), fails, settings=rules, database_key=key)
+        shrunk = True
+    except (NoSuchExample, Flaky, BudgetSpent):
+        pass  # nothing failed, the shrunk one did not fail again, or time is up: keep ours
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: what was found is kept and written
+        interrupted = stop
+    return HuntResult(
+        state.smallest,
+        state.tried,
+        state.failing,
+        state.invalid,
+        time.monotonic() - state.started,
+        shrunk and not state.spent,
+        interrupted=interrupted,
+    )
+
+
+def confirm(trial: Trial, spec: str, folder: Path, runs: int) -> tuple[bool, ...]:
+    """Run the found schedule ``runs`` more times (same seed): whether each failed again."""
+    again = []
+    for index in range(runs):
+        failed = run_schedule(
+            trial.schedule, spec, folder / f"rerun-{index + 1}", trial.seed, trial.path.parent.name
+        )
+        again.append(bool(failed))
+    return tuple(again)

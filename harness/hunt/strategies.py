@@ -1,0 +1,76 @@
+"""Hypothesis strategies for fault schedules (:class:`~harness.hunt.schedule.Schedule`).
+
+Every choice is drawn so that Hypothesis's shrinking makes the schedule simpler: lists shrink to
+fewer elements (fewer process groups, fewer faults), integers to smaller ones (fewer processes,
+the first system call rather than the fifth), ``sampled_from`` to the first option (so the
+options are listed simplest first: one writer before an updater, a kill before a power cut).
+A fault's target is drawn among the processes the schedule has, so every schedule validates.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from harness.hunt.schedule import Fault, Processes, Schedule
+
+PAYLOADS = (100, 2048, 65536)
+SYSCALLS = ("rename", "fsync", "write")
+DAMAGE_HOWS = ("empty", "truncate", "garbage", "bitflip", "delete")
+FAULT_KINDS = ("kill_syscall", "kill_random", "damage", "diskfault", "pause")
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    """A short scenario: writers or workers (1-3; not both, they would overwrite each other's
+    jobs), up to two groups of readers or updaters, up to four faults."""
+    main_role = draw(st.sampled_from(("writer", "worker")))
+    count = draw(st.integers(1, 3))
+    others = draw(
+        st.lists(
+            st.tuples(st.sampled_from(("reader", "updater")), st.integers(1, 2)),
+            max_size=2,
+            unique_by=lambda pair: pair[0],
+        )
+    )
+    processes = (Processes(main_role, count), *(Processes(r, n) for r, n in others))
+    names = [f"{group.role}-{i}" for group in processes for i in range(group.count)]
+    killable = [name for name in names if not name.startswith("reader")]
+    faults = tuple(draw(st.lists(_fault(killable), max_size=4)))
+    # Split jobs give every writer and worker one at least (the loader insists).
+    needed = max(group.count for group in processes if group.role in ("writer", "worker"))
+    return Schedule(
+        jobs=needed + draw(st.integers(0, 3)),
+        payload_bytes=tuple(sorted(draw(st.sets(st.sampled_from(PAYLOADS), min_size=1)))),
+        duration=draw(st.sampled_from((0.6, 1.0, 1.5))),
+        processes=processes,
+        faults=faults,
+    )
+
+
+def _fault(killable: list[str]) -> st.SearchStrategy[Fault]:
+    target = st.sampled_from(killable)
+    kinds = {
+        "kill_syscall": st.builds(
+            lambda who, call, nth: Fault("kill", who, (("at", "syscall"), ("syscall", call),
+                                                       ("nth", nth))),
+            target, st.sampled_from(SYSCALLS), st.integers(1, 6),
+        ),
+        "kill_random": st.builds(lambda who: Fault("kill", who, (("at", "random"),)), target),
+        "damage": st.builds(
+            lambda file, hows, times: Fault("damage", "files", (("file", file), ("how", hows),
+                                                                ("times", times))),
+            st.sampled_from(("main", "backup", "both")),
+            st.lists(st.sampled_from(DAMAGE_HOWS), min_size=1, max_size=3, unique=True),
+            st.integers(1, 6),
+        ),
+        "diskfault": st.builds(
+            lambda who, call, error, nth: Fault("diskfault", who, (("syscall", call),
+                                                ("error", error), ("nth", nth))),
+            target, st.sampled_from(("write", "fsync")), st.sampled_from(("ENOSPC", "EIO")),
+            st.integers(1, 4),
+        ),
+        "pause": st.builds(
+            lambda who, ms: Fault("pause", who, (("ms", ms),)), target, st.sampled_from((100, 250))
+        ),
+    }  # fmt: skip
+    return st.sampled_from(FAULT_KINDS).flatmap(lambda kind: kinds[kind])

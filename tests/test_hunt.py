@@ -1,0 +1,89 @@
+"""``jobharness hunt``: drawn schedules are valid scenarios, a broken store's failure is found and
+shrunk, the found file replays, the database remembers it, and a correct store gives no alarm."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from harness.cli import main
+from harness.errors import ScenarioError
+from harness.hunt.command import parse_budget
+from harness.hunt.schedule import to_toml
+from harness.hunt.strategies import schedules
+from harness.scenario.loader import parse_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+TORN = f"{ROOT / 'tests' / 'broken_stores' / 'torn_writes.py'}:make_store"
+
+needs_strace = pytest.mark.skipif(
+    shutil.which("strace") is None or os.geteuid() != 0,
+    reason="kills at a system call need strace and root",
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedules())
+def test_every_drawn_schedule_is_a_scenario_the_loader_reads_back(schedule) -> None:  # type: ignore[no-untyped-def]
+    import tomllib
+
+    text = to_toml(schedule, "drawn", "a header\nof two lines")
+    try:
+        scenario = parse_scenario(tomllib.loads(text), "drawn.toml")
+    except ScenarioError as error:  # only the pause-share rule may refuse a drawn schedule
+        assert "pause" in str(error) or "faults[" in str(error), error
+        return
+    assert scenario.name == "drawn"
+    assert len(scenario.faults) == len(schedule.faults)
+    assert sorted(g.role for g in scenario.processes) == sorted(g.role for g in schedule.processes)
+
+
+def test_a_budget_reads_as_seconds() -> None:
+    assert [parse_budget(t) for t in ("90", "90s", "2m", "1h", "1m30s")] == [90, 90, 120, 3600, 90]
+    with pytest.raises(argparse.ArgumentTypeError, match="such as 90s"):
+        parse_budget("soon")
+
+
+@needs_strace
+def test_a_torn_write_store_is_found_shrunk_and_the_found_file_replays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "hunts" / "first"
+    code = main(["hunt", "--store", TORN, "--budget", "75s", "--seed", "1", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 1, printed[-3000:]
+    summary = json.loads((out / "hunt.json").read_text())
+    found = summary["found"]
+    assert "C6" in found["criteria"], found
+    assert found["faults"] <= 3 and found["processes"] <= 3, found
+    assert found["reruns_failed"] == found["reruns"] == 3
+    assert "fix: " in printed and "replay: jobharness run" in printed
+    replay = ["run", str(out / "found.toml"), "--store", TORN, "--seed", str(found["seed"])]
+    assert main([*replay, "--out", str(tmp_path / "replay")]) == 1
+    # The database beside the hunt folder: the next hunt of this store tries that failure first.
+    again = tmp_path / "hunts" / "second"
+    assert main(["hunt", "--store", TORN, "--budget", "30s", "--seed", "2", "--out", str(again),
+                 "--confirm", "0"]) == 1  # fmt: skip
+    assert json.loads((again / "hunt.json").read_text())["failing"] >= 1
+    assert (tmp_path / "hunts" / "hunt-db").is_dir()
+
+
+@needs_strace
+def test_the_hardened_store_gives_no_failure_in_a_short_hunt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    budget = "10m" if request.config.getoption("--soak") else "40s"
+    out = tmp_path / "hunt"
+    code = main(
+        ["hunt", "--store", "hardened", "--budget", budget, "--seed", "3", "--out", str(out)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed[-4000:]
+    summary = json.loads((out / "hunt.json").read_text())
+    assert summary["found"] is None and summary["tried"] >= 5, summary
