@@ -171,6 +171,27 @@ def test_an_update_of_a_job_not_yet_created_may_say_not_found_but_not_after() ->
     assert check("never_raises", late).counts["write_raised_without_fault"] == 1
 
 
+def test_an_update_of_a_job_whose_every_copy_was_damaged_may_raise() -> None:
+    """Both copies garbage: update_job has nothing to read and must fail (hunt found this false
+    alarm); once a save wrote the job again, an update that raises is a failure again."""
+    unreadable = "JobUnreadableError: job 'j0' cannot be updated: job file: not JSON"
+    h = history(
+        *versions_0_1_2(),
+        damage("j0", "both", 2.5, 2.6),
+        op("updater-0", "update", "j0", 3.0, 3.1, {"changes": {"u0": 1}}, {"raised": True},
+           INFO, unreadable),
+    )  # fmt: skip
+    assert check("never_raises", h).valid is True
+    rewritten = history(
+        *versions_0_1_2(),
+        damage("j0", "both", 2.5, 2.6),
+        save("writer-0", "j0", 3, 2.8, 2.9),
+        op("updater-0", "update", "j0", 3.0, 3.1, {"changes": {"u0": 1}}, {"raised": True},
+           INFO, unreadable),
+    )  # fmt: skip
+    assert check("never_raises", rewritten).valid is False
+
+
 def test_a_write_that_raised_under_an_injected_disk_fault_is_excused() -> None:
     h = history(
         *versions_0_1_2(),
@@ -864,6 +885,19 @@ def test_a_write_raised_under_enospc_must_say_so(message: str, clear: bool) -> N
         event("diskfault-end", 2.0, {"process": "writer-0"}),
     )
     assert check("clear_errors", h).valid is clear
+
+
+def test_not_found_for_a_job_not_yet_created_need_not_name_an_injected_fault() -> None:
+    """Under ENOSPC, an update of a job no one has saved yet says "does not exist": clear, and
+    not caused by the fault (hunt found this false alarm beside workers)."""
+    h = history(
+        event("diskfault", 0.5, {"process": "updater-0", "error": "ENOSPC"}),
+        op("updater-0", "update", "j1", 1.0, 1.1, {"changes": {"u0": 1}}, {"raised": True},
+           INFO, "JobNotFoundError: job 'j1' does not exist"),
+        event("diskfault-end", 2.0, {"process": "updater-0"}),
+        save("worker-0", "j1", 0, 2.5, 2.6),
+    )  # fmt: skip
+    assert check("clear_errors", h).valid is True
 
 
 def test_clear_errors_is_not_applicable_when_no_error_was_reported() -> None:

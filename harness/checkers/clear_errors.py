@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harness.checkers.excused_writes import first_saves, not_created_yet
 from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history.fault_windows import faults_of
 from harness.history.log import History, Operation
@@ -240,6 +241,7 @@ def _messages(
 ) -> list[tuple[Operation, object, bool, list[InjectedFault]]]:
     """Each error message of the history: (operation, message, must it name the job, faults)."""
     found: list[tuple[Operation, object, bool, list[InjectedFault]]] = []
+    created = first_saves(history)
     for op in history.of("get", "save", "update"):
         result = op.result if isinstance(op.result, dict) else {}
         if op.f == "get" and result.get("kind") == "error":
@@ -247,5 +249,7 @@ def _messages(
         elif op.f == "get" and result.get("kind") == "job" and result.get("status") == "error":
             found.append((op, result.get("error"), False, [KILLED] if injected.killed else []))
         elif result.get("raised"):
-            found.append((op, op.error, True, injected.on(op)))
+            # "not found" for a job no one has saved yet is caused by no injected fault
+            faults = [] if not_created_yet(op, created) else injected.on(op)
+            found.append((op, op.error, True, faults))
     return found

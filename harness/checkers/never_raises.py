@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.checkers.excused_writes import (
+    destroyed_windows,
+    first_saves,
+    not_created_yet,
+    on_destroyed_job,
+)
 from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history.fault_windows import faults_of
 from harness.history.log import History, Operation
@@ -108,7 +114,7 @@ def _find(history: History) -> _Findings:
     """Every call that raised, hung or died, each filed under what it was doing."""
     windows, full = fault_windows(history)
     found = _Findings()
-    created = _first_saves(history)
+    created, destroyed = first_saves(history), destroyed_windows(history)
     for op in history.operations:
         if op.error and op.error.startswith("timed out"):
             kind = "get" if op.f == "get" else "recover" if op.f == "recover" else "write"
@@ -118,8 +124,8 @@ def _find(history: History) -> _Findings:
         if op.f == "get" and op.type == "fail":
             found.get_raised.append(op)
         elif op.f in WRITES and raised:
-            if _not_created_yet(op, created):
-                found.excused += 1  # update_job of a job no save has made yet: the contract
+            if not_created_yet(op, created) or on_destroyed_job(op, destroyed):
+                found.excused += 1  # a job not made yet, or with no copy left: the contract
             elif under_disk_fault(op, windows, full) and not op.result.get("fatal"):
                 found.excused += 1
             else:
@@ -131,33 +137,6 @@ def _find(history: History) -> _Findings:
         elif op.f == "crash" and isinstance(op.value, dict):
             found.died[death_kind(op.value)].append(_describe_death(op))
     return found
-
-
-# What stores raise for an update of a job that does not exist (durable_jobs: JobNotFoundError).
-MISSING_ERRORS = ("KeyError", "LookupError", "FileNotFoundError")
-
-
-def _first_saves(history: History) -> dict[str, float]:
-    """When each job was first saved (the end of its first acknowledged save_job)."""
-    first: dict[str, float] = {}
-    for op in history.of("save"):
-        if op.type == "ok" and op.job is not None:
-            first[op.job] = min(first.get(op.job, op.end), op.end)
-    return first
-
-
-def _not_created_yet(op: Operation, created: dict[str, float]) -> bool:
-    """An ``update_job`` that said "not found" before any save of that job had ended.
-
-    Raising it is what the store interface asks of an update of a missing job (a worker may not
-    have created the job yet). After the job's first acknowledged save, the same error means
-    the store lost the job, and stays a failure. (``jobharness hunt`` found this false alarm:
-    an updater beside workers that create their jobs as they go.)
-    """
-    error_type = (op.error or "").split(":", 1)[0]
-    if op.f != "update" or not ("NotFound" in error_type or error_type in MISSING_ERRORS):
-        return False
-    return op.job not in created or op.start < created[op.job]
 
 
 def _counts(found: _Findings, gets: int, writes: int) -> dict[str, int]:

@@ -141,8 +141,13 @@ def hunt(
     seed: int,
     max_examples: int = 10_000,
     progress: Progress | None = None,
+    same_schedules: bool = False,
 ) -> HuntResult:
-    """Search schedules against ``spec`` for ``budget_s`` seconds; shrink the first failure."""
+    """Search schedules against ``spec`` for ``budget_s`` seconds; shrink the first failure.
+
+    ``same_schedules`` draws the same schedules in the same order on every call (Hypothesis's
+    ``derandomize``, without the database): what a test needs to judge the same hunt twice.
+    """
     from hypothesis import Phase, Verbosity, find, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
     from hypothesis.errors import Flaky, NoSuchExample
@@ -158,7 +163,10 @@ def hunt(
     rules = settings(
         max_examples=max_examples,
         deadline=None,
-        database=DirectoryBasedExampleDatabase(str(out.parent / "hunt-db")),
+        database=None
+        if same_schedules
+        else DirectoryBasedExampleDatabase(str(out.parent / "hunt-db")),
+        derandomize=same_schedules,
         phases=(Phase.reuse, Phase.generate, Phase.shrink),
         verbosity=Verbosity.quiet,  # the hunt says what it found; Hypothesis's own lines would not
     )
