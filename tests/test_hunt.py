@@ -55,7 +55,8 @@ def test_a_torn_write_store_is_found_shrunk_and_the_found_file_replays(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "hunts" / "first"
-    code = main(["hunt", "--store", TORN, "--budget", "75s", "--seed", "1", "--out", str(out)])
+    hunt = ["hunt", "--store", TORN, "--budget", "75s", "--seed", "1", "--same-schedules"]
+    code = main([*hunt, "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 1, printed[-3000:]
     summary = json.loads((out / "hunt.json").read_text())
@@ -71,7 +72,7 @@ def test_a_torn_write_store_is_found_shrunk_and_the_found_file_replays(
     assert main(["hunt", "--store", TORN, "--budget", "30s", "--seed", "2", "--out", str(again),
                  "--confirm", "0"]) == 1  # fmt: skip
     assert json.loads((again / "hunt.json").read_text())["failing"] >= 1
-    assert (tmp_path / "hunts" / "hunt-db").is_dir()
+    assert any((tmp_path / "hunts" / "hunt-db").iterdir())  # kept by the second (random) hunt
 
 
 @needs_strace
@@ -83,7 +84,7 @@ def test_the_hardened_store_gives_no_failure_in_a_short_hunt(
     writer with no job, a save read as a lost update, "not found" read as a raise...), fixed."""
     from harness.hunt.search import hunt
 
-    budget = 600.0 if request.config.getoption("--soak") else 40.0
+    budget = 600.0 if request.config.getoption("--soak") else 30.0
     result = hunt("hardened", tmp_path / "hunt", budget_s=budget, seed=3, same_schedules=True)
     found = result.found
     assert found is None, (found.schedule.describe(), [c.explained() for c in found.failed])

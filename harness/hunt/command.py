@@ -1,6 +1,7 @@
 """``jobharness hunt``: search fault schedules for a failure, shrink it, write it as a scenario.
 
     jobharness hunt --store SPEC [--budget 2m] [--seed N] [--out DIR] [--confirm 3]
+                    [--same-schedules]
 
 Exit codes: 0 no failure found within the budget (which proves nothing beyond what was tried:
 the last line says how much that was), 1 a failure found (its scenario file is
@@ -20,7 +21,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.hunt.schedule import to_toml
-from harness.hunt.search import HuntResult, Trial, confirm, hunt
+from harness.hunt.search import SCENARIO_NAME, HuntResult, Trial, confirm, hunt
 
 
 def add_hunt_command(commands: Any) -> None:
@@ -35,6 +36,11 @@ def add_hunt_command(commands: Any) -> None:
     hunt_parser.add_argument("--out", type=Path, help="folder (default: reports/hunt-<time>)")
     hunt_parser.add_argument(
         "--confirm", type=int, default=3, help="re-runs of a found schedule (default: 3)"
+    )
+    hunt_parser.add_argument(
+        "--same-schedules",
+        action="store_true",
+        help="draw the same schedules in the same order every time (no database): for CI",
     )
 
 
@@ -57,7 +63,14 @@ def run_hunt_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--confirm {args.confirm}: expected 0 or more re-runs")
     out.mkdir(parents=True, exist_ok=True)
     print(f"jobharness hunt: store {spec}, budget {args.budget:.0f} s, seed {seed}", flush=True)
-    result = hunt(spec, out, budget_s=args.budget, seed=seed, progress=_ticker())
+    result = hunt(
+        spec,
+        out,
+        budget_s=args.budget,
+        seed=seed,
+        progress=_ticker(),
+        same_schedules=args.same_schedules,
+    )
     if result.found is not None and args.confirm and result.interrupted is None:
         reruns = confirm(result.found, spec, out / "confirm", args.confirm)
         result = HuntResult(**{**result.__dict__, "reruns": reruns})
@@ -106,7 +119,7 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
         "found": None,
     }
     if found is not None:
-        text = to_toml(found.schedule, "hunt-found", _header(found, spec, result.reruns))
+        text = to_toml(found.schedule, SCENARIO_NAME, _header(found, spec, result.reruns))
         (out / "found.toml").write_text(text)
         summary["found"] = {
             "schedule": found.schedule.describe(),

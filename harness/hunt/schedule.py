@@ -6,9 +6,10 @@ Hypothesis can shrink it (fewer processes, fewer faults, smaller numbers) and so
 ends with is written as an ordinary scenario file (:func:`to_toml`) that ``jobharness run``
 replays and a person can read::
 
+    >>> kill = Fault("kill", "writer-0", (("at", "syscall"), ("syscall", "rename"), ("nth", 1)),
+    ...              "kill writer-0 at rename #1", ("no_litter",))
     >>> schedule = Schedule(jobs=1, payload_bytes=(100,), duration=0.5,
-    ...     processes=(Processes("writer", 1), Processes("reader", 1)),
-    ...     faults=(Fault("kill", "writer-0", (("at", "syscall"), ("syscall", "rename"), ("nth", 1))),))
+    ...     processes=(Processes("writer", 1), Processes("reader", 1)), faults=(kill,))
     >>> schedule.size()
     (1, 2, 1, 1, 100)
     >>> print(to_toml(schedule, "hunt-1").splitlines()[0])
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 # The store checkers a hunt judges by (the latency ones need a quiet machine, not a hunt); the
 # ones that need a role are added only when that role runs.
 BASE_CHECKERS = ("never_raises", "no_torn_read", "acknowledged_writes_survive", "clear_errors")
-ROLE_CHECKERS = {"updater": ("no_lost_update",), "worker": ("terminal_state",)}
-KILL_CHECKERS = ("no_litter", "no_descriptor_leak")
-DAMAGE_CHECKERS = ("recovery_to_last_good",)
+ROLE_CHECKERS = {
+    "updater": ("no_lost_update",),
+    "worker": ("terminal_state", "no_litter", "no_descriptor_leak"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,15 @@ class Processes:
 
 @dataclass(frozen=True)
 class Fault:
-    """One fault: its kind, its target (a process such as ``writer-0``, a role, or the store's
-    files) and the keys of its TOML table, in order."""
+    """One fault: its kind, its target (a process such as ``writer-0``; None for damage, which
+    hits the store's files), the keys of its TOML table in order, how to say it, and the
+    checkers that judge what it does (all set where it is drawn, :mod:`.strategies`)."""
 
     kind: str
-    target: str
+    target: str | None
     keys: tuple[tuple[str, object], ...] = ()
+    label: str = ""
+    checkers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,28 +79,15 @@ class Schedule:
         names = list(BASE_CHECKERS)
         for role in sorted(self.roles()):
             names += ROLE_CHECKERS.get(role, ())
-        kinds = {fault.kind for fault in self.faults}
-        if kinds & {"kill", "diskfault", "fullfs"} or "worker" in self.roles():
-            names += KILL_CHECKERS
-        if "damage" in kinds:
-            names += DAMAGE_CHECKERS
+        for fault in self.faults:
+            names += fault.checkers
         return list(dict.fromkeys(names))
 
     def describe(self) -> str:
         """One line: ``2 writer, 1 reader; kill writer-0 at rename #1, damage main (empty)``."""
         who = ", ".join(f"{group.count} {group.role}" for group in self.processes)
-        what = ", ".join(_describe_fault(fault) for fault in self.faults) or "no fault"
+        what = ", ".join(fault.label or fault.kind for fault in self.faults) or "no fault"
         return f"{who}; {what}"
-
-
-def _describe_fault(fault: Fault) -> str:
-    keys = dict(fault.keys)
-    if fault.kind == "kill" and keys.get("at") == "syscall":
-        return f"kill {fault.target} at {keys['syscall']} #{keys['nth']}"
-    if fault.kind == "damage":
-        return f"damage {keys.get('file', 'main')} ({', '.join(keys.get('how', ()))})"  # type: ignore[arg-type]
-    details = ", ".join(f"{k}={v}" for k, v in fault.keys)
-    return f"{fault.kind} {fault.target}" + (f" ({details})" if details else "")
 
 
 def to_toml(schedule: Schedule, name: str, header: str = "") -> str:
@@ -120,7 +112,7 @@ def to_toml(schedule: Schedule, name: str, header: str = "") -> str:
             lines.append("restart = true")  # a killed writer or worker comes back and recovers
     for fault in schedule.faults:
         lines += ["", "[[faults]]", f"kind = {_value(fault.kind)}"]
-        if fault.kind != "damage":
+        if fault.target is not None:
             lines.append(f"target = {_value(fault.target)}")
         lines += [f"{key} = {_value(value)}" for key, value in fault.keys]
     return "\n".join(lines) + "\n"

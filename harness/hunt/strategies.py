@@ -47,30 +47,53 @@ def schedules(draw: st.DrawFn) -> Schedule:
     )
 
 
+# What the faults do, and so which checkers judge them (beyond the base ones).
+AFTER_A_KILL = ("no_litter", "no_descriptor_leak")
+AFTER_DAMAGE = ("recovery_to_last_good",)
+
+
+def _kill_at(who: str, call: str, nth: int) -> Fault:
+    keys = (("at", "syscall"), ("syscall", call), ("nth", nth))
+    return Fault("kill", who, keys, f"kill {who} at {call} #{nth}", AFTER_A_KILL)
+
+
+def _kill_random(who: str) -> Fault:
+    return Fault("kill", who, (("at", "random"),), f"kill {who} at a random time", AFTER_A_KILL)
+
+
+def _damage(file: str, hows: list[str], times: int) -> Fault:
+    keys = (("file", file), ("how", hows), ("times", times))
+    label = f"damage {file} ({', '.join(hows)}) x{times}"
+    return Fault("damage", None, keys, label, AFTER_DAMAGE)
+
+
+def _disk_error(who: str, call: str, error: str, nth: int) -> Fault:
+    keys = (("syscall", call), ("error", error), ("nth", nth))
+    return Fault("diskfault", who, keys, f"{error} on {who}'s {call} #{nth}", AFTER_A_KILL)
+
+
+def _pause(who: str, ms: int) -> Fault:
+    return Fault("pause", who, (("ms", ms),), f"pause {who} {ms} ms")
+
+
 def _fault(killable: list[str]) -> st.SearchStrategy[Fault]:
     target = st.sampled_from(killable)
     kinds = {
-        "kill_syscall": st.builds(
-            lambda who, call, nth: Fault("kill", who, (("at", "syscall"), ("syscall", call),
-                                                       ("nth", nth))),
-            target, st.sampled_from(SYSCALLS), st.integers(1, 6),
-        ),
-        "kill_random": st.builds(lambda who: Fault("kill", who, (("at", "random"),)), target),
+        "kill_syscall": st.builds(_kill_at, target, st.sampled_from(SYSCALLS), st.integers(1, 6)),
+        "kill_random": st.builds(_kill_random, target),
         "damage": st.builds(
-            lambda file, hows, times: Fault("damage", "files", (("file", file), ("how", hows),
-                                                                ("times", times))),
+            _damage,
             st.sampled_from(("main", "backup", "both")),
             st.lists(st.sampled_from(DAMAGE_HOWS), min_size=1, max_size=3, unique=True),
             st.integers(1, 6),
         ),
         "diskfault": st.builds(
-            lambda who, call, error, nth: Fault("diskfault", who, (("syscall", call),
-                                                ("error", error), ("nth", nth))),
-            target, st.sampled_from(("write", "fsync")), st.sampled_from(("ENOSPC", "EIO")),
+            _disk_error,
+            target,
+            st.sampled_from(("write", "fsync")),
+            st.sampled_from(("ENOSPC", "EIO")),
             st.integers(1, 4),
         ),
-        "pause": st.builds(
-            lambda who, ms: Fault("pause", who, (("ms", ms),)), target, st.sampled_from((100, 250))
-        ),
-    }  # fmt: skip
+        "pause": st.builds(_pause, target, st.sampled_from((100, 250))),
+    }
     return st.sampled_from(FAULT_KINDS).flatmap(lambda kind: kinds[kind])
