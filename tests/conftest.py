@@ -164,3 +164,12 @@ def start_service(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A headless Chromium under DevTools (tests/devtools.py), closed after the test."""
+    from devtools import started_browser
+
+    with started_browser(tmp_path) as devtools:
+        yield devtools

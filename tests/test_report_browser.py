@@ -16,7 +16,6 @@ temporary folder, so an ordinary run changes nothing in the repository)::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,6 @@ from devtools import (
     logged_errors,
     open_page,
     screenshot,
-    started_browser,
 )
 
 from harness.cli import main
@@ -62,12 +60,6 @@ def failing_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = base / "report.html"
     path.write_text(render_html([run], trend=trend), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[DevTools]:
-    with started_browser(tmp_path) as devtools:
-        yield devtools
 
 
 LAYOUT = """

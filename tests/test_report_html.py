@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from argparse import Namespace
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from devtools import (
     DevTools,
     evaluate,
     logged_errors,
-    started_browser,
+    open_page,
 )
 
 from harness.checkers.result import CheckResult
@@ -604,12 +603,6 @@ def test_render_after_verify_writes_the_report_into_the_run(
 # ---------------------------------------------------------------- in a real browser
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[DevTools]:
-    with started_browser(tmp_path) as devtools:
-        yield devtools
-
-
 CHECK_PLOTS = """
 (() => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
@@ -638,21 +631,8 @@ def test_the_report_renders_in_headless_chromium(
 ) -> None:
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
-    browser.send("Browser.getVersion", timeout=20)  # the first reply: the browser is up
-    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-        "sessionId"
-    ]
-    for domain in ("Runtime", "Log", "Page"):
-        browser.send(f"{domain}.enable", session=session)
-    navigation = browser.send("Page.navigate", {"url": path.as_uri()}, session=session)
-    assert "errorText" not in navigation, navigation
-    browser.wait_for_event("Page.loadEventFired", timeout=15)
-    result = browser.send(
-        "Runtime.evaluate", {"expression": CHECK_PLOTS, "returnByValue": True}, session=session
-    )
-    assert "exceptionDetails" not in result, result
-    state = result["result"]["value"]
+    session = open_page(browser, path)
+    state = evaluate(browser, session, CHECK_PLOTS)
     assert state["readyState"] == "complete"
     assert state["plots"] == state["expected"] > 20
     assert state["broken"] == []
