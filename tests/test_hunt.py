@@ -89,3 +89,16 @@ def test_the_hardened_store_gives_no_failure_in_a_short_hunt(
     found = result.found
     assert found is None, (found.schedule.describe(), [c.explained() for c in found.failed])
     assert result.tried >= 5
+
+
+def test_a_store_that_cannot_be_opened_is_unknown_not_a_clean_hunt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "unopenable.py"
+    spec.write_text("def make_store(root):\n    raise RuntimeError('no database configured')\n")
+    store = f"{spec}:make_store"
+    code = main(["hunt", "--store", store, "--budget", "20s", "--out", str(tmp_path / "h")])
+    assert code == 2
+    printed = capsys.readouterr().err
+    assert "failed the preflight, nothing was hunted" in printed
+    assert "no database configured" in printed

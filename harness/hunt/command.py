@@ -5,23 +5,28 @@
 
 Exit codes: 0 no failure found within the budget (which proves nothing beyond what was tried:
 the last line says how much that was), 1 a failure found (its scenario file is
-``DIR/found.toml``, with the criteria it broke and their evidence in its header), 2 bad input.
+``DIR/found.toml``, with the criteria it broke and their evidence in its header), 2 bad input,
+or *unknown*: the store failed its preflight, or no schedule run could be judged.
 Ctrl-C keeps what was found so far. ``docs/hunt.md`` explains the search and the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
 from harness.hunt.schedule import to_toml
-from harness.hunt.search import SCENARIO_NAME, HuntResult, Trial, confirm, hunt
+from harness.hunt.search import SCENARIO_NAME, HuntResult, HuntState, Trial, confirm, hunt
+from harness.results.ownership import writable_folder
+from harness.store.preflight import run_preflight
 
 
 def add_hunt_command(commands: Any) -> None:
@@ -61,8 +66,14 @@ def run_hunt_command(args: argparse.Namespace) -> int:
     out = args.out or Path("reports") / f"hunt-{time.strftime('%Y%m%d-%H%M%S')}"
     if args.confirm < 0:
         raise ConfigError(f"--confirm {args.confirm}: expected 0 or more re-runs")
+    writable_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     print(f"jobharness hunt: store {spec}, budget {args.budget:.0f} s, seed {seed}", flush=True)
+    preflight = run_preflight(spec)
+    if not preflight.ok:  # no schedule can say anything of a store that does not open
+        print(f"jobharness hunt: the store failed the preflight, nothing was hunted (exit 2, "
+              f"unknown): {preflight.reason}", file=sys.stderr)  # fmt: skip
+        return 2
     result = hunt(
         spec,
         out,
@@ -73,7 +84,7 @@ def run_hunt_command(args: argparse.Namespace) -> int:
     )
     if result.found is not None and args.confirm and result.interrupted is None:
         reruns = confirm(result.found, spec, out / "confirm", args.confirm)
-        result = HuntResult(**{**result.__dict__, "reruns": reruns})
+        result = dataclasses.replace(result, reruns=reruns)
     _write(result, spec, seed, out)
     code = _print_result(result, spec, out)
     if result.interrupted is not None:
@@ -82,14 +93,13 @@ def run_hunt_command(args: argparse.Namespace) -> int:
 
 
 def _ticker() -> Any:
-    """A progress line at most every two seconds (and on every failure)."""
+    """A progress line at most every two seconds, and at every new failure."""
     last = [0.0, -1]
 
-    def say(line: str) -> None:
-        failing = int(line.split(" failed")[0].rsplit(" ", 1)[-1]) if " failed" in line else 0
-        if time.monotonic() - last[0] >= 2 or failing != last[1]:
-            print(line, flush=True)
-            last[:] = [time.monotonic(), failing]
+    def say(state: HuntState) -> None:
+        if time.monotonic() - last[0] >= 2 or state.failing != last[1]:
+            print(state.line(), flush=True)
+            last[:] = [time.monotonic(), state.failing]
 
     return say
 
@@ -115,6 +125,7 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
         "tried": result.tried,
         "failing": result.failing,
         "invalid": result.invalid,
+        "not_judged": result.unjudged,
         "seconds": round(result.seconds, 1),
         "found": None,
     }
@@ -137,8 +148,15 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
 def _print_result(result: HuntResult, spec: str, out: Path) -> int:
     tried = f"{result.tried} schedules in {result.seconds:.0f} s ({result.invalid} invalid)"
     found = result.found
+    if found is None and result.unjudged and result.unjudged == result.tried - result.invalid:
+        print(
+            f"hunt: UNKNOWN: none of {tried} could be judged ({result.unjudged_reason}); "
+            "that is not a pass (exit 2)"
+        )
+        return 2
     if found is None:
-        print(f"hunt: no failure found in {tried}; this proves only what was tried")
+        not_judged = f", {result.unjudged} of them not judged" if result.unjudged else ""
+        print(f"hunt: no failure found in {tried}{not_judged}; this proves only what was tried")
         return 0
     print()
     print(f"found: {found.schedule.describe()}")

@@ -32,7 +32,7 @@ from harness.errors import ConfigError
 from harness.hunt.schedule import Schedule, to_toml
 from harness.results import CriterionResult
 
-Progress = Callable[[str], None]
+Progress = Callable[["HuntState"], None]
 
 
 class BudgetSpent(BaseException):  # a signal to stop, not an error
@@ -59,6 +59,8 @@ class HuntState:
     failing: int = 0
     invalid: int = 0
     flaky: int = 0  # failed once, passed when run again with the same seed
+    unjudged: int = 0  # ran, but judged no criterion (the harness could not follow the run)
+    unjudged_reason: str = ""
     smallest: Trial | None = None
 
     @property
@@ -72,23 +74,27 @@ class HuntState:
         self.tried += 1
         trial_seed = schedule_seed(schedule, seed)
         folder = out / "trials" / f"{self.tried:04d}"
-        failed = run_schedule(schedule, spec, folder, trial_seed)
-        if failed is None:
+        ran = run_schedule(schedule, spec, folder, trial_seed)
+        if ran is None:
             self.invalid += 1
             return False
+        if not ran.judged:
+            self.unjudged += 1
+            self.unjudged_reason = self.unjudged_reason or ran.reason
+        failed = ran.failed
         if failed:
             # Only a failure that repeats counts: without lockstep runs, one that needed a lucky
             # interleaving would lead the shrinking astray and replay as a pass.
             again = run_schedule(schedule, spec, folder / "again", trial_seed)
-            if not again:
+            if not (again and again.failed):
                 self.flaky += 1
-                say(self.line())
+                say(self)
                 return False
             self.failing += 1
             trial = Trial(schedule, folder / "scenario.toml", trial_seed, failed)
             if self.smallest is None or schedule.size() < self.smallest.schedule.size():
                 self.smallest = trial
-        say(self.line())
+        say(self)
         return bool(failed)
 
     def line(self) -> str:
@@ -97,7 +103,7 @@ class HuntState:
         smallest = f"; smallest failure: {size[0]} fault(s), {size[1]} process(es)" if size else ""
         return (
             f"hunt: {self.tried} schedules tried, {self.failing} failed (twice in a row), "
-            f"{self.flaky} failed once only, {self.invalid} invalid"
+            f"{self.flaky} failed once only, {self.unjudged} not judged, {self.invalid} invalid"
             f"{smallest}; {left:.0f} s of budget left"
         )
 
@@ -113,10 +119,19 @@ SCENARIO_NAME = "hunt"
 payloads are drawn from the seed and the scenario's name, so a replay must keep both."""
 
 
-def run_schedule(
-    schedule: Schedule, spec: str, folder: Path, seed: int
-) -> list[CriterionResult] | None:
-    """Run one schedule as a scenario; the criteria it failed, or None if it is not valid here."""
+@dataclass(frozen=True)
+class Ran:
+    """What one run of a schedule showed: the criteria it failed, and whether it judged any
+    criterion at all (a run the harness could not judge, e.g. the store never opened, is no
+    evidence either way), with the reason when it did not."""
+
+    failed: list[CriterionResult]
+    judged: bool
+    reason: str = ""
+
+
+def run_schedule(schedule: Schedule, spec: str, folder: Path, seed: int) -> Ran | None:
+    """Run one schedule as a scenario; what it showed, or None if it is not valid here."""
     from harness.scenario.loader import load_scenario
     from harness.suite import StoreTarget, judge_outcome
 
@@ -129,8 +144,10 @@ def run_schedule(
         return None  # e.g. a pause too long for so short a phase: not a schedule of this store
     outcome = StoreTarget(spec).run(scenario, folder / "run", seed, lambda message: None)
     result = judge_outcome(scenario, outcome, folder)
-    criteria = evaluate_all([ScenarioChecks.of(result)])
-    return [c for c in criteria if c.status == "fail" and not c.id.startswith("P")]
+    criteria = [c for c in evaluate_all([ScenarioChecks.of(result)]) if not c.id.startswith("P")]
+    failed = [c for c in criteria if c.status == "fail"]
+    judged = any(c.status in ("pass", "fail") for c in criteria)
+    return Ran(failed, judged, "" if judged else result.reason)
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,8 @@ class HuntResult:
     shrunk_by_hypothesis: bool
     reruns: tuple[bool, ...] = ()
     interrupted: KeyboardInterrupt | None = None
+    unjudged: int = 0
+    unjudged_reason: str = ""
 
 
 def hunt(
@@ -204,6 +223,8 @@ def hunt(
         time.monotonic() - state.started,
         shrunk and not state.spent,
         interrupted=interrupted,
+        unjudged=state.unjudged,
+        unjudged_reason=state.unjudged_reason,
     )
 
 
@@ -211,6 +232,6 @@ def confirm(trial: Trial, spec: str, folder: Path, runs: int) -> tuple[bool, ...
     """Run the found schedule ``runs`` more times (same seed): whether each failed again."""
     again = []
     for index in range(runs):
-        failed = run_schedule(trial.schedule, spec, folder / f"rerun-{index + 1}", trial.seed)
-        again.append(bool(failed))
+        ran = run_schedule(trial.schedule, spec, folder / f"rerun-{index + 1}", trial.seed)
+        again.append(bool(ran and ran.failed))
     return tuple(again)
