@@ -104,6 +104,12 @@ def _common_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print every criterion's whole summary"
     )
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="store calls take turns in an order the seed fixes, so a replay has the same "
+        "operation numbers (finds no race between two calls in flight; docs/hunt.md)",
+    )
 
 
 def _add_later_commands(commands: Any) -> None:
@@ -206,7 +212,19 @@ def _verify(args: argparse.Namespace) -> int:
     scenarios = (
         service_scenarios(scenarios, args, folder) if args.service else store_scenarios(scenarios)
     )
-    return _execute(scenarios, target, args, "verify", quick=args.quick)
+    return _execute(_in_turns(scenarios, args), target, args, "verify", quick=args.quick)
+
+
+def _in_turns(scenarios: list[Any], args: argparse.Namespace) -> list[Any]:
+    """``--deterministic``: every concurrent scenario in turns (harness.runner.turns)."""
+    if not args.deterministic:
+        return scenarios
+    if args.service:
+        raise ConfigError(
+            "--deterministic takes turns between a store's calls in harness processes; a "
+            "service's instances run on their own: leave out --deterministic or --service"
+        )
+    return [scenario.in_turns() for scenario in scenarios]
 
 
 def _version() -> str:
@@ -227,7 +245,7 @@ def _run(args: argparse.Namespace) -> int:
         scenario = service_scenarios([scenario], args, args.scenario)[0]
     else:
         store_scenarios([scenario])
-    return _execute([scenario], target, args, "run", quick=False)
+    return _execute(_in_turns([scenario], args), target, args, "run", quick=False)
 
 
 def _execute(
@@ -295,7 +313,8 @@ def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int)
     """The command that runs this run again: every option but ``--out`` (a new folder each time).
 
     The seed fixes every choice the harness makes (the fault schedule, the payloads, the job ids);
-    it does not fix how the operating system interleaves the processes (see docs/harness.md).
+    it does not fix how the operating system interleaves the processes unless ``--deterministic``
+    makes them take turns (see docs/harness.md, docs/hunt.md).
     """
     words = ["jobharness", command]
     if command == "run":
@@ -305,6 +324,8 @@ def replay_command(args: argparse.Namespace, command: str, spec: str, seed: int)
     else:
         words += ["--store", _quote(spec)]
     words += ["--seed", str(seed)]
+    if getattr(args, "deterministic", False):
+        words.append("--deterministic")
     if command == "verify":
         if getattr(args, "quick", False):
             words.append("--quick")

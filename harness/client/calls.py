@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.client import descriptors
+from harness.client import descriptors, turns
 from harness.history.log import INFO, OK, HistoryLog
 from harness.history.outcomes import describe_error
 
@@ -63,8 +63,28 @@ def recorded(
 
     ``ok`` with ``summarize(result)`` when it returns; the ``raised`` kind (*info* for a write:
     it may have happened; *fail* for a read: it had no effect) with the error when it raises.
-    Returns whether it returned, and what.
+    Returns whether it returned, and what. In deterministic mode the call first waits for its
+    turn (:mod:`harness.client.turns`), and says it is done once its completion is recorded.
     """
+    taker = turns.current()
+    if taker is not None:
+        taker.wait_for_turn()  # raises TurnsEnded when the phase's turns are spent
+    try:
+        return _recorded(log, f, job, value, call, raised, summarize)
+    finally:
+        if taker is not None:
+            taker.turn_done()
+
+
+def _recorded(
+    log: HistoryLog,
+    f: str,
+    job: str | None,
+    value: Any,
+    call: Callable[[], Any],
+    raised: str,
+    summarize: Callable[[Any], Any],
+) -> tuple[bool, Any]:
     token = log.invoke(f, job, value)
     set_busy(True)
     started = time.perf_counter()

@@ -23,6 +23,7 @@ be the store's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -33,8 +34,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.client import calls, descriptors
+from harness.client import calls, descriptors, turns
 from harness.client.calls import recorded
+from harness.client.turns import TurnPipes, TurnsEnded
 from harness.history.log import FAIL, OK, HistoryLog
 from harness.history.outcomes import describe_error
 from harness.store.handle import StoreHandle
@@ -73,6 +75,7 @@ class ProcessConfig:
     fields: tuple[str, ...] = ()  # updater fields readers should report
     recover_first: bool = False  # a restarted incarnation recovers the store first
     setup_report: str = ""  # setup: where to write capabilities and file paths
+    turns: TurnPipes | None = None  # deterministic mode: every store call waits for its turn
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +88,7 @@ def run_process(
     exit code, died by itself. ``busy_since`` is the shared clock of the call in flight.
     """
     calls.use_call_clock(busy_since)
+    turns.use_turns(config.turns)  # first: it closes the other processes' pipes inherited here
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
     log = HistoryLog(config.history_path, config.name, config.epoch)
     rng = random.Random(f"{config.seed}/{config.name}")
@@ -105,15 +109,10 @@ def run_process(
         log.event("abandoned", None, {"reason": "no go signal within 120 s"})
         raise SystemExit(4)
     config = dataclasses.replace(config, deadline=time.monotonic() + config.duration)
-    role = ROLE_FUNCTIONS[config.role]
     try:
-        if config.recover_first:
-            recover_store(handle, log)  # a restarted application process recovers first
-            # ...and looks at every job at once, so what its recovery did to the jobs of the
-            # processes still alive is seen before they save over it.
-            for job_id in config.all_jobs:
-                read(handle, log, job_id, config.fields)
-        role(handle, config, log, rng)
+        # In deterministic mode TurnsEnded says the phase's turns are spent: the work is done.
+        with contextlib.suppress(TurnsEnded):
+            _run_role(handle, config, log, rng)
         if finished is not None:
             finished.set()
     finally:
@@ -123,6 +122,18 @@ def run_process(
         except Exception as error:  # closing is not under test; note it and move on
             log.event("close", None, {"error": describe_error(error)})
         log.close()
+
+
+def _run_role(
+    handle: StoreHandle, config: ProcessConfig, log: HistoryLog, rng: random.Random
+) -> None:
+    if config.recover_first:
+        recover_store(handle, log)  # a restarted application process recovers first
+        # ...and looks at every job at once, so what its recovery did to the jobs of the
+        # processes still alive is seen before they save over it.
+        for job_id in config.all_jobs:
+            read(handle, log, job_id, config.fields)
+    ROLE_FUNCTIONS[config.role](handle, config, log, rng)
 
 
 # ---------------------------------------------------------------- roles
@@ -294,7 +305,9 @@ def _may_continue(config: ProcessConfig, done: int) -> bool:
         time.sleep(
             config.think
         )  # pacing of the workload (a poller's interval), not a wait for an event
-    return time.monotonic() < config.deadline
+    # In deterministic mode the runner ends the phase (no more turns), not the clock: a
+    # deadline would stop each process after however many calls its machine managed.
+    return config.turns is not None or time.monotonic() < config.deadline
 
 
 def _payload_size(config: ProcessConfig, rng: random.Random) -> int:

@@ -83,8 +83,8 @@ def run_hunt_command(args: argparse.Namespace) -> int:
         same_schedules=args.same_schedules,
     )
     if result.found is not None and args.confirm and result.interrupted is None:
-        reruns = confirm(result.found, spec, out / "confirm", args.confirm)
-        result = dataclasses.replace(result, reruns=reruns)
+        reruns, same = confirm(result.found, spec, out / "confirm", args.confirm)
+        result = dataclasses.replace(result, reruns=reruns, same_operations=same)
     _write(result, spec, seed, out)
     code = _print_result(result, spec, out)
     if result.interrupted is not None:
@@ -104,15 +104,13 @@ def _ticker() -> Any:
     return say
 
 
-def _header(trial: Trial, spec: str, reruns: tuple[bool, ...]) -> str:
+def _header(result: HuntResult, trial: Trial, spec: str) -> str:
     lines = [f"Found by jobharness hunt against {spec}: {trial.schedule.describe()}"]
     for criterion in trial.failed:
         lines.append(f"breaks {criterion.id} {criterion.title}: {criterion.summary[:300]}")
         lines += [f"  first: {criterion.evidence[0][:300]}"] if criterion.evidence else []
-    if reruns:
-        lines.append(
-            f"failed again in {sum(reruns)} of {len(reruns)} re-runs with seed {trial.seed}"
-        )
+    if result.reruns:
+        lines.append(f"{_reruns_line(result)} with seed {trial.seed}")
     lines.append(f"replay: jobharness run <this file> --store {spec} --seed {trial.seed}")
     return "\n".join(lines)
 
@@ -130,7 +128,7 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
         "found": None,
     }
     if found is not None:
-        text = to_toml(found.schedule, SCENARIO_NAME, _header(found, spec, result.reruns))
+        text = to_toml(found.schedule, SCENARIO_NAME, _header(result, found, spec))
         (out / "found.toml").write_text(text)
         summary["found"] = {
             "schedule": found.schedule.describe(),
@@ -140,6 +138,8 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
             "criteria": [c.id for c in found.failed],
             "reruns_failed": sum(result.reruns),
             "reruns": len(result.reruns),
+            "reruns_same_operations": sum(result.same_operations),
+            "deterministic": found.schedule.turns is not None,
             "shrunk_by_hypothesis": result.shrunk_by_hypothesis,
         }
     (out / "hunt.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -164,8 +164,15 @@ def _print_result(result: HuntResult, spec: str, out: Path) -> int:
         for line in criterion.explained():
             print(f"  {line}")
     if result.reruns:
-        print(f"failed again in {sum(result.reruns)} of {len(result.reruns)} re-runs")
+        print(_reruns_line(result))
     print(f"scenario: {out / 'found.toml'}")
     print(f"replay: jobharness run {out / 'found.toml'} --store {spec} --seed {found.seed}")
     print(f"hunt: FAIL after {tried}")
     return 1
+
+
+def _reruns_line(result: HuntResult) -> str:
+    """``failed again in 3 of 3 re-runs, on the same operation numbers in 3``."""
+    runs = len(result.reruns)
+    line = f"failed again in {sum(result.reruns)} of {runs} re-runs"
+    return line + f", on the same operation numbers in {sum(result.same_operations)} of {runs}"

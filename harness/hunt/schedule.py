@@ -11,7 +11,7 @@ replays and a person can read::
     >>> schedule = Schedule(jobs=1, payload_bytes=(100,), duration=0.5,
     ...     processes=(Processes("writer", 1), Processes("reader", 1)), faults=(kill,))
     >>> schedule.size()
-    (1, 2, 1, 1, 100)
+    (1, 2, 1, 1, 1, 100, 0)
     >>> print(to_toml(schedule, "hunt-1").splitlines()[0])
     name = "hunt-1"
 """
@@ -53,22 +53,31 @@ class Fault:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A short scenario: the jobs, payload sizes, main-phase length, processes and faults."""
+    """A short scenario: the jobs, payload sizes, main-phase length, processes and faults.
+
+    ``turns``: the store calls of a deterministic main phase (the processes take turns, so a
+    seed fixes their interleaving and a replay has the same operation numbers); None: the
+    processes run free, as in production, which only a race between two calls needs.
+    """
 
     jobs: int
     payload_bytes: tuple[int, ...]
     duration: float
     processes: tuple[Processes, ...]
     faults: tuple[Fault, ...]
+    turns: int | None = None
 
-    def size(self) -> tuple[int, int, int, int, int]:
-        """What shrinking makes smaller, in order: faults, processes, jobs, payload sizes, bytes."""
+    def size(self) -> tuple[int, ...]:
+        """What shrinking makes smaller, in order: faults, processes, free-running (a
+        deterministic schedule is the simpler), jobs, payload sizes, bytes, turns."""
         return (
             len(self.faults),
             sum(group.count for group in self.processes),
+            int(self.turns is None),
             self.jobs,
             len(self.payload_bytes),
             max(self.payload_bytes),
+            self.turns or 0,
         )
 
     def roles(self) -> set[str]:
@@ -84,10 +93,11 @@ class Schedule:
         return list(dict.fromkeys(names))
 
     def describe(self) -> str:
-        """One line: ``2 writer, 1 reader; kill writer-0 at rename #1, damage main (empty)``."""
+        """One line: ``2 writer, 1 reader; kill writer-0 at rename #1, damage main (empty); 40 turns``."""
         who = ", ".join(f"{group.count} {group.role}" for group in self.processes)
         what = ", ".join(fault.label or fault.kind for fault in self.faults) or "no fault"
-        return f"{who}; {what}"
+        how = f"; {self.turns} turns" if self.turns else "; free-running"
+        return f"{who}; {what}{how}"
 
 
 def to_toml(schedule: Schedule, name: str, header: str = "") -> str:
@@ -106,6 +116,8 @@ def to_toml(schedule: Schedule, name: str, header: str = "") -> str:
         f"payload_bytes = {_value(list(schedule.payload_bytes))}",
         f"duration = {schedule.duration}",
     ]
+    if schedule.turns:
+        lines += ["deterministic = true", f"turns = {schedule.turns}"]
     for group in schedule.processes:
         lines += ["", "[[processes]]", f"role = {_value(group.role)}", f"count = {group.count}"]
         if group.role in ("writer", "worker"):

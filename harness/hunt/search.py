@@ -11,10 +11,12 @@ Three things keep it honest:
 * **the budget**: once ``budget_s`` is spent the condition raises :class:`BudgetSpent`, which
   ends the search or the shrinking at once; the smallest failing schedule seen so far is kept by
   the hunt itself, so a budget that runs out mid-shrink loses nothing found;
-* **flakiness**: without lockstep execution a failure may depend on how the processes
-  interleaved; Hypothesis then reports its shrunk example as flaky, and the hunt falls back to
-  the smallest schedule that failed, and says how often it failed again when re-run
-  (:func:`confirm`);
+* **flakiness**: a free-running schedule's failure may depend on how the processes
+  interleaved (a deterministic one's may not: its processes take turns, see
+  :mod:`harness.runner.turns`); a schedule counts as failing only if it fails twice in a row,
+  Hypothesis reports a shrunk example that did not fail again as flaky, and the hunt falls
+  back to the smallest schedule that failed; :func:`confirm` says how often the found one
+  failed again, and on the same operation numbers;
 * **the database**: Hypothesis's example database under the hunt folder keeps the choices that
   made a failing schedule, so the next hunt of the same store tries it first.
 """
@@ -22,6 +24,7 @@ Three things keep it honest:
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,8 +86,8 @@ class HuntState:
             self.unjudged_reason = self.unjudged_reason or ran.reason
         failed = ran.failed
         if failed:
-            # Only a failure that repeats counts: without lockstep runs, one that needed a lucky
-            # interleaving would lead the shrinking astray and replay as a pass.
+            # Only a failure that repeats counts: in a free-running schedule one that needed a
+            # lucky interleaving would lead the shrinking astray and replay as a pass.
             again = run_schedule(schedule, spec, folder / "again", trial_seed)
             if not (again and again.failed):
                 self.flaky += 1
@@ -161,6 +164,7 @@ class HuntResult:
     seconds: float
     shrunk_by_hypothesis: bool
     reruns: tuple[bool, ...] = ()
+    same_operations: tuple[bool, ...] = ()  # per re-run: it failed on the same operation numbers
     interrupted: KeyboardInterrupt | None = None
     unjudged: int = 0
     unjudged_reason: str = ""
@@ -228,10 +232,25 @@ def hunt(
     )
 
 
-def confirm(trial: Trial, spec: str, folder: Path, runs: int) -> tuple[bool, ...]:
-    """Run the found schedule ``runs`` more times (same seed): whether each failed again."""
-    again = []
+def confirm(
+    trial: Trial, spec: str, folder: Path, runs: int
+) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    """Run the found schedule ``runs`` more times (same seed): whether each failed again, and
+    whether it failed the same criteria on the same operation numbers (what a deterministic
+    schedule promises; a free-running one usually fails elsewhere in its history)."""
+    again, same = [], []
     for index in range(runs):
         ran = run_schedule(trial.schedule, spec, folder / f"rerun-{index + 1}", trial.seed)
         again.append(bool(ran and ran.failed))
-    return tuple(again)
+        same.append(
+            bool(ran and failing_operations(ran.failed) == failing_operations(trial.failed))
+        )
+    return tuple(again), tuple(same)
+
+
+def failing_operations(failed: list[CriterionResult]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each failed criterion with the operation numbers its evidence names (``op #N``)."""
+    return tuple(
+        (criterion.id, tuple(re.findall(r"op #(\d+)", " ".join(criterion.evidence))))
+        for criterion in sorted(failed, key=lambda criterion: criterion.id)
+    )

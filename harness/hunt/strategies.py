@@ -5,6 +5,8 @@ fewer elements (fewer process groups, fewer faults), integers to smaller ones (f
 the first system call rather than the fifth), ``sampled_from`` to the first option (so the
 options are listed simplest first: one writer before an updater, a kill before a power cut).
 A fault's target is drawn among the processes the schedule has, so every schedule validates.
+A schedule is deterministic (its processes take turns, a number of turns drawn) or, the less
+simple choice, free-running.
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ def schedules(draw: st.DrawFn) -> Schedule:
     faults = tuple(draw(st.lists(_fault(killable), max_size=4)))
     # Split jobs give every writer and worker one at least (the loader insists).
     needed = max(group.count for group in processes if group.role in ("writer", "worker"))
+    # Deterministic first (False shrinks first): its failures replay with the same operation
+    # numbers; free-running only where a defect needs two calls in flight at once.
+    free = draw(st.booleans())
     return Schedule(
         jobs=needed + draw(st.integers(0, 3)),
         payload_bytes=tuple(sorted(draw(st.sets(st.sampled_from(PAYLOADS), min_size=1)))),
         duration=draw(st.sampled_from((0.6, 1.0, 1.5))),
         processes=processes,
         faults=faults,
+        turns=None if free else draw(st.integers(10, 80)),
     )
 
 

@@ -7,6 +7,8 @@
    (:class:`~harness.runner.processes.Supervisor`): a hung call gets its process killed, a
    process killed by a fault may be restarted; a process still running ``Timeouts.op`` after the
    phase ended is killed as hung;
+   In deterministic mode (``deterministic = true``) the processes take turns instead, one store
+   call at a time, and the actions run between turns (:mod:`harness.runner.turns`);
 4. the actions that undo a fault (``always``) run even if the phase ended early, then every fault
    is released;
 5. the **restart** (a fresh process calls ``recover()``, unless ``recover_after = false``), the
@@ -15,12 +17,15 @@
 
 from __future__ import annotations
 
+import math
+import random
 import time
 
 from harness.history.log import OK
 from harness.nemesis.fault import TimedAction
 from harness.runner.inventory import list_files
 from harness.runner.phase import Phase, PhaseRun
+from harness.runner.turns import SECONDS_PER_TURN, TurnGiver
 
 POLL = 0.01  # seconds between two looks at the processes and the fault schedule
 
@@ -43,9 +48,15 @@ def run_main(run: PhaseRun) -> None:
     scenario, supervisor = run.scenario, run.supervisor
     duration = scenario.workload.duration
     run.progress("starting processes")
+    giver = None
+    if scenario.workload.deterministic:  # every store call waits for its turn (runner/turns.py)
+        giver = TurnGiver(scenario.workload.turns, random.Random(f"{run.seed}/turns"))
+        supervisor.turns = giver
     for group in scenario.processes:
         for index in range(group.count):
-            supervisor.spawn(run.plan.main_config(group.role, index), group.restart)
+            handle = supervisor.spawn(run.plan.main_config(group.role, index), group.restart)
+            if giver is not None:  # one at a time: the openings' records keep their order too
+                handle.ready.wait(run.timeouts.start)
     for handle in supervisor.running:
         if not handle.ready.wait(run.timeouts.start):
             run.note(f"{handle.name} did not open the store within {run.timeouts.start:.0f} s")
@@ -58,11 +69,19 @@ def run_main(run: PhaseRun) -> None:
     actions.sort(key=lambda action: action.at)
     run.progress("running")
     go_time = time.monotonic()
-    run.nemesis.event("phase", None, {"phase": "main", "duration": duration})
+    main = {"phase": "main", "duration": duration}
+    if giver is not None:
+        main.update(deterministic=True, turns=giver.turns)
+    run.nemesis.event("phase", None, main)
     for fault in scenario.faults:
         fault.start(run)
     supervisor.go.set()
-    left = _supervise(run, actions, go_time, duration)
+    if giver is None:
+        left = _supervise(run, actions, go_time, duration)
+    else:
+        left = supervise_in_turns(run, giver, actions, go_time, duration)
+        supervisor.turns = None
+        giver.close_all()
     for action in left:
         if action.always:
             action.action()  # always undo a fault (free the disk), even if everyone finished early
@@ -98,3 +117,47 @@ def run_side(run: PhaseRun, role: str, name: str) -> None:
     run.nemesis.event("phase", None, {"phase": role})
     config = run.plan.config(name, role, 0, jobs=run.plan.all_jobs)
     run.supervisor.run_to_end(config, run.timeouts.side_phase)
+
+
+def supervise_in_turns(
+    run: PhaseRun, giver: TurnGiver, actions: list[TimedAction], go_time: float, duration: float
+) -> list[TimedAction]:
+    """The deterministic main phase: turns, the faults' actions between them, the processes
+    watched; returns the actions left (the caller runs those that undo a fault)."""
+    supervisor = run.supervisor
+    pending = sorted(actions, key=lambda action: giver.turn_of(action, duration))  # stable
+    limit = go_time + max(duration, giver.turns * SECONDS_PER_TURN)
+    hard_stop = limit + run.timeouts.op
+    while True:
+        giver.listen(POLL)
+        supervisor.watch(0.0 if giver.stopping else math.inf)  # respawn while turns are left
+        for name in supervisor.ends:
+            giver.close(name)
+        live = [
+            (handle.name, handle.is_stopped)
+            for handle in supervisor.running
+            if handle.name not in supervisor.ends and handle.is_alive()
+        ]
+        if not live:
+            return pending
+        now = time.monotonic()
+        if now > limit and not giver.stopping:
+            giver.stopping = True
+            run.note(
+                f"deterministic mode: {giver.given} of {giver.turns} turns given in "
+                f"{now - go_time:.0f} s; the phase was cut short (a slow or hung store?)"
+            )
+        if now > hard_stop:
+            supervisor.kill_overdue(hard_stop)
+        if not giver.settled(live):
+            continue
+        askers = giver.askers(live)
+        if pending and (
+            giver.stopping or not askers or giver.turn_of(pending[0], duration) <= giver.given
+        ):
+            action = pending.pop(0)
+            if action.always or not giver.stopping:  # past the last turn, only undoing runs
+                action.action()
+            continue
+        if askers:
+            giver.grant(askers)

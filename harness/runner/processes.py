@@ -22,6 +22,7 @@ Nothing here knows which faults exist: faults reach a process through the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import time
@@ -36,6 +37,7 @@ from harness.history.log import INVOKE, HistoryLog, ProcessEnd, Record, read_rec
 from harness.history.outcomes import describe_exit
 from harness.nemesis.fault import Attachment
 from harness.runner.plan import ProcessPlan
+from harness.runner.turns import TurnGiver
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class Supervisor:
         self.spawned: list[ProcessHandle] = []  # every process of the run, side ones too
         self.ends: dict[str, ProcessEnd] = {}
         self.nemesis: HistoryLog | None = None  # where crash events go, once the run has one
+        self.turns: TurnGiver | None = None  # deterministic mode: main-phase processes take turns
 
     def spawn(
         self, config: ProcessConfig, restart: bool = False, incarnation: int = 0, go: Any = None
@@ -155,6 +158,10 @@ class Supervisor:
         ready = self.context.Event()
         finished = self.context.Event()
         busy_since = self.context.Value("d", 0.0, lock=False)
+        pipes = None
+        if self.turns is not None and go is None:  # a main-phase process: it takes turns
+            pipes = self.turns.pipes_for(config.name)
+            config = dataclasses.replace(config, turns=pipes)
         process = self.context.Process(
             target=client.run_process,
             args=(config, ready, self.go if go is None else go, finished, busy_since),
@@ -162,6 +169,8 @@ class Supervisor:
             daemon=True,
         )
         process.start()
+        if pipes is not None:
+            TurnGiver.forked(pipes)
         handle = ProcessHandle(config, process, ready, finished, busy_since, restart, incarnation)
         self.running.append(handle)
         self.spawned.append(handle)

@@ -11,6 +11,8 @@ A scenario is a small TOML file in ``scenarios/``::
     payload_bytes = 1024   # size of each job, or a mix: [100, 4096, 1048576] (one drawn per save)
     shared_jobs = true     # every writer writes every job (false: jobs are split between writers)
     duration = 2.0         # seconds of the main phase
+    deterministic = false  # true: one store call at a time, in an order the seed fixes
+    turns = 120            # deterministic: store calls the main phase grants (default 40 a process)
 
     [[processes]]
     role = "writer"        # writer | reader | updater | worker
@@ -133,6 +135,9 @@ class ProcessGroup:
     think_ms: float = 0.0  # pause between operations (pacing, like a real poller or worker)
 
 
+TURNS_PER_PROCESS = 40  # a deterministic phase's default store calls, per main-phase process
+
+
 @dataclass(frozen=True)
 class Workload:
     jobs: int = 4
@@ -143,6 +148,10 @@ class Workload:
     payload_sizes: tuple[int, ...] = ()  # the mix each save draws from (empty: payload_bytes)
     dots: bool = True  # job ids may contain '.' (see harness.workload.job_ids)
     non_ascii: bool = False  # job ids may contain non-ASCII letters
+    deterministic: bool = False  # main-phase store calls take turns (harness.runner.turns)
+    turns: int = (
+        0  # deterministic: the store calls the main phase grants (0: TURNS_PER_PROCESS each)
+    )
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,15 @@ class Scenario:
             self.path, targets, known, self.workload.shared_jobs, self.workload.duration
         )
 
+    def in_turns(self) -> Scenario:
+        """This scenario in deterministic mode (``--deterministic``): a concurrent scenario's
+        store calls take turns; the other kinds have no concurrent main phase and stay as
+        they are."""
+        if self.kind != "concurrent" or self.workload.deterministic:
+            return self
+        workload = dataclasses.replace(self.workload, deterministic=True)
+        return dataclasses.replace(self, workload=_with_turns(workload, self.processes))
+
     def scaled(self, factor: float) -> Scenario:
         """A shorter copy for ``--quick``: durations and operation counts times ``factor``."""
         workload = dataclasses.replace(
@@ -186,6 +204,7 @@ class Scenario:
             # A service run's clients and instances need a couple of seconds to do anything.
             duration=max(2.0 if self.service else 0.5, self.workload.duration * factor),
             samples=max(30, int(self.workload.samples * factor)),
+            turns=max(10, int(self.workload.turns * factor)) if self.workload.turns else 0,
         )
         groups = tuple(
             ProcessGroup(
@@ -296,6 +315,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
     checkers = tuple(reader.string_list("checkers", CHECKERS, default=default))
     options = reader.table("options")
     reader.reject_unknown()
+    workload = _with_turns(workload, processes)
     scenario = Scenario(
         name,
         where,
@@ -331,9 +351,23 @@ def _parse_workload(w: TableReader) -> Workload:
         payload_sizes=tuple(sizes),
         dots=w.boolean("dots", default=True),
         non_ascii=w.boolean("non_ascii", default=False),
+        deterministic=w.boolean("deterministic", default=False),
+        turns=w.integer("turns", default=None, minimum=1, maximum=1_000_000) or 0,
     )
+    if workload.turns and not workload.deterministic:
+        raise ScenarioError(
+            w.where, "workload.turns", "turns only with deterministic = true", workload.turns
+        )
     w.reject_unknown()
     return workload
+
+
+def _with_turns(workload: Workload, processes: tuple[ProcessGroup, ...]) -> Workload:
+    """A deterministic workload's turns: as given, or :data:`TURNS_PER_PROCESS` a process."""
+    if not workload.deterministic or workload.turns:
+        return workload
+    count = sum(group.count for group in processes)
+    return dataclasses.replace(workload, turns=TURNS_PER_PROCESS * max(1, count))
 
 
 def _parse_processes(reader: TableReader, roles: tuple[str, ...]) -> tuple[ProcessGroup, ...]:
