@@ -204,14 +204,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from harness.hunt.found import found_first
     from harness.scenario.loader import load_suite
 
     target = service_target(args) if args.service else _check_spec(args.store)
     folder = args.scenarios or default_scenarios_folder(service=bool(args.service))
     scenarios = pick_scenarios(load_suite(folder, quick=args.quick), args.only, folder)
-    scenarios = (
-        service_scenarios(scenarios, args, folder) if args.service else store_scenarios(scenarios)
-    )
+    if args.service:
+        scenarios = service_scenarios(scenarios, args, folder)
+    elif not args.only:  # failures earlier hunts of this store found, replayed first
+        scenarios = found_first(store_scenarios(scenarios), args.out, target)
     return _execute(_in_turns(scenarios, args), target, args, "verify", quick=args.quick)
 
 

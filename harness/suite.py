@@ -246,8 +246,13 @@ def _preflight_failed(
 def _run_and_judge(
     scenario: Scenario, target: Target, out_dir: Path, seed: int, tell: Callable[[str], None]
 ) -> ScenarioResult:
-    """One scenario: run it, judge its history, save its scenario.json, say how it went."""
+    """One scenario: run it, judge its history, save its scenario.json, say how it went.
+
+    A scenario with a ``seed`` of its own (a failure a hunt found) runs with it, so that it
+    replays as it was found.
+    """
     run_dir = out_dir / "scenarios" / scenario.name
+    seed = scenario.seed if scenario.seed is not None else seed
     outcome = _run_guarded(scenario, target, run_dir, seed, tell)
     result = judge_outcome(scenario, outcome, out_dir)
     _save_scenario_result(run_dir, result)

@@ -512,6 +512,34 @@ def test_a_read_that_raised_while_the_backup_is_intact_is_caught() -> None:
     assert result.counts["backup_not_used"] == 1
 
 
+def test_saves_that_each_found_the_job_file_damaged_leave_no_backup_to_recover_from() -> None:
+    """Found by a hunt: the job file is damaged before every save, so no save had a good version
+    to rotate into the backup, and a careful store has none; its error is honest."""
+    h = history(
+        save("setup", "j0", 0, 0.0, 0.1),
+        damage("j0", "main", 1.0, 1.01),
+        save("writer-0", "j0", 1, 1.5, 1.6),  # the damaged version 0 is not rotated
+        damage("j0", "main", 2.0, 2.01),
+        save("writer-0", "j0", 2, 2.5, 2.6),
+        damage("j0", "main", 3.0, 3.01),
+        read_error("reader-0", "j0", 3.5, 3.6, "job j0: job file damaged; backup missing"),
+    )
+    assert check("recovery_to_last_good", h).valid is True
+
+
+def test_one_save_that_found_the_job_file_intact_makes_a_backup_to_recover_from() -> None:
+    h = history(
+        *versions_0_1_2(),  # save 2 rotated the intact version 1 into the backup
+        damage("j0", "main", 2.5, 2.51),
+        save("writer-0", "j0", 3, 2.7, 2.8),  # found the job file damaged: the backup stays 1
+        damage("j0", "main", 3.0, 3.01),
+        read_error("reader-0", "j0", 3.5, 3.6),
+    )
+    result = check("recovery_to_last_good", h)
+    assert result.valid is False
+    assert result.counts["backup_not_used"] == 1
+
+
 def test_with_both_copies_damaged_an_error_is_accepted() -> None:
     h = history(
         *versions_0_1_2(), damage("j0", "both", 3.0, 3.01), read_error("reader-0", "j0", 3.5, 3.6)

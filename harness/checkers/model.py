@@ -200,8 +200,9 @@ class JobModel:
 
         Not when the store keeps none; when this damage, or another one the read may have seen
         (before or after this one) and that no save has since replaced, hit the backup; when the
-        destroyed version was the first (nothing before it); or when a damage hit the job file
-        while a save was rotating it into the backup.
+        destroyed version was the first (nothing before it), or every save up to it found the
+        job file damaged (nothing good to rotate); or when a damage hit the job file while a save
+        was rotating it into the backup.
         """
         if not self.has_backup or "backup" in damage.files:
             return False
@@ -213,7 +214,18 @@ class JobModel:
             hits_backup = "backup" in other.files or self._save_in_flight(other.time)
             if hits_backup and not self._backup_healed(other.done, read.start):
                 return False
-        return all(self.predecessors(v) for v in self.destroyed_by(damage))
+        return all(self.predecessors(v) and self._rotated_by(v) for v in self.destroyed_by(damage))
+
+    def _rotated_by(self, version: Write) -> bool:
+        """Some save up to ``version``'s found an intact job file to rotate into the backup.
+
+        A save that finds the job file damaged has no good version to keep: the backup stays
+        as it was, and when every save so far found it damaged there is no backup at all.
+        """
+        return any(
+            w.start <= version.start and self.predecessors(w) and self._main_intact(w.start)
+            for w in self.writes
+        )
 
     def _backup_healed(self, since: float, before: float) -> bool:
         """A save rotated a good job file into the backup between ``since`` and ``before``.

@@ -23,9 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.hunt.found import DATABASE, save_found
 from harness.hunt.schedule import to_toml
-from harness.hunt.search import SCENARIO_NAME, HuntResult, HuntState, Trial, confirm, hunt
-from harness.results.ownership import writable_folder
+from harness.hunt.search import (
+    HuntResult,
+    HuntState,
+    Trial,
+    confirm,
+    deterministic_twin,
+    hunt,
+    scenario_name,
+)
+from harness.results.ownership import hand_back, missing_ancestors, writable_folder
 from harness.store.preflight import run_preflight
 
 
@@ -66,6 +75,7 @@ def run_hunt_command(args: argparse.Namespace) -> int:
     out = args.out or Path("reports") / f"hunt-{time.strftime('%Y%m%d-%H%M%S')}"
     if args.confirm < 0:
         raise ConfigError(f"--confirm {args.confirm}: expected 0 or more re-runs")
+    created = missing_ancestors(out.resolve())  # under sudo, handed back to the user at the end
     writable_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     print(f"jobharness hunt: store {spec}, budget {args.budget:.0f} s, seed {seed}", flush=True)
@@ -82,10 +92,16 @@ def run_hunt_command(args: argparse.Namespace) -> int:
         progress=_ticker(),
         same_schedules=args.same_schedules,
     )
+    if result.found is not None and result.interrupted is None:
+        twin = deterministic_twin(result.found, spec, out / "twin", seed)
+        if twin is not None:
+            print(f"hunt: its deterministic twin fails too: {twin.schedule.describe()}")
+            result = dataclasses.replace(result, found=twin)
     if result.found is not None and args.confirm and result.interrupted is None:
         reruns, same = confirm(result.found, spec, out / "confirm", args.confirm)
         result = dataclasses.replace(result, reruns=reruns, same_operations=same)
     _write(result, spec, seed, out)
+    hand_back([*created, out, out.parent / DATABASE])  # under sudo: the user's files again
     code = _print_result(result, spec, out)
     if result.interrupted is not None:
         raise result.interrupted  # after writing what was found: the command line exits 130/143
@@ -111,7 +127,7 @@ def _header(result: HuntResult, trial: Trial, spec: str) -> str:
         lines += [f"  first: {criterion.evidence[0][:300]}"] if criterion.evidence else []
     if result.reruns:
         lines.append(f"{_reruns_line(result)} with seed {trial.seed}")
-    lines.append(f"replay: jobharness run <this file> --store {spec} --seed {trial.seed}")
+    lines.append(f"replay: jobharness run <this file> --store {spec}  (its seed is in the file)")
     return "\n".join(lines)
 
 
@@ -128,18 +144,20 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
         "found": None,
     }
     if found is not None:
-        text = to_toml(found.schedule, SCENARIO_NAME, _header(result, found, spec))
+        name = scenario_name(found.schedule)
+        text = to_toml(found.schedule, name, _header(result, found, spec), seed=found.seed)
         (out / "found.toml").write_text(text)
+        summary["kept_for_verify"] = str(save_found(out.parent, spec, name, text))
         summary["found"] = {
             "schedule": found.schedule.describe(),
-            "faults": len(found.schedule.faults),
-            "processes": sum(group.count for group in found.schedule.processes),
+            "faults": found.schedule.fault_count(),
+            "processes": found.schedule.process_count(),
             "seed": found.seed,
             "criteria": [c.id for c in found.failed],
             "reruns_failed": sum(result.reruns),
             "reruns": len(result.reruns),
             "reruns_same_operations": sum(result.same_operations),
-            "deterministic": found.schedule.turns is not None,
+            "deterministic": found.schedule.deterministic,
             "shrunk_by_hypothesis": result.shrunk_by_hypothesis,
         }
     (out / "hunt.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -166,7 +184,8 @@ def _print_result(result: HuntResult, spec: str, out: Path) -> int:
     if result.reruns:
         print(_reruns_line(result))
     print(f"scenario: {out / 'found.toml'}")
-    print(f"replay: jobharness run {out / 'found.toml'} --store {spec} --seed {found.seed}")
+    print(f"replay: jobharness run {out / 'found.toml'} --store {spec}")
+    print(f"kept for verify: the next `verify --store {spec}` into {out.parent} replays it first")
     print(f"hunt: FAIL after {tried}")
     return 1
 

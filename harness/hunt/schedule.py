@@ -52,6 +52,42 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class PowerCut:
+    """Power cut during the store's own calls: a ``powerloss`` scenario instead of processes.
+
+    The store's system calls are traced and every on-disk state a cut could leave is opened
+    after a restart (:mod:`harness.nemesis.powerloss`): ``sequences`` 0 cuts a save and an
+    update of one job, 1-3 every sequence of up to that many operations; ``max_states`` states
+    a call (a seeded sample above it), ``page_samples`` out-of-order page write-backs a file,
+    ``recover_cuts`` second cuts during ``recover()``.
+    """
+
+    sequences: int
+    max_states: int
+    page_samples: int
+    recover_cuts: int
+
+    def label(self) -> str:
+        what = (
+            f"every sequence of up to {self.sequences} operations"
+            if self.sequences
+            else "a save and an update"
+        )
+        return (
+            f"power cut during {what} ({self.max_states} states a call, {self.page_samples} "
+            f"page variants, {self.recover_cuts} cuts in recover)"
+        )
+
+    def options(self) -> list[tuple[str, int]]:
+        keys = [("max_states", self.max_states), ("page_samples", self.page_samples)]
+        keys.append(("recover_cuts", self.recover_cuts))
+        return [("sequences", self.sequences), *keys] if self.sequences else keys
+
+
+POWER_CHECKERS = ("crash_consistency", "crash_backup", "crash_litter")
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A short scenario: the jobs, payload sizes, main-phase length, processes and faults.
 
@@ -66,14 +102,27 @@ class Schedule:
     processes: tuple[Processes, ...]
     faults: tuple[Fault, ...]
     turns: int | None = None
+    power_cut: PowerCut | None = None  # set: a power-loss scenario (the processes are unused)
+
+    @property
+    def deterministic(self) -> bool:
+        """Replays with the same operation numbers: in turns, or a power cut's exploration."""
+        return self.turns is not None or self.power_cut is not None
+
+    def fault_count(self) -> int:
+        return 1 if self.power_cut else len(self.faults)
+
+    def process_count(self) -> int:
+        return 1 if self.power_cut else sum(group.count for group in self.processes)
 
     def size(self) -> tuple[int, ...]:
-        """What shrinking makes smaller, in order: faults, processes, free-running (a
-        deterministic schedule is the simpler), jobs, payload sizes, bytes, turns."""
+        """What makes one failing schedule smaller than another, in order: fewer faults and
+        processes, then deterministic (its failure replays with the same operation numbers),
+        then fewer jobs, payload sizes, bytes and turns."""
         return (
-            len(self.faults),
-            sum(group.count for group in self.processes),
-            int(self.turns is None),
+            self.fault_count(),
+            self.process_count(),
+            int(not self.deterministic),
             self.jobs,
             len(self.payload_bytes),
             max(self.payload_bytes),
@@ -85,6 +134,8 @@ class Schedule:
 
     def checkers(self) -> list[str]:
         """The checkers that bear on this schedule's roles and faults."""
+        if self.power_cut:
+            return list(POWER_CHECKERS)
         names = list(BASE_CHECKERS)
         for role in sorted(self.roles()):
             names += ROLE_CHECKERS.get(role, ())
@@ -94,19 +145,27 @@ class Schedule:
 
     def describe(self) -> str:
         """One line: ``2 writer, 1 reader; kill writer-0 at rename #1, damage main (empty); 40 turns``."""
+        if self.power_cut:
+            return f"{self.power_cut.label()}; {_sizes(self.payload_bytes)}"
         who = ", ".join(f"{group.count} {group.role}" for group in self.processes)
         what = ", ".join(fault.label or fault.kind for fault in self.faults) or "no fault"
         how = f"; {self.turns} turns" if self.turns else "; free-running"
         return f"{who}; {what}{how}"
 
 
-def to_toml(schedule: Schedule, name: str, header: str = "") -> str:
-    """The schedule as a scenario file the loader validates and ``jobharness run`` replays."""
+def to_toml(schedule: Schedule, name: str, header: str = "", seed: int | None = None) -> str:
+    """The schedule as a scenario file the loader validates and ``jobharness run`` replays
+    (with ``seed``, always with that seed: a found failure replays as it was found)."""
     lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
     lines += [
         f"name = {_value(name)}",
         f"description = {_value('Found by jobharness hunt: ' + schedule.describe())}",
         f"checkers = {_value(schedule.checkers())}",
+    ]
+    lines += [f"seed = {seed}"] if seed is not None else []
+    if schedule.power_cut:
+        return "\n".join([*lines, *_power_cut_tables(schedule, schedule.power_cut)]) + "\n"
+    lines += [
         "",
         "[options]",
         "recover_on_restart = true",
@@ -128,6 +187,17 @@ def to_toml(schedule: Schedule, name: str, header: str = "") -> str:
             lines.append(f"target = {_value(fault.target)}")
         lines += [f"{key} = {_value(value)}" for key, value in fault.keys]
     return "\n".join(lines) + "\n"
+
+
+def _power_cut_tables(schedule: Schedule, cut: PowerCut) -> list[str]:
+    lines = ['kind = "powerloss"', "", "[options]"]
+    lines += [f"{key} = {value}" for key, value in cut.options()]
+    lines += ["", "[workload]", f"jobs = {schedule.jobs}"]
+    return [*lines, f"payload_bytes = {max(schedule.payload_bytes)}"]
+
+
+def _sizes(sizes: tuple[int, ...]) -> str:
+    return f"{max(sizes)} B"
 
 
 def _value(value: object) -> str:

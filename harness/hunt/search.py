@@ -23,15 +23,18 @@ Three things keep it honest:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.criteria import ScenarioChecks, evaluate_all
 from harness.errors import ConfigError
+from harness.hunt.found import DATABASE
 from harness.hunt.schedule import Schedule, to_toml
 from harness.results import CriterionResult
 
@@ -102,8 +105,11 @@ class HuntState:
 
     def line(self) -> str:
         left = max(0.0, self.budget_s - (time.monotonic() - self.started))
-        size = self.smallest.schedule.size()[:2] if self.smallest else None
-        smallest = f"; smallest failure: {size[0]} fault(s), {size[1]} process(es)" if size else ""
+        smallest = ""
+        if self.smallest is not None:
+            faults, processes, free = self.smallest.schedule.size()[:3]
+            how = "free-running" if free else "deterministic"
+            smallest = f"; smallest failure: {faults} fault(s), {processes} process(es), {how}"
         return (
             f"hunt: {self.tried} schedules tried, {self.failing} failed (twice in a row), "
             f"{self.flaky} failed once only, {self.unjudged} not judged, {self.invalid} invalid"
@@ -117,9 +123,11 @@ def schedule_seed(schedule: Schedule, seed: int) -> int:
     return int.from_bytes(digest[:4], "big") % 10**9
 
 
-SCENARIO_NAME = "hunt"
-"""Every hunt scenario has this name, found.toml included: the seeds of the faults, job ids and
-payloads are drawn from the seed and the scenario's name, so a replay must keep both."""
+def scenario_name(schedule: Schedule) -> str:
+    """A schedule's scenario name, ``hunt-<8 hex digits>``: the same schedule always has the
+    same name (the faults, job ids and payloads are drawn from the seed and the scenario's
+    name, so a replay must keep both), and found files of one store do not collide."""
+    return "hunt-" + hashlib.sha256(repr(schedule).encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -140,7 +148,7 @@ def run_schedule(schedule: Schedule, spec: str, folder: Path, seed: int) -> Ran 
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "scenario.toml"
-    path.write_text(to_toml(schedule, SCENARIO_NAME))
+    path.write_text(to_toml(schedule, scenario_name(schedule), seed=seed))
     try:
         scenario = load_scenario(path)
     except ConfigError:
@@ -185,9 +193,8 @@ def hunt(
     ``same_schedules`` draws the same schedules in the same order on every call (Hypothesis's
     ``derandomize``, without the database): what a test needs to judge the same hunt twice.
     """
-    from hypothesis import Phase, Verbosity, find, settings
+    from hypothesis import Phase, Verbosity, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
-    from hypothesis.errors import Flaky, NoSuchExample
 
     from harness.hunt.strategies import schedules
 
@@ -202,21 +209,23 @@ def hunt(
         deadline=None,
         database=None
         if same_schedules
-        else DirectoryBasedExampleDatabase(str(out.parent / "hunt-db")),
+        else DirectoryBasedExampleDatabase(str(out.parent / DATABASE)),
         derandomize=same_schedules,
         phases=(Phase.reuse, Phase.generate, Phase.shrink),
         verbosity=Verbosity.quiet,  # the hunt says what it found; Hypothesis's own lines would not
     )
     key = f"jobharness-hunt/{spec}".encode()
-    shrunk = False
+    ended = "flaky"
     interrupted: KeyboardInterrupt | None = None
+    attempt = 0
     try:
-        # No random= here: a seeded search does not use the database (Hypothesis's rule), and
-        # replaying past failures first matters more than drawing the same schedules again.
-        find(schedules(), fails, settings=rules, database_key=key)
-        shrunk = True
-    except (NoSuchExample, Flaky, BudgetSpent):
-        pass  # nothing failed, the shrunk one did not fail again, or time is up: keep ours
+        while ended == "flaky" and not state.spent and not (attempt and same_schedules):
+            # The first search replays the database's failures first (no random= then:
+            # a seeded search does not use the database, Hypothesis's rule). When a shrink
+            # ends flaky (a free-running failure that did not repeat), the rest of the budget
+            # goes to fresh searches, which may find a deterministic, smaller schedule.
+            ended = _search(fails, rules, key, attempt, seed, schedules)
+            attempt += 1
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: what was found is kept and written
         interrupted = stop
     return HuntResult(
@@ -225,11 +234,61 @@ def hunt(
         state.failing,
         state.invalid,
         time.monotonic() - state.started,
-        shrunk and not state.spent,
+        ended == "shrunk" and not state.spent,
         interrupted=interrupted,
         unjudged=state.unjudged,
         unjudged_reason=state.unjudged_reason,
     )
+
+
+def _search(
+    fails: Callable[[Schedule], bool],
+    rules: Any,
+    key: bytes,
+    attempt: int,
+    seed: int,
+    schedules: Callable[[], Any],
+) -> str:
+    """One Hypothesis search and shrink: ``shrunk`` (a failure, shrunk to its end), ``flaky``
+    (the shrunk one did not fail again: worth searching on) or ``stop`` (time is up, or
+    nothing failed in ``max_examples``)."""
+    import random
+
+    from hypothesis import find
+    from hypothesis.errors import Flaky, NoSuchExample
+
+    draw = random.Random(f"{seed}/{attempt}") if attempt else None
+    try:
+        find(schedules(), fails, settings=rules, database_key=key, random=draw)
+    except Flaky:
+        return "flaky"
+    except (NoSuchExample, BudgetSpent):
+        return "stop"
+    return "shrunk"
+
+
+def deterministic_twin(trial: Trial, spec: str, folder: Path, seed: int) -> Trial | None:
+    """A free-running failure's twin in turns (the same schedule, deterministic), if it fails
+    twice too: then it replays on the same operation numbers, which the free one cannot.
+
+    Hypothesis tries deterministic schedules first, but shrinks a free-running failure on its
+    own terms; a race the turns hide (a torn read, a lost update) has no twin.
+    """
+    if trial.schedule.deterministic:
+        return None
+    for turns in TWIN_TURNS:
+        twin = dataclasses.replace(trial.schedule, turns=turns)
+        twin_seed = schedule_seed(twin, seed)
+        where = folder / f"twin-{turns}"
+        first = run_schedule(twin, spec, where, twin_seed)
+        if first and first.failed:
+            again = run_schedule(twin, spec, where / "again", twin_seed)
+            if again and again.failed:
+                return Trial(twin, where / "scenario.toml", twin_seed, first.failed)
+    return None
+
+
+TWIN_TURNS = (40, 120)  # the turns a free-running failure's deterministic twin is tried with
 
 
 def confirm(

@@ -3,7 +3,7 @@
 Every choice is drawn so that Hypothesis's shrinking makes the schedule simpler: lists shrink to
 fewer elements (fewer process groups, fewer faults), integers to smaller ones (fewer processes,
 the first system call rather than the fifth), ``sampled_from`` to the first option (so the
-options are listed simplest first: one writer before an updater, a kill before a power cut).
+options are listed simplest first: one writer before an updater, a kill before a pause).
 A fault's target is drawn among the processes the schedule has, so every schedule validates.
 A schedule is deterministic (its processes take turns, a number of turns drawn) or, the less
 simple choice, free-running.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from harness.hunt.schedule import Fault, Processes, Schedule
+from harness.hunt.schedule import Fault, PowerCut, Processes, Schedule
 
 PAYLOADS = (100, 2048, 65536)
 SYSCALLS = ("rename", "fsync", "write")
@@ -21,8 +21,28 @@ DAMAGE_HOWS = ("empty", "truncate", "garbage", "bitflip", "delete")
 FAULT_KINDS = ("kill_syscall", "kill_random", "damage", "diskfault", "pause")
 
 
+def schedules() -> st.SearchStrategy[Schedule]:
+    """Processes under faults (three draws in four, and the simpler: ``one_of`` shrinks to its
+    first), or a power cut during the store's calls."""
+    return st.one_of(process_schedules(), process_schedules(), process_schedules(), power_cuts())
+
+
 @st.composite
-def schedules(draw: st.DrawFn) -> Schedule:
+def power_cuts(draw: st.DrawFn) -> Schedule:
+    """A power cut (a ``powerloss`` scenario): the operations it cuts during, how many crash
+    states of each are opened, page write-back variants and cuts during ``recover()``."""
+    cut = PowerCut(
+        sequences=draw(st.integers(0, 3)),
+        max_states=draw(st.integers(10, 60)),
+        page_samples=draw(st.integers(0, 4)),
+        recover_cuts=draw(st.integers(0, 2)),
+    )
+    payload = draw(st.sampled_from(PAYLOADS))
+    return Schedule(2, (payload,), 1.0, (), (), None, cut)
+
+
+@st.composite
+def process_schedules(draw: st.DrawFn) -> Schedule:
     """A short scenario: writers or workers (1-3; not both, they would overwrite each other's
     jobs), up to two groups of readers or updaters, up to four faults."""
     main_role = draw(st.sampled_from(("writer", "worker")))

@@ -89,6 +89,7 @@ TOP_LEVEL_KEYS = (
     "checkers",
     "options",
     "service",
+    "seed",
 )
 CHECKERS = (
     "never_raises",
@@ -170,6 +171,7 @@ class Scenario:
     recover_after: bool = True
     options: dict[str, Any] = field(default_factory=dict)  # [options]: read by the kind using it
     service: ServiceOptions | None = None  # [service]: a service scenario's instances
+    seed: int | None = None  # always run with this seed, whatever the run's (a hunt's found file)
 
     def roles(self) -> set[str]:
         return {group.role for group in self.processes}
@@ -230,6 +232,7 @@ class Scenario:
             self.recover_after,
             self.options,
             self.service,
+            self.seed,
         )
 
 
@@ -298,6 +301,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
     kind = reader.choice("kind", KINDS, default="concurrent")
     quick = reader.boolean("quick", default=True)
     recover_after = reader.boolean("recover_after", default=True)
+    seed = reader.integer("seed", default=None, minimum=0, maximum=2**63 - 1)
     workload = _parse_workload(reader.nested(reader.table("workload"), "workload."))
     processes = _parse_processes(reader, SERVICE_ROLES if kind == "service" else ROLES)
     if kind in ("concurrent", "service") and not processes:
@@ -329,6 +333,7 @@ def parse_scenario(data: dict[str, Any], where: str, default_name: str = "scenar
         recover_after,
         options,
         service,
+        seed,
     )
     _check_jobs_cover_writers(scenario, where)
     facts = scenario.facts()
