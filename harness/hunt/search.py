@@ -219,11 +219,10 @@ def hunt(
     interrupted: KeyboardInterrupt | None = None
     attempt = 0
     try:
+        # The first search replays the database's failures first (no random= then: a seeded
+        # search does not use the database, Hypothesis's rule). When a shrink ends flaky (a
+        # free-running failure that did not repeat), the rest of the budget goes to fresh ones.
         while ended == "flaky" and not state.spent and not (attempt and same_schedules):
-            # The first search replays the database's failures first (no random= then:
-            # a seeded search does not use the database, Hypothesis's rule). When a shrink
-            # ends flaky (a free-running failure that did not repeat), the rest of the budget
-            # goes to fresh searches, which may find a deterministic, smaller schedule.
             ended = _search(fails, rules, key, attempt, seed, schedules)
             attempt += 1
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: what was found is kept and written
