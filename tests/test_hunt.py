@@ -102,3 +102,37 @@ def test_a_store_that_cannot_be_opened_is_unknown_not_a_clean_hunt(
     printed = capsys.readouterr().err
     assert "failed the preflight, nothing was hunted" in printed
     assert "no database configured" in printed
+
+
+@needs_strace
+def test_a_found_failure_is_kept_replayed_first_by_verify_and_handed_back_under_sudo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store kills its own process in every save: found at once, deterministic, kept under
+    ``hunt-db/found/<store>/`` with its seed, and the next verify into the same reports folder
+    runs it before the suite. Under sudo every file goes back to the user."""
+    nobody = 65534
+    monkeypatch.setenv("SUDO_UID", str(nobody))
+    monkeypatch.setenv("SUDO_GID", str(nobody))
+    store = f"{ROOT / 'tests' / 'broken_stores' / 'kills_itself.py'}:make_store"
+    reports = tmp_path / "reports"
+    hunt = ["hunt", "--store", store, "--budget", "20s", "--seed", "1", "--confirm", "2"]
+    assert main([*hunt, "--same-schedules", "--out", str(reports / "hunt")]) == 1
+    printed = capsys.readouterr().out
+    assert "on the same operation numbers in 2 of 2" in printed, printed[-2000:]
+    summary = json.loads((reports / "hunt" / "hunt.json").read_text())
+    kept = Path(summary["found"]["kept_for_verify"])
+    assert kept.parent.parent == reports / "hunt-db" / "found"
+    assert f"seed = {summary['found']['seed']}" in kept.read_text()
+    owners = {path.stat().st_uid for path in reports.rglob("*")}
+    assert owners == {nobody}, owners
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copy(ROOT / "scenarios" / "same-job-writers.toml", suite)
+    verify = ["verify", "--store", store, "--scenarios", str(suite), "--quick"]
+    assert main([*verify, "--out", str(reports / "verify")]) == 1
+    assert "replaying first 1 failure(s) found by earlier hunts" in capsys.readouterr().out
+    report = json.loads((reports / "verify" / "report.json").read_text())
+    names = [scenario["name"] for scenario in report["scenarios"]]
+    assert names == [kept.stem, "same-job-writers"]
+    assert report["scenarios"][0]["status"] == "fail"

@@ -147,7 +147,7 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
         name = scenario_name(found.schedule)
         text = to_toml(found.schedule, name, _header(result, found, spec), seed=found.seed)
         (out / "found.toml").write_text(text)
-        summary["kept_for_verify"] = str(save_found(out.parent, spec, name, text))
+        kept = save_found(out.parent, spec, name, text)
         summary["found"] = {
             "schedule": found.schedule.describe(),
             "faults": found.schedule.fault_count(),
@@ -159,6 +159,7 @@ def _write(result: HuntResult, spec: str, seed: int, out: Path) -> None:
             "reruns_same_operations": sum(result.same_operations),
             "deterministic": found.schedule.deterministic,
             "shrunk_by_hypothesis": result.shrunk_by_hypothesis,
+            "kept_for_verify": str(kept),
         }
     (out / "hunt.json").write_text(json.dumps(summary, indent=1) + "\n")
 
