@@ -268,6 +268,8 @@ class SqliteJobStore:
             # SQLite says "unable to open database file" for several causes; ask the system.
             code = _why_not_writable(where) or code
         fix = _SQLITE_FIXES.get(code, "")
+        if getattr(error, "sqlite_errorcode", None) in SQLITE_IOERR_SYNCS:
+            fix = _FSYNC_FIX  # SQLite drops the errno of a failed fsync: name both causes
         return f"{_describe(error)}{fix.format(folder=where)}"
 
     # ---------------------------------------------------------------- connections
@@ -312,6 +314,16 @@ class _Transaction:
             if self.connection.in_transaction:
                 self.connection.execute("ROLLBACK")
 
+
+# Extended codes of a failed fsync of the database or journal file, or of its folder. SQLite
+# reports every fsync failure as one of these, without the errno: on Linux an fsync fails with
+# EIO (the device) or ENOSPC (no space for the data the page cache held), so the message names
+# both and how to tell them apart.
+SQLITE_IOERR_SYNCS = (10 | 4 << 8, 10 | 5 << 8)  # SQLITE_IOERR_FSYNC, SQLITE_IOERR_DIR_FSYNC
+_FSYNC_FIX = (
+    " (fsync failed: EIO, a device error, or ENOSPC, no space left under {folder}; "
+    "SQLite does not say which: check the free space (df) and the kernel log (dmesg))"
+)
 
 # Primary result codes (https://sqlite.org/rescode.html) and the fix each calls for.
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL = 5, 6, 8, 10, 13

@@ -717,6 +717,37 @@ def test_a_save_after_an_update_replaces_it_legitimately() -> None:
     assert check("no_lost_update", updated_again).valid is False
 
 
+def test_an_update_whose_version_a_damage_destroyed_is_gone_with_it() -> None:
+    """Found by a hunt of the hardened store: an update, then its job file deleted; the store
+    served the backup, the version before the update. A later update of another field carries
+    the first one along, so a damage after it must not excuse the first; nor does a damage of
+    the backup alone."""
+    destroyed = history(
+        save("setup", "j0", 0, 0.0, 0.1),
+        update("updater-0", "j0", "u0", 1, 1.0, 1.1),
+        damage("j0", "main", 1.5, 1.51, how="delete"),
+        fields_read("final", "j0", 2.0, 2.1, {"u0": None}, final=True),
+    )
+    assert check("no_lost_update", destroyed).valid is True
+    carried = history(
+        save("setup", "j0", 0, 0.0, 0.1),
+        update("updater-0", "j0", "u0", 1, 1.0, 1.1),
+        update("updater-1", "j0", "u1", 1, 1.2, 1.3),  # its version holds u0=1 too
+        damage("j0", "main", 1.5, 1.51, how="delete"),
+        fields_read("final", "j0", 2.0, 2.1, {"u0": None, "u1": None}, final=True),
+    )
+    result = check("no_lost_update", carried)
+    assert result.valid is False
+    assert "u0=None" in result.evidence[0] and len(result.evidence) == 1
+    backup_only = history(
+        save("setup", "j0", 0, 0.0, 0.1),
+        update("updater-0", "j0", "u0", 1, 1.0, 1.1),
+        damage("j0", "backup", 1.5, 1.51),
+        fields_read("final", "j0", 2.0, 2.1, {"u0": None}, final=True),
+    )
+    assert check("no_lost_update", backup_only).valid is False
+
+
 def test_an_older_value_of_a_field_is_a_lost_update() -> None:
     h = history(
         save("setup", "j0", 0, 0.0, 0.1),

@@ -136,3 +136,41 @@ def test_a_found_failure_is_kept_replayed_first_by_verify_and_handed_back_under_
     names = [scenario["name"] for scenario in report["scenarios"]]
     assert names == [kept.stem, "same-job-writers"]
     assert report["scenarios"][0]["status"] == "fail"
+
+
+FSYNC_ERROR = """
+name = "sqlite-fsync-error"
+checkers = ["never_raises", "no_torn_read", "acknowledged_writes_survive", "clear_errors"]
+[workload]
+jobs = 1
+payload_bytes = [100]
+duration = 0.6
+deterministic = true
+turns = 10
+[[processes]]
+role = "writer"
+count = 1
+[[faults]]
+kind = "diskfault"
+target = "writer-0"
+syscall = "fsync"
+error = "{error}"
+nth = 1
+"""
+
+
+@needs_strace
+@pytest.mark.parametrize("error", ["ENOSPC", "EIO"])
+def test_the_sqlite_fsync_error_a_hunt_found_now_names_its_cause(
+    tmp_path: Path, error: str
+) -> None:
+    """A 10-minute hunt of the SQLite store found that a failed fsync came back as "disk I/O
+    error" whatever the cause (SQLite drops the errno), so C5 failed on ENOSPC. The message now
+    names both causes and how to tell them apart."""
+    path = tmp_path / "fsync.toml"
+    path.write_text(FSYNC_ERROR.format(error=error))
+    out = tmp_path / "run"
+    main(["run", str(path), "--store", "sqlite", "--seed", "1", "--out", str(out)])
+    report = json.loads((out / "report.json").read_text())
+    criteria = {c["id"]: c["status"] for c in report["criteria"]}
+    assert criteria["C5"] == "pass", report["criteria"]

@@ -78,3 +78,44 @@ def on_destroyed_job(op: Operation, spans: dict[str, list[tuple[float, float]]])
     if op.f != "update" or op.job is None:
         return False
     return any(start <= op.end and op.start <= end for start, end in spans.get(op.job, ()))
+
+
+def destroyed_by_damage(
+    write: Operation,
+    writes: list[Operation],
+    damages: list[tuple[float, tuple[str, ...]]],
+    before: float,
+) -> bool:
+    """``write`` of a job may be gone because a damage destroyed its version before ``before``.
+
+    A damage of the job file destroys the version in it: that of the last write to the job
+    before the damage (or of one in flight during it), and a store that falls back to the
+    backup serves the version before it, without that write. A later write of the job that
+    ended before the damage carried ``write``'s change along (an update reads it back), so it
+    spares ``write``. A damage of both copies may leave any older version, or none.
+    ``damages``: (start, files) of each damage of the job. (``jobharness hunt`` found this
+    false alarm: an update, then its job file deleted, then the backup served.)
+    """
+    for start, files in damages:
+        if not write.start < start < before or "main" not in files:
+            continue  # a damage of the backup alone leaves the current version alone
+        if "backup" in files:
+            return True
+        if not any(
+            other is not write
+            and other.type == "ok"
+            and write.end < other.start
+            and other.end < start
+            for other in writes
+        ):
+            return True
+    return False
+
+
+def damages_by_job(history: History) -> dict[str, list[tuple[float, tuple[str, ...]]]]:
+    """(start, files damaged) of each damage, per job."""
+    found: dict[str, list[tuple[float, tuple[str, ...]]]] = {}
+    for mark in faults_of(history).damages():
+        if mark.job is not None:
+            found.setdefault(mark.job, []).append((mark.op.start, mark.files))
+    return found

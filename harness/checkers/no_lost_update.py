@@ -13,12 +13,15 @@ A ``save_job`` of the same job replaces the whole job, and its payload carries n
 field: an update that such a save may have followed (the save ended after the update began,
 and began before the read ended) is legitimately gone, and is not asked for. (``jobharness
 hunt`` found this false alarm: one writer and one updater on one job, no fault at all.)
+Likewise an update whose version a damage of the job file destroyed is gone when the store
+serves the backup, the version before it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.checkers.excused_writes import damages_by_job, destroyed_by_damage
 from harness.checkers.result import CheckResult, evidence_fields, plural
 from harness.history.log import OK, History, Operation
 
@@ -37,16 +40,23 @@ def _saves_by_job(history: History) -> dict[str, list[Operation]]:
     return saves
 
 
-def _required(updates: list[_Update], saves: list[Operation], read: Operation) -> list[_Update]:
-    """The updates ``read`` must show: acknowledged before it began, and not possibly replaced
-    by a save of the job since (one that ended after the update began, began before the read
-    ended)."""
+def _required(
+    updates: list[_Update],
+    saves: list[Operation],
+    writes: list[Operation],
+    damages: list[tuple[float, tuple[str, ...]]],
+    read: Operation,
+) -> list[_Update]:
+    """The updates ``read`` must show: acknowledged before it began, not possibly replaced by a
+    save of the job since (one that ended after the update began, began before the read
+    ended), and not in a version a damage destroyed (:func:`destroyed_by_damage`)."""
     return [
         update
         for update in updates
         if update.op.type == OK
         and update.op.end < read.start
         and not any(s.end > update.op.start and s.start < read.end for s in saves)
+        and not destroyed_by_damage(update.op, writes, damages, read.end)
     ]
 
 
@@ -59,6 +69,10 @@ def check_no_lost_update(history: History) -> CheckResult:
         for name, seq in (op.value or {}).get("changes", {}).items():
             by_key.setdefault((op.job or "", name), []).append(_Update(op, name, seq))
     saves = _saves_by_job(history)
+    damages = damages_by_job(history)
+    writes: dict[str, list[Operation]] = {}
+    for op in [*history.of("save"), *updates]:
+        writes.setdefault(op.job or "", []).append(op)
     problems: list[str] = []
     checked = 0
     final_checked = 0
@@ -73,7 +87,9 @@ def check_no_lost_update(history: History) -> CheckResult:
             checked += 1
             final_checked += bool(is_final)
             value = fields[name]
-            acked = _required(field_updates, saves.get(job, []), read)
+            acked = _required(
+                field_updates, saves.get(job, []), writes[job], damages.get(job, []), read
+            )
             if not acked:
                 continue
             newest = max(acked, key=lambda u: u.seq)
