@@ -226,7 +226,10 @@ def run_setup(
     """
     for job_id in config.jobs:
         save(handle, log, job_id, make_job(job_id, "setup", 0, _payload_size(config, rng), rng))
-    paths, paths_error = _job_paths(handle, config.jobs)
+    # Every job's paths, not only those saved here: in a worker scenario the workers create
+    # their jobs, and a damage aimed at them needs their files (a store that declares none has
+    # only existing files guessed, so those jobs stay out).
+    paths, paths_error = _job_paths(handle, config.all_jobs)
     report = {"capabilities": handle.capabilities, "paths": paths, "medium": handle.medium}
     report.update(handle.files_report(config.all_jobs))  # for no_litter
     if paths_error:

@@ -68,6 +68,7 @@ class HuntState:
     unjudged: int = 0  # ran, but judged no criterion (the harness could not follow the run)
     unjudged_reason: str = ""
     smallest: Trial | None = None
+    shrinks: int = 0  # times a smaller failing schedule replaced the smallest one
 
     @property
     def spent(self) -> bool:
@@ -99,6 +100,7 @@ class HuntState:
             self.failing += 1
             trial = Trial(schedule, folder / "scenario.toml", trial_seed, failed)
             if self.smallest is None or schedule.size() < self.smallest.schedule.size():
+                self.shrinks += self.smallest is not None
                 self.smallest = trial
         say(self)
         return bool(failed)
@@ -109,7 +111,10 @@ class HuntState:
         if self.smallest is not None:
             faults, processes, free = self.smallest.schedule.size()[:3]
             how = "free-running" if free else "deterministic"
-            smallest = f"; smallest failure: {faults} fault(s), {processes} process(es), {how}"
+            smallest = (
+                f"; smallest failure: {faults} fault(s), {processes} process(es), {how}, "
+                f"after {self.shrinks} shrinking step(s)"
+            )
         return (
             f"hunt: {self.tried} schedules tried, {self.failing} failed (twice in a row), "
             f"{self.flaky} failed once only, {self.unjudged} not judged, {self.invalid} invalid"
