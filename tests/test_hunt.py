@@ -44,6 +44,15 @@ def test_every_drawn_schedule_is_a_scenario_the_loader_reads_back(schedule) -> N
     assert sorted(g.role for g in scenario.processes) == sorted(g.role for g in schedule.processes)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedules(job_files=False))
+def test_a_store_without_job_files_is_never_drawn_damage_or_a_power_cut(schedule) -> None:  # type: ignore[no-untyped-def]
+    """A database store has no file per job: damage and power cuts would judge nothing (a
+    10-minute hunt of the PostgreSQL store spent 462 of 979 schedules on them)."""
+    assert schedule.power_cut is None
+    assert all(fault.kind != "damage" for fault in schedule.faults)
+
+
 def test_a_budget_reads_as_seconds() -> None:
     assert [parse_budget(t) for t in ("90", "90s", "2m", "1h", "1m30s")] == [90, 90, 120, 3600, 90]
     with pytest.raises(argparse.ArgumentTypeError, match="such as 90s"):

@@ -91,6 +91,7 @@ def run_hunt_command(args: argparse.Namespace) -> int:
         seed=seed,
         progress=_ticker(),
         same_schedules=args.same_schedules,
+        job_files=bool(preflight.capabilities.get("job_files", True)),
     )
     if result.found is not None and result.interrupted is None:
         twin = deterministic_twin(result.found, spec, out / "twin", seed)

@@ -192,11 +192,13 @@ def hunt(
     max_examples: int = 10_000,
     progress: Progress | None = None,
     same_schedules: bool = False,
+    job_files: bool = True,
 ) -> HuntResult:
     """Search schedules against ``spec`` for ``budget_s`` seconds; shrink the first failure.
 
     ``same_schedules`` draws the same schedules in the same order on every call (Hypothesis's
     ``derandomize``, without the database): what a test needs to judge the same hunt twice.
+    ``job_files=False`` (the preflight found no file per job) leaves out damage and power cuts.
     """
     from hypothesis import Phase, Verbosity, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
@@ -228,7 +230,7 @@ def hunt(
         # search does not use the database, Hypothesis's rule). When a shrink ends flaky (a
         # free-running failure that did not repeat), the rest of the budget goes to fresh ones.
         while ended == "flaky" and not state.spent and not (attempt and same_schedules):
-            ended = _search(fails, rules, key, attempt, seed, schedules)
+            ended = _search(fails, rules, key, attempt, seed, lambda: schedules(job_files))
             attempt += 1
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: what was found is kept and written
         interrupted = stop

@@ -19,11 +19,15 @@ PAYLOADS = (100, 2048, 65536)
 SYSCALLS = ("rename", "fsync", "write")
 DAMAGE_HOWS = ("empty", "truncate", "garbage", "bitflip", "delete")
 FAULT_KINDS = ("kill_syscall", "kill_random", "damage", "diskfault", "pause")
+FILELESS_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "damage")
 
 
-def schedules() -> st.SearchStrategy[Schedule]:
+def schedules(job_files: bool = True) -> st.SearchStrategy[Schedule]:
     """Processes under faults (three draws in four, and the simpler: ``one_of`` shrinks to its
-    first), or a power cut during the store's calls."""
+    first), or a power cut during the store's calls. ``job_files=False`` (a store with no file
+    per job, such as a database): neither damage nor power cuts, which would judge nothing."""
+    if not job_files:
+        return process_schedules(FILELESS_KINDS)
     return st.one_of(process_schedules(), process_schedules(), process_schedules(), power_cuts())
 
 
@@ -42,7 +46,7 @@ def power_cuts(draw: st.DrawFn) -> Schedule:
 
 
 @st.composite
-def process_schedules(draw: st.DrawFn) -> Schedule:
+def process_schedules(draw: st.DrawFn, kinds: tuple[str, ...] = FAULT_KINDS) -> Schedule:
     """A short scenario: writers or workers (1-3; not both, they would overwrite each other's
     jobs), up to two groups of readers or updaters, up to four faults."""
     main_role = draw(st.sampled_from(("writer", "worker")))
@@ -57,7 +61,7 @@ def process_schedules(draw: st.DrawFn) -> Schedule:
     processes = (Processes(main_role, count), *(Processes(r, n) for r, n in others))
     names = [f"{group.role}-{i}" for group in processes for i in range(group.count)]
     killable = [name for name in names if not name.startswith("reader")]
-    faults = tuple(draw(st.lists(_fault(killable), max_size=4)))
+    faults = tuple(draw(st.lists(_fault(killable, kinds), max_size=4)))
     # Split jobs give every writer and worker one at least (the loader insists).
     needed = max(group.count for group in processes if group.role in ("writer", "worker"))
     # Deterministic first (False shrinks first): its failures replay with the same operation
@@ -102,7 +106,7 @@ def _pause(who: str, ms: int) -> Fault:
     return Fault("pause", who, (("ms", ms),), f"pause {who} {ms} ms")
 
 
-def _fault(killable: list[str]) -> st.SearchStrategy[Fault]:
+def _fault(killable: list[str], allowed: tuple[str, ...]) -> st.SearchStrategy[Fault]:
     target = st.sampled_from(killable)
     kinds = {
         "kill_syscall": st.builds(_kill_at, target, st.sampled_from(SYSCALLS), st.integers(1, 6)),
@@ -122,4 +126,4 @@ def _fault(killable: list[str]) -> st.SearchStrategy[Fault]:
         ),
         "pause": st.builds(_pause, target, st.sampled_from((100, 250))),
     }
-    return st.sampled_from(FAULT_KINDS).flatmap(lambda kind: kinds[kind])
+    return st.sampled_from(allowed).flatmap(lambda kind: kinds[kind])

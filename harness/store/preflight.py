@@ -163,14 +163,24 @@ def _probe(spec: str, root: Path, pipe: Any) -> None:
         step = "recover"
         if handle.has("recover"):
             handle.recover()
+        found = dict(handle.capabilities, job_files=_has_job_files(handle))
         handle.close()
-        pipe.send(("done", step, handle.capabilities))
+        pipe.send(("done", step, found))
     except StoreSpecError as error:  # already one sentence naming the fix
         pipe.send(("error", step, str(error)))
     except BaseException as error:  # SystemExit out of a store call is a finding too
         pipe.send(("error", step, f"{describe_error(error, 200)}{_where(error)}"))
     finally:
         pipe.close()
+
+
+def _has_job_files(handle: StoreHandle) -> bool:
+    """Whether the probe job has a file of its own (declared by ``paths_for``, or found at
+    ``<root>/<id>.json``): what damage and power cuts need to aim at."""
+    try:
+        return any(path.exists() for path in handle.paths_for(PROBE_ID).values())
+    except Exception:
+        return False
 
 
 def _signature_problem(factory: Any) -> str | None:
