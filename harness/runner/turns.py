@@ -46,6 +46,7 @@ class _Channel:
     grants: int  # write end: go / stop
     asks: int  # read end: ask / done
     asking: bool = False
+    ended: bool = False  # its pipe said end-of-file: the process is gone or going
     closed: bool = False
 
 
@@ -78,7 +79,9 @@ class TurnGiver:
 
     def listen(self, timeout: float) -> None:
         """Read what the processes said within ``timeout`` seconds."""
-        open_channels = {c.asks: (name, c) for name, c in self.channels.items() if not c.closed}
+        open_channels = {
+            c.asks: (name, c) for name, c in self.channels.items() if not (c.closed or c.ended)
+        }
         if not open_channels:
             time.sleep(timeout)
             return
@@ -87,7 +90,10 @@ class TurnGiver:
             name, channel = open_channels[fd]
             message = os.read(fd, 64)
             if not message:
-                self.close(name)
+                # Gone (a kill at a system call, mid-call): its turn ends only once the
+                # supervisor has recorded how it ended (close), so that record comes before
+                # the next process's call in the history.
+                channel.ended, channel.asking = True, False
                 continue
             for byte in message:
                 if bytes([byte]) == ASK:
