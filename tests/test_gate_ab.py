@@ -176,6 +176,44 @@ def test_unchanged_code_passes_and_an_extra_fsync_fails(repo: Path) -> None:
     assert _left_behind(repo) == []
 
 
+FLAKY_STORE = """
+from durable_jobs import open_store
+
+
+class Store:
+    def __init__(self, root):
+        self.inner = open_store(f"file://{root}")
+
+    def save_job(self, job_id, job):
+        return self.inner.save_job(job_id, job)
+
+    def update_job(self, job_id, changes, **options):
+        return self.inner.update_job(job_id, changes, **options)
+
+    def get_job(self, job_id):
+        raise OSError("the disk is on fire")
+
+
+def make_store(root):
+    return Store(root)
+"""
+
+
+def test_a_figure_that_raises_is_a_warning_and_strict_fails_it(repo: Path) -> None:
+    (repo / "flaky_store.py").write_text(FLAKY_STORE)
+    _git(repo, "add", "flaky_store.py")
+    _git(repo, "commit", "-qm", "a store whose reads fail")
+    words = ["gate", "--against", "HEAD", "--quick", "--store", "flaky_store.py:make_store"]
+    done = _jobharness(*words, cwd=repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    warning = "gate: warning: get.flaky_store.1k not compared: it raised on the"
+    assert warning in done.stdout and "OSError: the disk is on fire" in done.stdout
+    assert "save.flaky_store.1k" in done.stdout  # the other figures were compared
+    strict = _jobharness(*words, "--strict", cwd=repo)
+    assert strict.returncode == 1 and "1 figure(s) not compared (--strict)" in strict.stdout
+    assert _left_behind(repo) == []
+
+
 @contextlib.contextmanager
 def _busy_disk(folder: Path) -> Iterator[None]:
     """A concurrent writer on the same filesystem: 256 KB written and fsynced in a loop."""

@@ -105,7 +105,7 @@ class Side:
         """Seconds of one call of ``figure`` on this side; SideError with the call's error."""
         reply = self._ask(figure)
         if "error" in reply:
-            raise SideError(reply["error"])
+            raise SideError(f"it raised on the {self.name} side: {reply['error']}")
         return float(reply["t"])
 
     def stderr_tail(self) -> str:

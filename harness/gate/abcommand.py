@@ -145,6 +145,9 @@ def _criteria_changes(args: argparse.Namespace) -> list[Change]:
             "result(s) against; give --baseline FILE, or leave the results out"
         )
     baseline = Baseline.from_dict(read_json_object(args.baseline), str(args.baseline))
+    if results.figures:
+        print(f"note: the {len(results.figures)} figures of the results given are not used: A/B "
+              "measures both commits itself")  # fmt: skip
     changes = [c for c in compare(baseline, results) if c.kind == "criterion"]
     return [c for c in changes if c.status != "not measured"]
 

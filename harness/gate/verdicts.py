@@ -116,16 +116,18 @@ def not_compared(figure: str, why: str) -> FigureVerdict:
 def render_verdicts(verdicts: list[FigureVerdict]) -> str:
     """The A/B table: every figure, its medians, ratio with interval, p-value and verdict."""
     rows = [
-        ("", "figure", "base p50 us", "new p50 us", "median of new/base [95% CI]", "p(slower)", "")
-    ]
+        ("", "figure", "rounds", "base p50 us", "new p50 us", "median of new/base [95% CI]",
+         "p(slower)", "")
+    ]  # fmt: skip
     for v in verdicts:
         if v.ratio is None or v.ci is None:
-            rows.append((MARKS[v.status], v.figure, "-", "-", "-", "-", v.why))
+            rows.append((MARKS[v.status], v.figure, str(v.pairs), "-", "-", "-", "-", v.why))
             continue
         rows.append(
             (
                 MARKS[v.status],
                 v.figure,
+                str(v.pairs),
                 f"{v.base_us:.1f}",
                 f"{v.new_us:.1f}",
                 f"{v.ratio:.3f} [{v.ci[0]:.3f}, {v.ci[1]:.3f}] {(v.ratio - 1) * 100:+.1f}%",
