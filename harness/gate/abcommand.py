@@ -46,7 +46,7 @@ def run_ab_gate(args: argparse.Namespace) -> int:
     """Measure the working tree against ``args.against``; 0 pass, 1 regression, 2 bad input."""
     min_effect = DEFAULT_MIN_EFFECT if args.min_effect is None else args.min_effect
     if not 0 <= min_effect < 10:
-        raise ConfigError(f"--min-effect {min_effect}: expected a fraction such as 0.10 (10%)")
+        raise ConfigError(f"--min-effect {min_effect}: expected a fraction such as 0.05 (5%)")
     injection = requested_injection()
     spec = getattr(args, "store", None) or "hardened"
     parse_store_spec(spec)  # a malformed spec is one line and exit 2, before any checkout
