@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_results import a_report
 
 from harness.bench.inject import (
     ENV,
@@ -37,6 +40,7 @@ from harness.gate import Results
 from harness.gate.command import run_baseline_gate
 from harness.gate.verdicts import judge
 from harness.gate.worktree import resolve_base, temporary_worktree
+from harness.results import CriterionResult
 from harness.significance import (
     average_ranks,
     bootstrap_ratio_ci,
@@ -174,6 +178,24 @@ def test_unchanged_code_passes_and_an_extra_fsync_fails(repo: Path) -> None:
     failing = [line.split()[1] for line in slower.stdout.splitlines() if line.startswith("FAIL")]
     assert failing == ["save.hardened.1k"], slower.stdout
     assert _left_behind(repo) == []
+
+
+def test_criteria_given_beside_are_judged_against_the_committed_baseline(
+    repo: Path, tmp_path: Path
+) -> None:
+    baseline = ROOT / "reports" / "baseline.json"
+    criteria = json.loads(baseline.read_text())["criteria"]["hardened"]
+    failing = [CriterionResult(cid, cid, "fail" if cid == "C6" else status, "")
+               for cid, status in criteria.items()]  # fmt: skip
+    report = dataclasses.replace(a_report(), store="hardened", criteria=tuple(failing))
+    (tmp_path / "verify").mkdir()
+    (tmp_path / "verify" / "report.json").write_text(json.dumps(report.as_dict()))
+    words = ["gate", "--against", "HEAD", "--quick", "--baseline", str(baseline)]
+    done = _jobharness(*words, str(tmp_path / "verify"), cwd=repo)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"criteria: committed baseline {baseline}" in done.stdout
+    assert re.search(r"^FAIL\s+hardened C6\s", done.stdout, re.M), done.stdout
+    assert "1 criterion regression(s)" in done.stdout
 
 
 FLAKY_STORE = """
