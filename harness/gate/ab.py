@@ -134,7 +134,8 @@ def start_side(
     """Start one side: its ``durable_jobs`` from ``shim``, ``harness`` from this process's."""
     harness_home = Path(__file__).resolve().parent.parent.parent
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(shim), str(harness_home)])
+    inherited = [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    env["PYTHONPATH"] = os.pathsep.join([str(shim), str(harness_home), *inherited])
     if name == "base":
         env.pop("JOBHARNESS_INJECT_REGRESSION", None)  # the injection slows the new side only
     # -P: the cwd (the side's tree, so relative specs resolve there) is not put on the path

@@ -77,6 +77,7 @@ def _measure(
                 raise ConfigError(f"gate --against: {error}; {_fix(spec)}") from error
         base, new = sides
         print(f"  base: {base.durable_jobs}\n  new:  {new.durable_jobs}")
+        _check_sources(sides, (tree, repo))
         print(f"  store {spec}, payloads {', '.join(plan.payloads)}, rounds interleaved")
         pairs, errors = measure_ab(plan, base, new)
         results: list[tuple[str, list[float], list[float]] | FigureVerdict] = [
@@ -87,6 +88,18 @@ def _measure(
     finally:
         for side in sides:
             side.stop()
+
+
+def _check_sources(sides: list[Side], homes: tuple[Path, Path]) -> None:
+    """Each side imported the ``durable_jobs`` of its own tree (where the tree has one): else
+    both might be timing one version, and "no change" would mean nothing."""
+    for side, home in zip(sides, homes, strict=True):
+        own = (home / "durable_jobs").resolve()
+        if own.is_dir() and Path(side.durable_jobs).resolve() != own:
+            raise ConfigError(
+                f"gate --against: the {side.name} side imported durable_jobs from "
+                f"{side.durable_jobs}, not from {own}; is PYTHONPATH or a .pth file forcing it?"
+            )
 
 
 def _report(
