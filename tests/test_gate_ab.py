@@ -43,6 +43,7 @@ from harness.gate.worktree import resolve_base, temporary_worktree
 from harness.results import CriterionResult
 from harness.significance import (
     average_ranks,
+    balanced_ratio,
     bootstrap_ratio_ci,
     median_ratio,
     wilcoxon_signed_rank,
@@ -85,6 +86,21 @@ def test_the_bootstrap_interval_holds_the_ratio_and_repeats_with_its_seed() -> N
     low, high = bootstrap_ratio_ci(base, new)
     assert 1.15 < low <= 1.25 <= high < 1.35
     assert bootstrap_ratio_ci(base, new) == (low, high)
+
+
+def test_an_order_effect_cancels_in_the_balanced_ratio() -> None:
+    # The second call of a round pays 1.4x (a damaged read after the other side's repair):
+    # the plain median lands on one mode; balanced, only the true 1.2 remains.
+    first = [i % 2 == 0 for i in range(101)]
+    base = [1.0 if f else 1.4 for f in first]
+    new = [1.2 * (1.4 if f else 1.0) for f in first]
+    assert math.isclose(median_ratio(base, new), 1.2 * 1.4)
+    assert math.isclose(balanced_ratio(base, new, first), 1.2)
+    low, high = bootstrap_ratio_ci(base, new, first)
+    assert math.isclose(low, 1.2) and math.isclose(high, 1.2)
+    unchanged = [1.4 if f else 1.0 for f in first]  # the order effect alone: plain median 1.4
+    same = judge("get_damaged.x.1k", base, unchanged, first)
+    assert same.status == "same" and math.isclose(same.ratio or 0, 1.0)
 
 
 def test_a_figure_fails_only_when_the_slowdown_is_significant_and_large() -> None:

@@ -33,7 +33,8 @@ from typing import IO, Any
 
 from harness.errors import HarnessError
 
-Pairs = dict[str, tuple[list[float], list[float]]]  # figure -> (base seconds, new seconds)
+# figure -> (base seconds, new seconds, whether the base side went first in that round)
+Pairs = dict[str, tuple[list[float], list[float], list[bool]]]
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def measure_ab(
     common = [f for f in base.figures if f in new.figures]
     errors = {f: f"only the {s.name} side has it" for s in (base, new) for f in s.figures
               if f not in common}  # fmt: skip
-    pairs: Pairs = {f: ([], []) for f in common}
+    pairs: Pairs = {f: ([], [], []) for f in common}
     for _name, figures, rounds in groups(plan, common):
         for side in (base, new):
             side.time("gc")
@@ -211,17 +212,18 @@ def measure_ab(
                     active.remove(figure)
                     continue
                 if round_number >= 0:
-                    pairs[figure][0].append(times[0])
-                    pairs[figure][1].append(times[1])
+                    for values, value in zip(pairs[figure], times, strict=True):
+                        values.append(value)  # type: ignore[attr-defined]
             if not active:
                 break
     return {f: p for f, p in pairs.items() if f not in errors}, errors
 
 
-def _one_pair(figure: str, base: Side, new: Side, rng: random.Random) -> tuple[float, float]:
-    """One call of ``figure`` on each side, back to back, the first side drawn at random."""
+def _one_pair(figure: str, base: Side, new: Side, rng: random.Random) -> tuple[float, float, bool]:
+    """One call of ``figure`` on each side, back to back, the first side drawn at random:
+    (base seconds, new seconds, whether base went first)."""
     if rng.random() < 0.5:
         first = base.time(figure)
-        return first, new.time(figure)
+        return first, new.time(figure), True
     second = new.time(figure)
-    return base.time(figure), second
+    return base.time(figure), second, False

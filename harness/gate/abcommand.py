@@ -64,7 +64,7 @@ def run_ab_gate(args: argparse.Namespace) -> int:
 
 def _measure(
     plan: ABPlan, spec: str, tree: Path, repo: Path, work: Path
-) -> tuple[list[tuple[str, list[float], list[float]] | FigureVerdict], list[str]]:
+) -> tuple[list[tuple[str, list[float], list[float], list[bool]] | FigureVerdict], list[str]]:
     """Start both sides, time them, stop them; raw pairs per figure, and the notes."""
     label = _label(spec)
     sides: list[Side] = []
@@ -80,8 +80,8 @@ def _measure(
         _check_sources(sides, (tree, repo))
         print(f"  store {spec}, payloads {', '.join(plan.payloads)}, rounds interleaved")
         pairs, errors = measure_ab(plan, base, new)
-        results: list[tuple[str, list[float], list[float]] | FigureVerdict] = [
-            (figure, b, n) for figure, (b, n) in sorted(pairs.items())
+        results: list[tuple[str, list[float], list[float], list[bool]] | FigureVerdict] = [
+            (figure, *samples) for figure, samples in sorted(pairs.items())
         ]
         results += [not_compared(figure, why) for figure, why in sorted(errors.items())]
         return results, sorted({*base.notes, *new.notes})
@@ -105,7 +105,7 @@ def _check_sources(sides: list[Side], homes: tuple[Path, Path]) -> None:
 def _report(
     args: argparse.Namespace,
     base: BaseCommit,
-    measured: list[tuple[str, list[float], list[float]] | FigureVerdict],
+    measured: list[tuple[str, list[float], list[float], list[bool]] | FigureVerdict],
     notes: list[str],
     criteria: list[Change],
     min_effect: float,

@@ -5,9 +5,11 @@ A figure is a **regression** only when both hold:
 * the slowdown is *significant*: the one-sided Wilcoxon signed-rank test of the per-round log
   ratios ``log(new / base)`` gives p < ``alpha`` (0.01), and the 95 % bootstrap interval of
   the median per-round ratio lies above 1 (:mod:`harness.significance`);
-* it is *large enough to matter*: the median of the per-round ratios new/base exceeds 1 + the
-  minimum effect (:data:`DEFAULT_MIN_EFFECT`, 5 %, or ``--min-effect``). Significance alone
-  would fail a gate on a real but harmless 2 %.
+* it is *large enough to matter*: the median of the per-round ratios new/base (the geometric
+  mean of its values over the rounds where base went first and where new did, so an order
+  effect cancels: :func:`~harness.significance.balanced_ratio`) exceeds 1 + the minimum effect
+  (:data:`DEFAULT_MIN_EFFECT`, 5 %, or ``--min-effect``). Significance alone would fail a gate
+  on a real but harmless 2 %.
 
 **Faster** is the mirror image (p of "below" < alpha, interval below 1, ratio under
 1 / (1 + minimum effect)). A figure with fewer than :data:`MIN_PAIRS` pairs, or whose operation
@@ -27,7 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.significance import bootstrap_ratio_ci, median_ratio, wilcoxon_signed_rank
+from harness.significance import balanced_ratio, bootstrap_ratio_ci, wilcoxon_signed_rank
 
 ALPHA = 0.01
 MIN_PAIRS = 20
@@ -41,7 +43,8 @@ MARKS = {"slower": "FAIL", "faster": "better", "same": "ok", "not compared": "WA
 @dataclass(frozen=True)
 class FigureVerdict:
     """One figure's comparison: each side's median in microseconds, and ``ratio``, the median of
-    the per-round ratios new/base, with its 95 % interval."""
+    the per-round ratios new/base (balanced over which side went first), with its 95 %
+    interval."""
 
     figure: str
     status: str  # slower | faster | same | not compared
@@ -62,12 +65,16 @@ def judge(
     figure: str,
     base: Sequence[float],
     new: Sequence[float],
+    base_first: Sequence[bool] | None = None,
     *,
     min_effect: float = DEFAULT_MIN_EFFECT,
     alpha: float = ALPHA,
 ) -> FigureVerdict:
-    """The verdict on one figure from its paired samples (seconds; ``base[i]`` with ``new[i]``)."""
-    usable = [(b, n) for b, n in zip(base, new, strict=True) if b > 0 and n > 0]
+    """The verdict on one figure from its paired samples (seconds; ``base[i]`` with ``new[i]``,
+    measured in that order where ``base_first[i]``)."""
+    order = list(base_first) if base_first is not None else [True] * len(base)
+    kept = [(b, n, f) for b, n, f in zip(base, new, order, strict=True) if b > 0 and n > 0]
+    usable = [(b, n) for b, n, _ in kept]
     if len(usable) < MIN_PAIRS:
         return FigureVerdict(
             figure, "not compared", len(usable), why=f"only {len(usable)} pairs of samples "
@@ -75,8 +82,9 @@ def judge(
         )  # fmt: skip
     b_values = [b for b, _ in usable]
     n_values = [n for _, n in usable]
-    ratio = median_ratio(b_values, n_values)
-    ci = bootstrap_ratio_ci(b_values, n_values)
+    firsts = [f for _, _, f in kept]
+    ratio = balanced_ratio(b_values, n_values, firsts)
+    ci = bootstrap_ratio_ci(b_values, n_values, firsts)
     test = wilcoxon_signed_rank([math.log(n / b) for b, n in usable])
     if test.p_greater < alpha and ci[0] > 1 and ratio > 1 + min_effect:
         status = "slower"
