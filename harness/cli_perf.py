@@ -90,7 +90,7 @@ def _add_gate(commands: Any) -> None:
         "--min-effect",
         type=float,
         default=None,
-        help="A/B: the least slowdown of a median that fails the gate (default 0.05: 5%%)",
+        help="A/B: the least slowdown of a median that fails the gate (default 0.05: 5%%; get_damaged 0.10)",
     )
     gate.add_argument(
         "--store",

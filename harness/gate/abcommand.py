@@ -31,8 +31,10 @@ from harness.gate.ab import AB_FULL, AB_QUICK, ABPlan, Side, SideError, measure_
 from harness.gate.baseline import Baseline, Change, compare, gather_results, render_table
 from harness.gate.verdicts import (
     ALPHA,
+    DAMAGED_MIN_EFFECT,
     DEFAULT_MIN_EFFECT,
     FigureVerdict,
+    default_min_effect,
     judge,
     not_compared,
     render_verdicts,
@@ -44,8 +46,8 @@ from harness.store.spec import BUILTIN_STORES, parse_store_spec
 
 def run_ab_gate(args: argparse.Namespace) -> int:
     """Measure the working tree against ``args.against``; 0 pass, 1 regression, 2 bad input."""
-    min_effect = DEFAULT_MIN_EFFECT if args.min_effect is None else args.min_effect
-    if not 0 <= min_effect < 10:
+    min_effect = args.min_effect  # None: each figure's default (verdicts.default_min_effect)
+    if min_effect is not None and not 0 <= min_effect < 10:
         raise ConfigError(f"--min-effect {min_effect}: expected a fraction such as 0.05 (5%)")
     injection = requested_injection()
     spec = getattr(args, "store", None) or "hardened"
@@ -108,11 +110,13 @@ def _report(
     measured: list[tuple[str, list[float], list[float], list[bool]] | FigureVerdict],
     notes: list[str],
     criteria: list[Change],
-    min_effect: float,
+    min_effect: float | None,
 ) -> int:
     """Judge, print the table and the verdict line; the exit code."""
     verdicts = [
-        item if isinstance(item, FigureVerdict) else judge(*item, min_effect=min_effect)
+        item
+        if isinstance(item, FigureVerdict)
+        else judge(*item, min_effect=_effect_of(item[0], min_effect))
         for item in measured
     ]
     print()
@@ -129,9 +133,14 @@ def _report(
     bad_criteria = [c for c in criteria if c.is_regression]
     strict = bool(getattr(args, "strict", False))
     against = f"{base.label} ({base.short})"
+    effect = (
+        f"{min_effect:.0%}"
+        if min_effect is not None
+        else f"{DEFAULT_MIN_EFFECT:.0%} (get_damaged {DAMAGED_MIN_EFFECT:.0%})"
+    )
     print()
     if slower or bad_criteria or (strict and unlike):
-        parts = [f"{len(slower)} figure(s) slower by more than {min_effect:.0%} (p < {ALPHA})"]
+        parts = [f"{len(slower)} figure(s) slower by more than {effect} (p < {ALPHA})"]
         parts += [f"{len(bad_criteria)} criterion regression(s)"] if bad_criteria else []
         parts += [f"{len(unlike)} figure(s) not compared (--strict)"] if strict and unlike else []
         print(f"gate: FAIL: {', '.join(parts)} against {against}")
@@ -141,9 +150,13 @@ def _report(
         print(f"gate: nothing compared against {against}")
         return 1 if strict else 0
     print(f"gate: pass: {compared} figure(s) compared against {against}, none slower by more "
-          f"than {min_effect:.0%}" + (f"; {len(criteria)} criteria as in the baseline"
+          f"than {effect}" + (f"; {len(criteria)} criteria as in the baseline"
                                       if criteria else ""))  # fmt: skip
     return 0
+
+
+def _effect_of(figure: str, given: float | None) -> float:
+    return default_min_effect(figure) if given is None else given
 
 
 def _criteria_changes(args: argparse.Namespace) -> list[Change]:
