@@ -3,6 +3,7 @@
     jobharness bench  [--quick] [--out DIR] [--stores LIST]
     jobharness report [RUN_DIR ...] [--out DIR]
     jobharness gate   --baseline reports/baseline.json [RESULTS ...] [--threshold 0.10]
+    jobharness gate   --against [REF] [--quick] [--min-effect 0.10] [--strict] [--store SPEC]
     jobharness gate   --write-baseline RESULTS ... [--baseline reports/baseline.json]
 
 Each command lives in its own module (:mod:`harness.bench.command`, :mod:`harness.report.command`,
@@ -48,8 +49,14 @@ def add_commands(commands: Any) -> None:
         "--out", type=Path, help="where to write report.html and summary.md (default: reports/)"
     )
 
+    _add_gate(commands)
+
+
+def _add_gate(commands: Any) -> None:
+    """``jobharness gate``'s arguments: both modes' (:mod:`harness.gate.command`)."""
     gate = commands.add_parser(
-        "gate", help="compare results with a baseline: exit 1 on a regression"
+        "gate",
+        help="exit 1 on a regression: A/B against a commit (--against), or a committed baseline",
     )
     gate.add_argument(
         "results", type=Path, nargs="*", help="report.json / bench.json files or their folders"
@@ -66,6 +73,35 @@ def add_commands(commands: Any) -> None:
         type=float,
         default=None,
         help="default allowed regression of a median ratio (0.10 = 10%%)",
+    )
+    gate.add_argument(
+        "--against",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="REF",
+        help="A/B mode: measure this working tree against commit/branch/tag REF in the same run "
+        "(default: the merge base of HEAD with origin/main or main)",
+    )
+    gate.add_argument(
+        "--quick", action="store_true", help="A/B: 1 KB figures only, fewer rounds (about 10 s)"
+    )
+    gate.add_argument(
+        "--min-effect",
+        type=float,
+        default=None,
+        help="A/B: the least slowdown of a median that fails the gate (default 0.05: 5%%; get_damaged 0.10)",
+    )
+    gate.add_argument(
+        "--store",
+        metavar="SPEC",
+        default=None,
+        help="A/B: the store to measure at both commits (default: hardened)",
+    )
+    gate.add_argument(
+        "--strict",
+        action="store_true",
+        help="figures that could not be compared fail the gate instead of warning",
     )
     gate.add_argument(
         "--write-baseline",

@@ -78,9 +78,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak", action="store_true", help="also run the long soak tests")
+    parser.addoption(
+        "--gate-power",
+        action="store_true",
+        help="also run the short power table of the A/B gate (every injection, busy disk; ~1 min)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--gate-power"):
+        skip_power = pytest.mark.skip(reason="gate power table: run with --gate-power")
+        for item in items:
+            if "gate_power" in item.keywords:
+                item.add_marker(skip_power)
     if config.getoption("--soak"):
         return
     skip = pytest.mark.skip(reason="soak test: run with --soak")

@@ -1,12 +1,14 @@
 """The README's CI job, run as written: its jobharness steps, read from the README itself.
 
-The job runs ``verify`` under sudo (some scenarios need root), then ``bench`` and ``gate`` as
-the normal user into the same ``reports/`` folder. The test runs those steps in a folder that
-stands for the checkout, owned by an unprivileged user (``nobody``), with the repository's
-baseline: the sudo step as root with ``SUDO_UID``/``SUDO_GID`` set as sudo sets them, the others
-as ``nobody`` where this machine lets ``nobody`` run the project's Python (else as root, which
-still runs every step but cannot show the permissions; the test says so). The install step
-(apt-get, a venv, pip) is not run here: tests/test_install.py installs the wheel.
+The job runs ``verify`` under sudo (some scenarios need root), then the A/B ``gate --against``
+(pull requests), ``bench`` and the baseline ``gate`` as the normal user into the same
+``reports/`` folder. The test runs those steps in a clone of this repository that stands for the
+checkout (with ``origin/main``, as ``fetch-depth: 0`` gives), owned by an unprivileged user
+(``nobody``), with the repository's baseline: the sudo step as root with ``SUDO_UID`` and
+``SUDO_GID`` set as sudo sets them, the others as ``nobody`` where this machine lets ``nobody``
+run the project's Python (else as root, which still runs every step but cannot show the
+permissions; the test says so). The install step (apt-get, a venv, pip) is not run here:
+tests/test_install.py installs the wheel.
 """
 
 from __future__ import annotations
@@ -45,13 +47,20 @@ def nobody_can_run_python() -> bool:
 
 def test_the_readme_ci_job_runs_as_written(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
-    (checkout / "reports").mkdir(parents=True)
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(checkout)], check=True)
+    (checkout / "reports").mkdir(exist_ok=True)
     shutil.copy2(ROOT / "reports" / "baseline.json", checkout / "reports" / "baseline.json")
-    for path in (checkout, checkout / "reports", checkout / "reports" / "baseline.json"):
-        os.chown(path, NOBODY, NOBODY)  # the user's checkout
+    home = tmp_path / "home"  # git reads $HOME/.gitconfig; root's is not nobody's to read
+    home.mkdir()
+    for path in (home, checkout, *checkout.rglob("*")):
+        os.lchown(path, NOBODY, NOBODY)  # the user's checkout
     as_nobody = nobody_can_run_python()
     bin_dir = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if k not in ("JOBHARNESS_TREND", "SUDO_UID")}
+    # A checkout owned by another user than the one running git (root, where nobody cannot
+    # run this Python) is "dubious" to git; the CI runner owns its checkout.
+    env |= {"HOME": str(home), "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory",
+            "GIT_CONFIG_VALUE_0": "*"}  # fmt: skip
     results = []
     for step in ci_steps():
         words = shlex.split(step.replace(".venv/bin/", f"{bin_dir}/"))
@@ -72,6 +81,12 @@ def test_the_readme_ci_job_runs_as_written(tmp_path: Path) -> None:
             assert owners == {NOBODY}, "a sudo run's files must be handed back to the user"
         elif command == "bench":
             assert done.returncode == 0, (step, done.stdout[-3000:], done.stderr[-2000:])
+        elif "--against" in words:
+            # The A/B gate of a pull request: this branch against origin/main, measured now.
+            assert done.returncode in (0, 1), (step, done.stdout[-3000:], done.stderr[-2000:])
+            assert done.stdout.startswith("mode: A/B against origin/main ("), done.stdout
+            assert re.search(r"^gate: (pass|FAIL)", done.stdout, re.M), done.stdout
+    assert any("--against" in step for step, _ in results), "the pull-request step is gone"
     gate_step, gate = results[-1]
     assert "gate" in gate_step
     # On another machine than the baseline's, a figure may regress (exit 1): the gate decides.

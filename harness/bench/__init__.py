@@ -13,6 +13,7 @@ One role per module; imports flow down this list (a module imports only those be
 ``directory``   latency as the directory fills up
 ``scaling``     throughput of many processes, in fixed windows
 ``population``  stores full of jobs, made fast; a cold ``recover()``
+``inject``      test-only regressions on the measured operations (the gate's power)
 ``operations``  the timed operations: floors, save/get/update, the damaged read
 ``figures``     a figure's record (p50, p99, paired ratios) from its samples
 ``rounds``      THE latency core: interleaved rounds of timed operations

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.bench.inject import ENV, requested_injection
 from harness.bench.plan import FULL, QUICK
 from harness.bench.rendering import format_table, render_bench_markdown, trend_figures
 from harness.bench.run import run_bench
@@ -38,11 +39,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
     out = getattr(args, "out", None) or Path("reports") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder; give a folder for the results")
+    injection = requested_injection()  # a bad value is exit 2 before anything runs
     skipped = check_postgres(stores, explicit=getattr(args, "stores", None) is not None)
     stores = [name for name in stores if name not in skipped]
     print(
         f"jobharness bench{' --quick' if quick else ''}: stores {', '.join(stores)}"
-        + "".join(f"\n  skipped {name}: {why}" for name, why in skipped.items()),
+        + "".join(f"\n  skipped {name}: {why}" for name, why in skipped.items())
+        + (f"\n  {ENV}={injection}: a regression injected on purpose" if injection else ""),
         flush=True,
     )
     created = missing_ancestors(out.resolve())

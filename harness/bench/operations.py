@@ -112,9 +112,16 @@ def store_operations(
             write_floor,
             lambda: store.save_job(job_id, job),
             also_against=minimal,
+            job_id=job_id,
         ),
         TimedOperation(
-            f"get.{name}.{payload}", "get", name, payload, read_floor, lambda: store.get_job(job_id)
+            f"get.{name}.{payload}",
+            "get",
+            name,
+            payload,
+            read_floor,
+            lambda: store.get_job(job_id),
+            job_id=job_id,
         ),
         TimedOperation(
             f"update.{name}.{payload}",
@@ -124,6 +131,7 @@ def store_operations(
             write_floor,
             lambda: store.update_job(job_id, {"progress": next(counter)}),
             also_against=minimal,
+            job_id=job_id,
         ),
     ]
 
@@ -168,6 +176,7 @@ def damaged_read_operation(
         f"floor_read.{payload}",
         read,
         damage,
+        job_id=job_id,
     )
 
 

@@ -45,7 +45,8 @@ class TimedOperation:
 
     ``floor`` names the figure it is judged against (its ``ratio``); ``also_against`` names
     further floors, as (record key, floor figure) pairs, e.g. ``("ratio_minimal",
-    "floor_write_minimal.1k")``: each gives the figure one more paired ratio.
+    "floor_write_minimal.1k")``: each gives the figure one more paired ratio. ``job_id`` is the
+    job a store operation works on (None for a floor), for a hook that needs its file.
     """
 
     figure: str
@@ -56,6 +57,7 @@ class TimedOperation:
     call: Callable[[], object]
     prepare: Callable[[], None] | None = None
     also_against: tuple[tuple[str, str], ...] = ()
+    job_id: str | None = None
 
 
 class MeasurementError(HarnessError):

@@ -37,6 +37,7 @@ from typing import Any
 from harness.bench.breakdown import BREAKDOWN_STORES, measure_breakdown
 from harness.bench.directory import measure_directory_sizes
 from harness.bench.figures import summarize_all
+from harness.bench.inject import inject_regression
 from harness.bench.operations import (
     WRITE_OPS,
     damaged_read_operation,
@@ -192,6 +193,7 @@ def _latency_phase(
         operations = floors.all()
         for name, handle in opened.items():
             operations += store_operations(name, handle.store, payload, payload_job(name, payload))
+        operations = inject_regression(operations, opened)  # tests of the gate's power only
         # Writes and reads in separate rounds: a read timed right after an fsync (an idle CPU,
         # a busy journal) would carry the write's aftermath into the read's ratio.
         writes = [op for op in operations if op.op in WRITE_OPS]
@@ -244,6 +246,7 @@ def _damaged_reads(
         job = payload_job(f"{name}-damaged", payload)
         try:
             damaged = damaged_read_operation(name, opened[name], payload, job)
+            [damaged] = inject_regression([damaged], opened)
         except MeasurementError as error:
             bench["_notes"].append(f"get_damaged is not measured for {error}")
             continue

@@ -1,7 +1,10 @@
-"""The CI regression gate: compare results with a committed baseline, exit 1 on a regression.
+"""The committed-baseline mode of the gate: results compared with ``reports/baseline.json``.
 
     jobharness gate --baseline reports/baseline.json reports/verify-hardened-*/ reports/bench-*/
     jobharness gate --write-baseline reports/verify-*/ reports/bench-*/    # refresh the baseline
+
+The mode for criteria, and for figures where no git history is at hand; the A/B mode
+(:mod:`harness.gate.ab`) is the one with power on figures (docs/benchmarks.md, "The gate's power").
 
 Two kinds of regression fail the gate:
 
@@ -27,8 +30,6 @@ Baseline format (``reports/baseline.json``)::
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,6 @@ from harness.results import (
     BenchResults,
     RunReport,
     load_run,
-    read_json_object,
     status_of,
 )
 from harness.results.provenance import current_commit
@@ -334,7 +334,7 @@ def render_table(changes: list[Change]) -> str:
     )
 
 
-def _worth_showing(changes: list[Change]) -> tuple[list[Change], list[str]]:
+def worth_showing(changes: list[Change]) -> tuple[list[Change], list[str]]:
     """The rows that say something (regressed, improved), and a line or two for the rest, which
     ``-v`` lists in full: a gate's table is read for what changed."""
     shown = [c for c in changes if c.status in ("regression", "improved")]
@@ -378,50 +378,3 @@ def _delta(change: Change) -> str:
     if change.kind != "figure" or change.now is None or not change.baseline:
         return ""
     return f"{(change.now / change.baseline - 1) * 100:+.1f}%"
-
-
-def run_gate_command(args: argparse.Namespace) -> int:
-    if args.threshold is not None and not 0 < args.threshold < 10:
-        raise ConfigError(f"--threshold {args.threshold}: expected a fraction such as 0.10 (10%)")
-    results = gather_results(list(args.results))
-    if args.write_baseline:
-        baseline = build_baseline(
-            results, args.threshold if args.threshold is not None else DEFAULT_THRESHOLD
-        )
-        if not baseline.figures and not baseline.criteria:
-            raise ConfigError(
-                "the results hold no criteria and no ratio figures: nothing to put in a baseline"
-            )
-        args.baseline.parent.mkdir(parents=True, exist_ok=True)
-        args.baseline.write_text(json.dumps(baseline.as_dict(), indent=2, sort_keys=True) + "\n")
-        print(
-            f"baseline written to {args.baseline}: {len(baseline.figures)} figures, "
-            f"criteria of {len(baseline.criteria)} store(s)"
-        )
-        return 0
-    if not args.baseline.exists():
-        raise ConfigError(f"{args.baseline}: no baseline; write one with --write-baseline RESULTS")
-    baseline = Baseline.from_dict(read_json_object(args.baseline), str(args.baseline))
-    changes = compare(baseline, results, args.threshold)
-    measured = [c for c in changes if c.status not in ("not measured", "not comparable")]
-    unlike = [c for c in changes if c.status == "not comparable"]
-    if not measured:
-        raise ConfigError(
-            "nothing in the results matches the baseline (different stores or figures?)"
-        )
-    shown, notes = (changes, []) if getattr(args, "verbose", False) else _worth_showing(changes)
-    print(render_table(shown) if shown else "no criterion or figure changed beyond its limit")
-    for note in notes:
-        print(f"  {note}")
-    regressions = [c for c in changes if c.is_regression]
-    print()
-    if regressions:
-        print(f"gate: FAIL: {len(regressions)} regression(s) against {args.baseline}")
-        return 1
-    print(f"gate: pass: {len(measured)} criteria and figures within limits of {args.baseline}")
-    if unlike:
-        print(
-            f"gate: {len(unlike)} figure(s) not compared: the disk's floor moved more than "
-            f"{COMPARABLE_FLOOR_FACTOR}x since the baseline"
-        )
-    return 0
