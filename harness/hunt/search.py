@@ -200,9 +200,6 @@ def hunt(
     ``derandomize``, without the database): what a test needs to judge the same hunt twice.
     ``job_files=False`` (the preflight found no file per job) leaves out damage and power cuts.
     """
-    from hypothesis import Phase, Verbosity, settings
-    from hypothesis.database import DirectoryBasedExampleDatabase
-
     from harness.hunt.strategies import schedules
 
     state = HuntState(time.monotonic(), budget_s)
@@ -211,16 +208,7 @@ def hunt(
     def fails(schedule: Schedule) -> bool:
         return state.judge(schedule, spec, out, seed, say)
 
-    rules = settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None
-        if same_schedules
-        else DirectoryBasedExampleDatabase(str(out.parent / DATABASE)),
-        derandomize=same_schedules,
-        phases=(Phase.reuse, Phase.generate, Phase.shrink),
-        verbosity=Verbosity.quiet,  # the hunt says what it found; Hypothesis's own lines would not
-    )
+    rules = _settings(max_examples, same_schedules, out)
     key = f"jobharness-hunt/{spec}".encode()
     ended = "flaky"
     interrupted: KeyboardInterrupt | None = None
@@ -244,6 +232,23 @@ def hunt(
         interrupted=interrupted,
         unjudged=state.unjudged,
         unjudged_reason=state.unjudged_reason,
+    )
+
+
+def _settings(max_examples: int, same_schedules: bool, out: Path) -> Any:
+    """Hypothesis's settings for a hunt: no deadline, quiet, the database beside ``out``
+    (none for ``same_schedules``, which derandomizes instead)."""
+    from hypothesis import Phase, Verbosity, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    database = None if same_schedules else DirectoryBasedExampleDatabase(str(out.parent / DATABASE))
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=database,
+        derandomize=same_schedules,
+        phases=(Phase.reuse, Phase.generate, Phase.shrink),
+        verbosity=Verbosity.quiet,  # the hunt says what it found; Hypothesis's own lines would not
     )
 
 
