@@ -183,3 +183,30 @@ def test_the_sqlite_fsync_error_a_hunt_found_now_names_its_cause(
     report = json.loads((out / "report.json").read_text())
     criteria = {c["id"]: c["status"] for c in report["criteria"]}
     assert criteria["C5"] == "pass", report["criteria"]
+
+
+@needs_strace
+def test_a_free_running_failure_gets_a_deterministic_twin_that_replays_exactly(
+    tmp_path: Path,
+) -> None:
+    """A random-time kill in turns lands between two calls and leaves nothing half done, so
+    the twin that fails is the one with a kill at the first rename, in 40 turns."""
+    from harness.hunt.schedule import Fault, Processes, Schedule
+    from harness.hunt.search import Trial, deterministic_twin
+    from harness.hunt.strategies import AFTER_A_KILL, twins_of
+
+    kill = Fault(
+        "kill", "writer-1", (("at", "random"),), "kill writer-1 at a random time", AFTER_A_KILL
+    )
+    free = Schedule(2, (100,), 0.6, (Processes("writer", 2),), (kill,))
+    twins = twins_of(free)
+    assert all(twin.deterministic for twin in twins)
+    assert [twin.faults[0].label for twin in twins[2:]] == [
+        "kill writer-1 at rename #1", "kill writer-1 at fsync #1", "kill writer-1 at write #1"
+    ]  # fmt: skip
+    store = f"{ROOT / 'tests' / 'broken_stores' / 'no_recover.py'}:make_store"
+    twin = deterministic_twin(Trial(free, tmp_path / "x.toml", 1, []), store, tmp_path, 3)
+    assert twin is not None
+    assert twin.schedule.describe() == "2 writer; kill writer-1 at rename #1; 40 turns"
+    assert [criterion.id for criterion in twin.failed] == ["C8"]
+    assert deterministic_twin(twin, store, tmp_path / "again", 3) is None  # already deterministic

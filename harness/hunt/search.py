@@ -23,7 +23,6 @@ Three things keep it honest:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import time
@@ -279,27 +278,25 @@ def _search(
 
 
 def deterministic_twin(trial: Trial, spec: str, folder: Path, seed: int) -> Trial | None:
-    """A free-running failure's twin in turns (the same schedule, deterministic), if it fails
-    twice too: then it replays on the same operation numbers, which the free one cannot.
+    """A free-running failure's deterministic twin (:func:`~harness.hunt.strategies.twins_of`),
+    if one fails twice too: it replays on the same operation numbers, which the free one cannot.
 
     Hypothesis tries deterministic schedules first, but shrinks a free-running failure on its
     own terms; a race the turns hide (a torn read, a lost update) has no twin.
     """
+    from harness.hunt.strategies import twins_of
+
     if trial.schedule.deterministic:
         return None
-    for turns in TWIN_TURNS:
-        twin = dataclasses.replace(trial.schedule, turns=turns)
+    for index, twin in enumerate(twins_of(trial.schedule)):
         twin_seed = schedule_seed(twin, seed)
-        where = folder / f"twin-{turns}"
+        where = folder / f"twin-{index + 1}"
         first = run_schedule(twin, spec, where, twin_seed)
         if first and first.failed:
             again = run_schedule(twin, spec, where / "again", twin_seed)
             if again and again.failed:
                 return Trial(twin, where / "scenario.toml", twin_seed, first.failed)
     return None
-
-
-TWIN_TURNS = (40, 120)  # the turns a free-running failure's deterministic twin is tried with
 
 
 def confirm(

@@ -11,6 +11,8 @@ simple choice, free-running.
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import strategies as st
 
 from harness.hunt.schedule import Fault, PowerCut, Processes, Schedule
@@ -82,9 +84,27 @@ AFTER_A_KILL = ("no_litter", "no_descriptor_leak")
 AFTER_DAMAGE = ("recovery_to_last_good",)
 
 
-def _kill_at(who: str, call: str, nth: int) -> Fault:
+def kill_at(who: str, call: str, nth: int) -> Fault:
     keys = (("at", "syscall"), ("syscall", call), ("nth", nth))
     return Fault("kill", who, keys, f"kill {who} at {call} #{nth}", AFTER_A_KILL)
+
+
+def twins_of(schedule: Schedule) -> list[Schedule]:
+    """A free-running schedule's deterministic twins, simplest first: the same schedule in
+    turns, then with one random-time kill made a kill at the first rename, fsync or write (in
+    turns a random kill lands between two calls, where it leaves nothing half done)."""
+    twins = [dataclasses.replace(schedule, turns=turns) for turns in TWIN_TURNS]
+    for index, fault in enumerate(schedule.faults):
+        if fault.kind != "kill" or dict(fault.keys).get("at") != "random":
+            continue
+        for call in SYSCALLS:
+            faults = list(schedule.faults)
+            faults[index] = kill_at(fault.target or "", call, 1)
+            twins.append(dataclasses.replace(schedule, faults=tuple(faults), turns=TWIN_TURNS[0]))
+    return twins
+
+
+TWIN_TURNS = (40, 120)
 
 
 def _kill_random(who: str) -> Fault:
@@ -109,7 +129,7 @@ def _pause(who: str, ms: int) -> Fault:
 def _fault(killable: list[str], allowed: tuple[str, ...]) -> st.SearchStrategy[Fault]:
     target = st.sampled_from(killable)
     kinds = {
-        "kill_syscall": st.builds(_kill_at, target, st.sampled_from(SYSCALLS), st.integers(1, 6)),
+        "kill_syscall": st.builds(kill_at, target, st.sampled_from(SYSCALLS), st.integers(1, 6)),
         "kill_random": st.builds(_kill_random, target),
         "damage": st.builds(
             _damage,
