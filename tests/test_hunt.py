@@ -191,14 +191,11 @@ def test_a_free_running_failure_gets_a_deterministic_twin_that_replays_exactly(
 ) -> None:
     """A random-time kill in turns lands between two calls and leaves nothing half done, so
     the twin that fails is the one with a kill at the first rename, in 40 turns."""
-    from harness.hunt.schedule import Fault, Processes, Schedule
+    from harness.hunt.schedule import Processes, Schedule
     from harness.hunt.search import Trial, deterministic_twin
-    from harness.hunt.strategies import AFTER_A_KILL, twins_of
+    from harness.hunt.strategies import kill_random, twins_of
 
-    kill = Fault(
-        "kill", "writer-1", (("at", "random"),), "kill writer-1 at a random time", AFTER_A_KILL
-    )
-    free = Schedule(2, (100,), 0.6, (Processes("writer", 2),), (kill,))
+    free = Schedule(2, (100,), 0.6, (Processes("writer", 2),), (kill_random("writer-1"),))
     twins = twins_of(free)
     assert all(twin.deterministic for twin in twins)
     assert [twin.faults[0].label for twin in twins[2:]] == [

@@ -41,14 +41,16 @@ class Processes:
 @dataclass(frozen=True)
 class Fault:
     """One fault: its kind, its target (a process such as ``writer-0``; None for damage, which
-    hits the store's files), the keys of its TOML table in order, how to say it, and the
-    checkers that judge what it does (all set where it is drawn, :mod:`.strategies`)."""
+    hits the store's files), the keys of its TOML table in order, how to say it, the checkers
+    that judge what it does, and the faults that may replace it in a deterministic twin (a
+    random-time kill: kills at a system call), all set where it is drawn (:mod:`.strategies`)."""
 
     kind: str
     target: str | None
     keys: tuple[tuple[str, object], ...] = ()
     label: str = ""
     checkers: tuple[str, ...] = ()
+    in_turns: tuple[Fault, ...] = ()  # what may stand in for it in a deterministic twin
 
 
 @dataclass(frozen=True)
