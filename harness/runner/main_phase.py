@@ -102,7 +102,7 @@ def _supervise(
         while actions and actions[0].at <= now - go_time:
             actions.pop(0).action()
         supervisor.watch(phase_end)
-        if not supervisor.alive():
+        if not supervisor.unended():  # not alive(): one that just died is recorded first
             return actions
         if now > hard_stop:
             supervisor.kill_overdue(hard_stop)
@@ -133,11 +133,9 @@ def supervise_in_turns(
         supervisor.watch(0.0 if giver.stopping else math.inf)  # respawn while turns are left
         for name in supervisor.ends:
             giver.close(name)
-        live = [
-            (handle.name, handle.is_stopped)
-            for handle in supervisor.running
-            if handle.name not in supervisor.ends and handle.is_alive()
-        ]
+        # A process that died since watch() stays in until its end is recorded (its kill or
+        # crash, and its respawn, belong before anything else in the history).
+        live = [(handle.name, handle.is_stopped) for handle in supervisor.unended()]
         if not live:
             return pending
         now = time.monotonic()

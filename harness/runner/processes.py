@@ -179,6 +179,11 @@ class Supervisor:
     def alive(self) -> list[ProcessHandle]:
         return [handle for handle in self.running if handle.is_alive()]
 
+    def unended(self) -> list[ProcessHandle]:
+        """The main-phase processes whose end :meth:`watch` has not recorded yet: the alive,
+        and any that died since the last look (their kill or crash is not in the history yet)."""
+        return [handle for handle in self.running if handle.name not in self.ends]
+
     def run_to_end(self, config: ProcessConfig, timeout: float) -> str:
         """Run one side process (setup, restart, final) to its end; kill it if a call hangs."""
         go = self.context.Event()
