@@ -12,7 +12,7 @@ these false alarms.
 
 from __future__ import annotations
 
-from harness.history.fault_windows import faults_of
+from harness.history.fault_windows import FaultMark, faults_of
 from harness.history.log import History, Operation
 
 # What stores raise for an update of a job that does not exist (durable_jobs: JobNotFoundError).
@@ -83,7 +83,7 @@ def on_destroyed_job(op: Operation, spans: dict[str, list[tuple[float, float]]])
 def destroyed_by_damage(
     write: Operation,
     writes: list[Operation],
-    damages: list[tuple[float, tuple[str, ...]]],
+    damages: list[FaultMark],
     before: float,
 ) -> bool:
     """``write`` of a job may be gone because a damage destroyed its version before ``before``.
@@ -93,10 +93,11 @@ def destroyed_by_damage(
     backup serves the version before it, without that write. A later write of the job that
     ended before the damage carried ``write``'s change along (an update reads it back), so it
     spares ``write``. A damage of both copies may leave any older version, or none.
-    ``damages``: (start, files) of each damage of the job. (``jobharness hunt`` found this
+    ``damages``: the job's damages (:func:`damages_by_job`). (``jobharness hunt`` found this
     false alarm: an update, then its job file deleted, then the backup served.)
     """
-    for start, files in damages:
+    for damage in damages:
+        start, files = damage.op.start, damage.files
         if not write.start < start < before or "main" not in files:
             continue  # a damage of the backup alone leaves the current version alone
         if "backup" in files:
@@ -112,10 +113,10 @@ def destroyed_by_damage(
     return False
 
 
-def damages_by_job(history: History) -> dict[str, list[tuple[float, tuple[str, ...]]]]:
-    """(start, files damaged) of each damage, per job."""
-    found: dict[str, list[tuple[float, tuple[str, ...]]]] = {}
+def damages_by_job(history: History) -> dict[str, list[FaultMark]]:
+    """The damages that hit at least one file, per job."""
+    found: dict[str, list[FaultMark]] = {}
     for mark in faults_of(history).damages():
         if mark.job is not None:
-            found.setdefault(mark.job, []).append((mark.op.start, mark.files))
+            found.setdefault(mark.job, []).append(mark)
     return found

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from harness.checkers.excused_writes import damages_by_job, destroyed_by_damage
 from harness.checkers.result import CheckResult, evidence_fields, plural
+from harness.history.fault_windows import FaultMark
 from harness.history.log import OK, History, Operation
 
 
@@ -33,18 +34,18 @@ class _Update:
     seq: int
 
 
-def _saves_by_job(history: History) -> dict[str, list[Operation]]:
-    saves: dict[str, list[Operation]] = {}
-    for op in history.of("save"):
-        saves.setdefault(op.job or "", []).append(op)
-    return saves
+def _by_job(operations: list[Operation]) -> dict[str, list[Operation]]:
+    grouped: dict[str, list[Operation]] = {}
+    for op in operations:
+        grouped.setdefault(op.job or "", []).append(op)
+    return grouped
 
 
 def _required(
     updates: list[_Update],
     saves: list[Operation],
     writes: list[Operation],
-    damages: list[tuple[float, tuple[str, ...]]],
+    damages: list[FaultMark],
     read: Operation,
 ) -> list[_Update]:
     """The updates ``read`` must show: acknowledged before it began, not possibly replaced by a
@@ -68,11 +69,9 @@ def check_no_lost_update(history: History) -> CheckResult:
     for op in updates:
         for name, seq in (op.value or {}).get("changes", {}).items():
             by_key.setdefault((op.job or "", name), []).append(_Update(op, name, seq))
-    saves = _saves_by_job(history)
+    saves = _by_job(history.of("save"))
+    writes = _by_job([*history.of("save"), *updates])  # what may carry an update's change along
     damages = damages_by_job(history)
-    writes: dict[str, list[Operation]] = {}
-    for op in [*history.of("save"), *updates]:
-        writes.setdefault(op.job or "", []).append(op)
     problems: list[str] = []
     checked = 0
     final_checked = 0
