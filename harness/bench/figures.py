@@ -13,18 +13,21 @@ cheaper relative to a floor with two).
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
 from harness.bench.rounds import Samples, TimedOperation
+from harness.significance import median_ratio
 from harness.stats import percentile
 
 
 def paired_median_ratio(values: Sequence[float], floors: Sequence[float]) -> float | None:
-    """The median over rounds of ``values[i] / floors[i]`` (None without usable pairs)."""
-    quotients = [v / f for v, f in zip(values, floors, strict=False) if f > 0]
-    return statistics.median(quotients) if quotients else None
+    """The median over rounds of ``values[i] / floors[i]`` (None without usable pairs): the
+    gate's :func:`~harness.significance.median_ratio`, on the rounds with a floor above 0."""
+    pairs = [(f, v) for v, f in zip(values, floors, strict=False) if f > 0]
+    if not pairs:
+        return None
+    return median_ratio([f for f, _ in pairs], [v for _, v in pairs])
 
 
 def summarize(
