@@ -18,6 +18,10 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
+from json.encoder import (  # type: ignore[attr-defined]
+    c_make_encoder,
+    encode_basestring_ascii,
+)
 from typing import Any
 
 from durable_jobs.errors import InvalidJobError
@@ -44,9 +48,26 @@ class DecodedJob:
 
 
 # json.dumps(job, allow_nan=False, separators=(",", ":")), without building a new encoder on
-# every call (that is what dumps does for any non-default option): the same bytes, 2 us sooner
-# on a 1 KB job. The encoder keeps only its options, so threads may share it.
-_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+# every call, which dumps and JSONEncoder.encode both do (an encoder object, a closure and a
+# dict of "markers" for circular references): the same bytes, with less work between the
+# previous fsync and the next write. Without markers a circular job is caught by the recursion
+# limit instead (RecursionError, below). The encoder keeps only its options: threads share it.
+_ENCODE = (
+    c_make_encoder(
+        None,
+        json.JSONEncoder().default,
+        encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
+    )
+    if c_make_encoder is not None
+    else None
+)
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # where there is no C encoder
 
 
 def encode_job_body(job: object) -> bytes:
@@ -67,34 +88,51 @@ def encode_job_body(job: object) -> bytes:
     try:
         # ensure_ascii keeps the file pure ASCII: every string round-trips exactly, lone
         # surrogates included, and the C encoder takes its fastest path.
-        text = _ENCODER.encode(job)
+        text = "".join(_ENCODE(job, 0)) if _ENCODE is not None else _ENCODER.encode(job)
     except (TypeError, ValueError) as error:
         raise InvalidJobError(f"the job cannot be stored as JSON: {error}") from None
     except RecursionError:
-        raise InvalidJobError("the job cannot be stored as JSON: it is nested too deeply") from None
+        raise InvalidJobError(
+            "the job cannot be stored as JSON: it is nested too deeply (or contains itself)"
+        ) from None
     return text.encode("ascii")
 
 
+_CONTAINERS = (dict, list, tuple)  # a tuple, not ``dict | list | tuple``: isinstance is faster
+
+
 def _refuse_non_string_keys(job: dict[Any, Any]) -> None:
-    """Walk the containers of ``job`` (not the strings: they are most of its bytes) once."""
-    pending: list[Any] = [job]
+    """Walk the containers of ``job`` (not the strings: they are most of its bytes) once.
+
+    A flat job (no value is a container: the common case) is checked by one loop over its keys
+    and one over its values, with no list of pending containers.
+    """
+    containers = _CONTAINERS
+    for key in job:
+        if key.__class__ is not str and not isinstance(key, str):
+            _refuse_key(key)
+    nested = [item for item in job.values() if isinstance(item, containers)]
     seen = 0
-    while pending:
-        value = pending.pop()
+    while nested:
+        value = nested.pop()
         seen += 1
         if seen > 1_000_000:
-            return  # a structure this large is left to json.dumps (circularity, depth)
+            return  # a structure this large is left to the encoder (circularity, depth)
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise InvalidJobError(
-                        f"the job cannot be stored as JSON faithfully: key {key!r} is a "
-                        f"{type(key).__name__}, JSON keys are strings (convert it with str())"
-                    )
-                if isinstance(item, dict | list | tuple):
-                    pending.append(item)
-        elif isinstance(value, list | tuple):
-            pending.extend(item for item in value if isinstance(item, dict | list | tuple))
+                    _refuse_key(key)
+                if isinstance(item, containers):
+                    nested.append(item)
+        else:
+            nested.extend(item for item in value if isinstance(item, containers))
+
+
+def _refuse_key(key: object) -> None:
+    raise InvalidJobError(
+        f"the job cannot be stored as JSON faithfully: key {key!r} is a "
+        f"{type(key).__name__}, JSON keys are strings (convert it with str())"
+    )
 
 
 def checksum(version: int, body: bytes) -> int:

@@ -40,6 +40,19 @@ class StripeLocks:
         """Hold the exclusive lock of ``name``'s stripe (raises BlockingIOError if not blocking)."""
         return StripeLock(self, zlib.crc32(name.encode()) % LOCK_STRIPES, blocking)
 
+    def acquire(self, name: str) -> int:
+        """Take the exclusive lock of ``name``'s stripe, waiting for it; return the descriptor.
+
+        The save's path: a plain call and a ``try``/``finally`` around :meth:`release`, where a
+        ``with`` block would build a :class:`StripeLock` object on every save.
+        """
+        return lock_stripe(self, zlib.crc32(name.encode()) % LOCK_STRIPES, fcntl.LOCK_EX)
+
+    @staticmethod
+    def release(fd: int) -> None:
+        """Drop the lock :meth:`acquire` took."""
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
     def fd(self, stripe: int) -> int:
         """This thread's descriptor of a stripe's lock file, opened once and kept.
 
@@ -110,17 +123,23 @@ class StripeLock:
         self.fd = -1
 
     def __enter__(self) -> None:
-        self.fd = self.locks.fd(self.stripe)
         operation = fcntl.LOCK_EX if self.blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
-        try:
-            fcntl.flock(self.fd, operation)
-        except OSError as error:
-            if error.errno != errno.EBADF:
-                raise
-            # NFS turns flock into a POSIX write lock, which needs a descriptor open for
-            # writing: there, and only there, the stripe's lock file is reopened read-write.
-            self.fd = self.locks.reopen_writable(self.stripe)
-            fcntl.flock(self.fd, operation)
+        self.fd = lock_stripe(self.locks, self.stripe, operation)
 
     def __exit__(self, *exc_info: object) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
+def lock_stripe(locks: StripeLocks, stripe: int, operation: int) -> int:
+    """``flock`` this thread's descriptor of ``stripe`` with ``operation``; return it."""
+    fd = locks.fd(stripe)
+    try:
+        fcntl.flock(fd, operation)
+    except OSError as error:
+        if error.errno != errno.EBADF:
+            raise
+        # NFS turns flock into a POSIX write lock, which needs a descriptor open for
+        # writing: there, and only there, the stripe's lock file is reopened read-write.
+        fd = locks.reopen_writable(stripe)
+        fcntl.flock(fd, operation)
+    return fd
