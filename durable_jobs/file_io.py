@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import durable_jobs.forks as forks
 from durable_jobs.encoding import DamagedFileError, DecodedJob, decode_file, verify_file
 from durable_jobs.errors import DurabilityError, describe_os_error
-from durable_jobs.file_layout import new_temp_name, random_temp_name
+from durable_jobs.file_layout import new_temp_path, random_temp_path
 from durable_jobs.steps import mark
 
 OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC
@@ -87,30 +87,20 @@ def read_state(path: str, *, parse: bool = True) -> FileState:
     return FileState(decoded, None, data, decoded.version)
 
 
-def write_temp(
-    root: str, name: str, data: bytes, *, dir_fd: int | None = None
-) -> tuple[str, os.stat_result]:
+def write_temp(root: str, name: str, data: bytes) -> tuple[str, os.stat_result]:
     """Write ``data`` to a new temp file beside the job file and fsync it.
 
     Returns the temp file's path and its ``fstat`` taken after the fsync: the identity the
     version cache records (:mod:`durable_jobs.file_versions`). Taking it also marks the file's
     timestamp as read, which is what makes the next write to the file change it.
-
-    With ``dir_fd`` (a descriptor of ``root``, kept open by :class:`DirectorySync`) the temp
-    file is created by its bare name relative to it, and the bare name is returned: the kernel
-    then looks up one path component instead of every folder from ``/`` down to the store.
     """
-    temp = new_temp_name(name)
-    if dir_fd is None:
-        temp = f"{root}/{temp}"
+    temp = new_temp_path(root, name)
     try:
         try:
-            fd = os.open(temp, CREATE_FLAGS, 0o644, dir_fd=dir_fd)
+            fd = os.open(temp, CREATE_FLAGS, 0o644)
         except FileExistsError:  # a dead process's leftover with the same name: pick another
-            temp = random_temp_name(name)
-            if dir_fd is None:
-                temp = f"{root}/{temp}"
-            fd = os.open(temp, CREATE_FLAGS, 0o644, dir_fd=dir_fd)
+            temp = random_temp_path(root, name)
+            fd = os.open(temp, CREATE_FLAGS, 0o644)
     except OSError as error:
         raise DurabilityError(
             f"cannot save job {name!r}: cannot create a temp file: "
@@ -130,7 +120,7 @@ def write_temp(
             os.close(fd)  # close can report a deferred write error too; it is not ignored
         mark("fsync")
     except OSError as error:
-        unlink_quietly(temp, dir_fd)
+        unlink_quietly(temp)
         raise DurabilityError(
             f"cannot save job {name!r}: writing the new version failed: "
             f"{describe_os_error(error, root)}; the previous version is intact"
@@ -155,28 +145,14 @@ class DirectorySync:
         self._root = root
         self._local = threading.local()
 
-    def fd(self, action: str, name: str) -> int:
-        """This thread's descriptor of the directory, opened on first use and kept."""
-        local = self._local
-        if getattr(local, "generation", None) == forks.generation and local.fd >= 0:
-            return int(local.fd)
-        try:
-            fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as error:
-            raise DurabilityError(
-                f"cannot {action} job {name!r}: cannot open the store's directory: "
-                f"{describe_os_error(error, self._root)}"
-            ) from error
-        local.generation, local.fd = forks.generation, fd
-        return fd
-
     def fsync(self, action: str, name: str) -> None:
         """Make the renames in the directory durable; until then a power cut may undo them."""
-        self.fsync_open(self.fd(action, name), action, name)
-
-    def fsync_open(self, fd: int, action: str, name: str) -> None:
-        """:meth:`fsync` through ``fd``, the descriptor :meth:`fd` returned to this thread."""
+        local = self._local
         try:
+            fd = local.fd if getattr(local, "generation", None) == forks.generation else -1
+            if fd < 0:
+                fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                local.generation, local.fd = forks.generation, fd
             os.fsync(fd)
             mark("dir_fsync")
         except OSError as error:
@@ -211,7 +187,7 @@ def os_error(error: OSError) -> str:
     return f"{error.strerror or error} ({code})" if code else str(error)
 
 
-def unlink_quietly(path: str, dir_fd: int | None = None) -> None:
+def unlink_quietly(path: str) -> None:
     """Remove a temp file on an error path; a failure here must not hide the first error."""
     with contextlib.suppress(OSError):
-        os.unlink(path, dir_fd=dir_fd)
+        os.unlink(path)

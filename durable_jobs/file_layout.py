@@ -45,28 +45,23 @@ _process_tag: tuple[int, str] = (-1, "")  # (fork generation, random tag), new i
 
 
 def new_temp_path(root: str, name: str) -> str:
-    """A fresh temp file path for a write of ``name``: ``<root>/`` + :func:`new_temp_name`."""
-    return f"{root}/{new_temp_name(name)}"
-
-
-def new_temp_name(name: str) -> str:
     """A fresh temp file name for a write of ``name``: ``.<id>.json.<tag><counter>.tmp``.
 
     The tag is random once per process and the counter counts this process's temp files, so
     names never repeat between live processes or within one, for the price of a counter rather
     than a call for random bytes on every save. A name left by a dead process that happens to
     match is not overwritten: the temp file is created with ``O_EXCL``, and the writer then asks
-    for :func:`random_temp_name` instead.
+    for :func:`random_temp_path` instead.
     """
     global _process_tag
     if _process_tag[0] != forks.generation:
         _process_tag = (forks.generation, secrets.token_hex(5))
-    return f".{name}{JOB_SUFFIX}.{_process_tag[1]}{next(_temp_counter):x}{TEMP_SUFFIX}"
+    return f"{root}/.{name}{JOB_SUFFIX}.{_process_tag[1]}{next(_temp_counter):x}{TEMP_SUFFIX}"
 
 
-def random_temp_name(name: str) -> str:
-    """A temp file name with 12 random hex digits, for when :func:`new_temp_name`'s was taken."""
-    return f".{name}{JOB_SUFFIX}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+def random_temp_path(root: str, name: str) -> str:
+    """A temp file name with 12 random hex digits, for when :func:`new_temp_path`'s was taken."""
+    return f"{root}/.{name}{JOB_SUFFIX}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
 
 
 def is_temp_name(file_name: str) -> bool:

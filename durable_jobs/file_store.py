@@ -329,54 +329,43 @@ class FileJobStore:
         ``version`` go into the version cache, so the next save need not read it back.
         """
         self._versions.forget(name)  # from the first rename on, the job file is not the cached one
-        # Every name below is relative to the directory's kept descriptor, the one step 4
-        # fsyncs: the kernel looks up one component, not the whole path from "/".
-        directory = self._directory.fd("save", name)
-        temp, written = write_temp(self._root, name, data, dir_fd=directory)
+        temp, written = write_temp(self._root, name, data)
         try:
-            backup_temp = (
-                write_temp(self._root, name, data, dir_fd=directory)[0] if backup_as_well else None
-            )
+            backup_temp = write_temp(self._root, name, data)[0] if backup_as_well else None
         except DurabilityError:
-            unlink_quietly(temp, directory)
+            unlink_quietly(temp)
             raise
-        self._rename_into_place(
-            name, directory, temp, backup_temp, rotate=current.version is not None
-        )
+        self._rename_into_place(name, temp, backup_temp, rotate=current.version is not None)
         self._versions.remember(name, identity_of(written), version)
         if durable_rename:
-            self._directory.fsync_open(directory, "save", name)
+            self._directory.fsync("save", name)
 
     def _rename_into_place(
-        self, name: str, directory: int, temp: str, backup_temp: str | None, *, rotate: bool
+        self, name: str, temp: str, backup_temp: str | None, *, rotate: bool
     ) -> None:
-        """Steps 2 and 3 of :meth:`_install`: the backup's rename, then the job file's.
-
-        ``temp`` and ``backup_temp`` are names relative to ``directory``, the store's folder.
-        """
-        main = f"{name}{JOB_SUFFIX}"
-        at = directory
+        """Steps 2 and 3 of :meth:`_install`: the backup's rename, then the job file's."""
+        main = f"{self._root}/{name}{JOB_SUFFIX}"
+        backup = f"{self._root}/{name}{BACKUP_SUFFIX}"
         try:
             if backup_temp is not None:
                 # Backup first: a crash between the renames leaves the old job file, which is
                 # still good, and a backup that is newer than it, never an older one alone.
-                os.replace(backup_temp, f"{name}{BACKUP_SUFFIX}", src_dir_fd=at, dst_dir_fd=at)
+                os.replace(backup_temp, backup)
             elif rotate:
                 # Not contextlib.suppress: that builds a context manager object on every save.
                 try:  # noqa: SIM105
-                    os.replace(main, f"{name}{BACKUP_SUFFIX}", src_dir_fd=at, dst_dir_fd=at)
+                    os.replace(main, backup)
                 except FileNotFoundError:
                     pass  # deleted by someone else since we read it: nothing to keep, carry on
             mark("rename_backup")
-            os.replace(temp, main, src_dir_fd=at, dst_dir_fd=at)
+            os.replace(temp, main)
             mark("rename")
         except OSError as error:
-            unlink_quietly(temp, at)
+            unlink_quietly(temp)
             if backup_temp is not None:
-                unlink_quietly(backup_temp, at)
+                unlink_quietly(backup_temp)
             raise DurabilityError(
-                f"cannot save job {name!r}: rename failed: "
-                f"{describe_os_error(error, f'{self._root}/{main}')}; "
+                f"cannot save job {name!r}: rename failed: {describe_os_error(error, main)}; "
                 "the previous version is intact (possibly only as the backup)"
             ) from error
 
@@ -399,20 +388,20 @@ class FileJobStore:
         (see :mod:`durable_jobs.file_versions`); anything else is read and verified in full, so a
         file changed by someone else, damaged or not, is judged by its bytes.
         """
+        main = f"{self._root}/{name}{JOB_SUFFIX}"
         versions = self._versions
         if versions.enabled is None:
             versions = self._versions_ready()
         if versions.enabled:
             try:
-                status = os.stat(f"{name}{JOB_SUFFIX}", dir_fd=self._directory.fd("save", name))
-                version = versions.version_of_file(name, status)
+                version = versions.version_of_file(name, os.stat(main))
             except FileNotFoundError:
                 return MISSING
             except OSError:
                 version = None  # let the read say what is wrong
             if version is not None:
                 return FileState(None, None, None, version)
-        return read_state(f"{self._root}/{name}{JOB_SUFFIX}", parse=False)
+        return read_state(main, parse=False)
 
     def _versions_ready(self) -> VersionCache:
         """The version cache, probing the filesystem's timestamps on the first save."""

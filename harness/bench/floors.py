@@ -173,28 +173,19 @@ class MinimalReplace:
     left-over temp is unlinked once, when the floor is made), write, fsync (the bytes are on disk
     before the name points at them: a crash after the rename must not find an empty file),
     close, rename over the target, and fsync of a directory descriptor opened once and kept open
-    (the rename itself is durable only once its directory is); every name is relative to that
-    descriptor. Call :meth:`close` at the end.
+    (the rename itself is durable only once its directory is). Call :meth:`close` at the end.
     """
 
     def __init__(self, folder: Path, path: str, body: bytes) -> None:
         self.path, self.body = path, body
-        self.directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        # Names relative to the kept directory descriptor, as the hardened store uses them: the
-        # kernel looks up one component instead of the whole path, and a floor must not pay
-        # for a lookup a store can skip.
-        self.name = os.path.relpath(path, folder)
-        self.temp = f"{self.name}.minimal.tmp"
+        self.temp = f"{path}.minimal.tmp"
         with contextlib.suppress(FileNotFoundError):
-            # left over by a run that was killed between open and rename
-            os.unlink(self.temp, dir_fd=self.directory)
+            os.unlink(self.temp)  # left over by a run that was killed between open and rename
+        self.directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def write(self) -> None:
         """One durable replace of the target with the body."""
-        at = self.directory
-        fd = os.open(
-            self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644, dir_fd=at
-        )
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             view = memoryview(self.body)
             while view:
@@ -202,8 +193,8 @@ class MinimalReplace:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(self.temp, self.name, src_dir_fd=at, dst_dir_fd=at)
-        os.fsync(at)
+        os.replace(self.temp, self.path)
+        os.fsync(self.directory)
 
     def close(self) -> None:
         """Close the directory descriptor (the floor cannot write after this)."""
