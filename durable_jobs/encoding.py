@@ -99,14 +99,20 @@ def encode_job_body(job: object) -> bytes:
 
 
 _CONTAINERS = (dict, list, tuple)  # a tuple, not ``dict | list | tuple``: isinstance is faster
+_STRING = frozenset({str})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _refuse_non_string_keys(job: dict[Any, Any]) -> None:
     """Walk the containers of ``job`` (not the strings: they are most of its bytes) once.
 
-    A flat job (no value is a container: the common case) is checked by one loop over its keys
-    and one over its values, with no list of pending containers.
+    A flat job (string keys, no value a container: the common case) is recognised by two passes
+    in C over the types of its keys and values, with no Python loop: measured right after an
+    fsync's wait, where a save runs it, that is 2 us less than the loop below. Anything else
+    (nested values, subclasses of str or int) is walked.
     """
+    if _STRING.issuperset(map(type, job)) and _SCALARS.issuperset(map(type, job.values())):
+        return
     containers = _CONTAINERS
     for key in job:
         if key.__class__ is not str and not isinstance(key, str):
@@ -135,19 +141,16 @@ def _refuse_key(key: object) -> None:
     )
 
 
-def checksum(version: int, body: bytes) -> int:
-    """CRC-32 of the version digits followed by the body bytes."""
-    return zlib.crc32(body, zlib.crc32(b"%d" % version))
+_FILE = b'{"format":"%s","version":%%d,"crc32":"%%08x","job":%%s}\n' % FORMAT.encode()
 
 
 def encode_file(body: bytes, version: int) -> bytes:
-    """The complete file content for an encoded job ``body`` at ``version``."""
-    return b'{"format":"%s","version":%d,"crc32":"%08x","job":%s}\n' % (
-        FORMAT.encode(),
-        version,
-        checksum(version, body),
-        body,
-    )
+    """The complete file content for an encoded job ``body`` at ``version``.
+
+    The checksum is the CRC-32 of the version's digits followed by the body's bytes; the header
+    is formatted into a template made once (a save calls this under its lock).
+    """
+    return _FILE % (version, zlib.crc32(body, zlib.crc32(b"%d" % version)), body)
 
 
 def decode_file(data: bytes) -> DecodedJob:
@@ -182,7 +185,7 @@ def _verified(data: bytes) -> tuple[int, bytes]:
     stored = int(match.group(2), 16)
     # Over the digits as they are on disk, not as re-formatted: a flip of a leading "1" to "0"
     # ("10" -> "00") is then a one-bit change of the checked bytes, which CRC-32 always detects.
-    # For every file the writer made, the digits are canonical and this equals checksum().
+    # For every file the writer made, the digits are canonical: the checksum encode_file wrote.
     computed = zlib.crc32(body, zlib.crc32(match.group(1)))
     if stored != computed:
         raise DamagedFileError(

@@ -90,9 +90,9 @@ def read_state(path: str, *, parse: bool = True) -> FileState:
 def write_temp(root: str, name: str, data: bytes) -> tuple[str, os.stat_result]:
     """Write ``data`` to a new temp file beside the job file and fsync it.
 
-    Returns the temp file's path and its ``fstat`` taken after the fsync: the identity the
-    version cache records (:mod:`durable_jobs.file_versions`). Taking it also marks the file's
-    timestamp as read, which is what makes the next write to the file change it.
+    Returns the temp file's path and its ``fstat`` taken once every byte is written: the
+    identity the version cache records (:mod:`durable_jobs.file_versions`). Taking it also marks
+    the file's timestamp as read, which is what makes the next write to the file change it.
     """
     temp = new_temp_path(root, name)
     try:
@@ -113,9 +113,11 @@ def write_temp(root: str, name: str, data: bytes) -> tuple[str, os.stat_result]:
                 view = memoryview(data)[written:]
                 while view:
                     view = view[os.write(fd, view) :]
+            # The identity before the fsync, which changes none of it (size, inode and times are
+            # set by the writes): here the call runs on a warm CPU, not after the fsync's wait.
+            status = os.fstat(fd)
             mark("write")
             os.fsync(fd)
-            status = os.fstat(fd)
         finally:
             os.close(fd)  # close can report a deferred write error too; it is not ignored
         mark("fsync")

@@ -22,7 +22,6 @@ from typing import Any
 from durable_jobs.encoding import encode_file, encode_job_body
 from durable_jobs.errors import DurabilityError
 from durable_jobs.file_io import (
-    MISSING,
     FileState,
     describe_both,
     os_error,
@@ -113,7 +112,8 @@ def _recover_job(store: StoreSteps, job_id: str, report: RecoveryReport) -> None
             if main.decoded is None and backup.decoded is not None:
                 version = store._next_version(job_id, main)
                 body = encode_job_body(backup.decoded.job)
-                store._install(job_id, encode_file(body, version), MISSING, version=version)
+                store._install(job_id, encode_file(body, version), version=version, rotate=False)
+                store._fsync_directory("repair", job_id)
                 report.repaired_from_backup.append(job_id)
                 main = read_state(job_path(store._root, job_id))
             elif main.decoded is None:
@@ -131,7 +131,8 @@ def _recover_job(store: StoreSteps, job_id: str, report: RecoveryReport) -> None
                 version = store._next_version(job_id, main)
                 body = encode_file(encode_job_body(job), version)
                 # Now a finished job: the backup becomes a second copy of it.
-                store._install(job_id, body, main, version=version, backup_as_well=True)
+                store._install(job_id, body, version=version, rotate=True, backup_as_well=True)
+                store._fsync_directory("recovery", job_id)
                 report.abandoned_jobs_failed.append(job_id)
     except DurabilityError as error:  # the job was read; only the change could not be written
         log.warning("recover: job %r left as it was: %s", job_id, error)

@@ -28,11 +28,10 @@ class StoreSteps(Protocol):
         self,
         name: str,
         data: bytes,
-        current: FileState,
         *,
         version: int,
+        rotate: bool,
         backup_as_well: bool = False,
-        durable_rename: bool = True,
     ) -> None: ...
 
     def _fsync_directory(self, action: str, name: str) -> None: ...

@@ -152,23 +152,29 @@ class FileJobStore:
         name = validate_job_id(job_id)
         body = encode_job_body(job)
         mark("encode")
-        # acquire/release, not a ``with`` block: this is the hot path, and every object and
-        # call between two system calls shows in the save's latency (the bench's T6 target).
+        # acquire/release, not a ``with`` block, and the common case (the job file is the one
+        # this process installed last, the job not finished) decided inline: this is the hot
+        # path, and every call between two system calls shows in the save's latency, at several
+        # times its cost in a loop, because it runs right after an fsync's wait (the bench's T6).
         locks = self._locks
         lock = locks.acquire(name)
         try:
             mark("lock")
-            current = self._current_state(name)
+            version = self._installed_version(name)
+            if version is None:
+                version, rotate, both = self._plan_save(name, job)
+            else:  # the job file is good: rotate it, unless the job is finished (_backup_policy)
+                status = job.get("status")
+                both = isinstance(status, str) and status in TERMINAL_STATUSES
+                version, rotate = version + 1, True
             mark("read_current")
-            version = current.version
-            version = version + 1 if version is not None else self._next_version(name, current)
-            both = self._backup_policy(name, job, current)
             data = encode_file(body, version)
             mark("encode")
-            self._install(name, data, current, version=version, backup_as_well=both)
+            self._install(name, data, version=version, rotate=rotate, backup_as_well=both)
         finally:
             locks.release(lock)
         mark("lock")  # the unlock
+        self._directory.fsync("save", name)  # step 4 of _install, outside the lock
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """Return the job, ``None`` if it never existed, or an error dict; never raises for state.
@@ -237,7 +243,8 @@ class FileJobStore:
             version = self._next_version(name, current)
             both = self._backup_policy(name, job, current)
             body = encode_file(encode_job_body(job), version)
-            self._install(name, body, current, version=version, backup_as_well=both)
+            self._install(name, body, version=version, rotate=current.is_good, backup_as_well=both)
+        self._directory.fsync("update", name)  # step 4 of _install, outside the lock
         job.pop(RECOVERED_KEY, None)
         return job
 
@@ -297,77 +304,79 @@ class FileJobStore:
         self,
         name: str,
         data: bytes,
-        current: FileState,
         *,
         version: int,
+        rotate: bool,
         backup_as_well: bool = False,
-        durable_rename: bool = True,
     ) -> None:
-        """Make ``data`` the job file of ``name``; the caller holds the job's lock.
+        """Make ``data`` the job file of ``name`` (steps 1-3); the caller holds the job's lock.
 
         Order, and the crash each step protects against:
           1. write a unique temp file and fsync it: after a crash the new bytes are either
              complete on disk or absent, never half there under the job's name;
-          2. rename the current job file to ``.bak`` (only if it is good, so a damaged file never
-             replaces a good backup): a crash now leaves no job file but a complete backup,
-             which readers serve and ``recover`` restores;
+          2. with ``rotate`` (the current job file is good: a damaged file must never replace
+             a good backup), rename the job file to ``.bak``: a crash now leaves no job file but
+             a complete backup, which readers serve and ``recover`` restores;
           3. rename the temp file over the job file: readers switch to the new version at once;
-          4. fsync the directory: both renames become durable together. Only now is the write
-             acknowledged; before it a power cut may bring back the previous names.
+          4. the caller fsyncs the directory: both renames become durable together, and only
+             then is the write acknowledged (before it a power cut may bring back the previous
+             names). A save does it after releasing the lock: the renames are in place, any
+             later fsync of the directory makes them durable, and the next writer of the job
+             need not wait for this one's disk. A repair on the read path skips it: its bytes
+             are fsynced, and the backup it copies keeps the version durable meanwhile.
 
-        With ``backup_as_well`` the backup becomes a second copy of the new version instead (a
-        separate file, so damage to one copy never reaches the other): for a finished job, whose
-        previous version would bring it back to life as "running", and when no good version is
-        left to keep.
+        With ``backup_as_well`` the backup is a second, separate copy of the new version: for a
+        finished job (its previous version would bring it back to life as "running") and when
+        no good version is left to keep.
 
-        ``durable_rename=False`` skips step 4, for a repair from the backup on the read path: the
-        repaired file's bytes are still fsynced (a later save may rotate it into the backup),
-        but its name need not survive a power cut, because the backup it was copied from does.
-        That keeps one fsync, not two, in the p99 of a read that meets a damaged file.
-
-        Once the job file is in place, its identity (from the temp file's ``fstat``) and
-        ``version`` go into the version cache, so the next save need not read it back.
+        Once the job file is in place, its identity and ``version`` go into the version cache.
         """
         self._versions.forget(name)  # from the first rename on, the job file is not the cached one
-        temp, written = write_temp(self._root, name, data)
+        root = self._root
+        temp, written = write_temp(root, name, data)
+        main = f"{root}/{name}{JOB_SUFFIX}"
         try:
-            backup_temp = write_temp(self._root, name, data)[0] if backup_as_well else None
-        except DurabilityError:
-            unlink_quietly(temp)
-            raise
-        self._rename_into_place(name, temp, backup_temp, rotate=current.version is not None)
-        self._versions.remember(name, identity_of(written), version)
-        if durable_rename:
-            self._directory.fsync("save", name)
-
-    def _rename_into_place(
-        self, name: str, temp: str, backup_temp: str | None, *, rotate: bool
-    ) -> None:
-        """Steps 2 and 3 of :meth:`_install`: the backup's rename, then the job file's."""
-        main = f"{self._root}/{name}{JOB_SUFFIX}"
-        backup = f"{self._root}/{name}{BACKUP_SUFFIX}"
-        try:
-            if backup_temp is not None:
+            if backup_as_well:
                 # Backup first: a crash between the renames leaves the old job file, which is
                 # still good, and a backup that is newer than it, never an older one alone.
-                os.replace(backup_temp, backup)
+                self._write_backup_copy(name, data)
             elif rotate:
                 # Not contextlib.suppress: that builds a context manager object on every save.
                 try:  # noqa: SIM105
-                    os.replace(main, backup)
+                    os.replace(main, f"{root}/{name}{BACKUP_SUFFIX}")
                 except FileNotFoundError:
                     pass  # deleted by someone else since we read it: nothing to keep, carry on
             mark("rename_backup")
             os.replace(temp, main)
             mark("rename")
-        except OSError as error:
+        except (OSError, DurabilityError) as error:
             unlink_quietly(temp)
-            if backup_temp is not None:
-                unlink_quietly(backup_temp)
+            if isinstance(error, DurabilityError):
+                raise  # the backup copy could not be written; it said why
             raise DurabilityError(
                 f"cannot save job {name!r}: rename failed: {describe_os_error(error, main)}; "
                 "the previous version is intact (possibly only as the backup)"
             ) from error
+        self._versions.remember(name, identity_of(written), version)
+
+    def _write_backup_copy(self, name: str, data: bytes) -> None:
+        """Replace the backup of ``name`` by a separate, fsynced copy of ``data``."""
+        temp = write_temp(self._root, name, data)[0]
+        try:
+            os.replace(temp, f"{self._root}/{name}{BACKUP_SUFFIX}")
+        except OSError:
+            unlink_quietly(temp)
+            raise
+
+    def _plan_save(self, name: str, job: dict[str, Any]) -> tuple[int, bool, bool]:
+        """Version, rotate, backup_as_well of a save that the version cache cannot answer.
+
+        The job file is read and verified (not parsed): only a good file is rotated into the
+        backup, and the new version is one more than any this job has had.
+        """
+        current = read_state(f"{self._root}/{name}{JOB_SUFFIX}", parse=False)
+        version = self._next_version(name, current)
+        return version, current.is_good, self._backup_policy(name, job, current)
 
     def _backup_policy(self, name: str, job: dict[str, Any], current: FileState) -> bool:
         """Should the backup be a copy of the new version rather than the previous one?"""
@@ -381,35 +390,28 @@ class FileJobStore:
     def _fsync_directory(self, action: str, name: str) -> None:
         self._directory.fsync(action, name)
 
-    def _current_state(self, name: str) -> FileState:
-        """The job file as a save needs it (good or not, and its version); the lock is held.
+    def _installed_version(self, name: str) -> int | None:
+        """The job file's version if it is the very file this process installed last, unchanged.
 
-        A ``stat`` that matches what this process installed last answers without reading the file
-        (see :mod:`durable_jobs.file_versions`); anything else is read and verified in full, so a
-        file changed by someone else, damaged or not, is judged by its bytes.
+        One ``stat`` against the version cache (:mod:`durable_jobs.file_versions`); None means
+        "read and verify it" (a file changed by someone else, damaged, missing, or a store whose
+        filesystem cannot tell two writes apart). The lock is held.
         """
-        main = f"{self._root}/{name}{JOB_SUFFIX}"
         versions = self._versions
-        if versions.enabled is None:
-            versions = self._versions_ready()
-        if versions.enabled:
-            try:
-                version = versions.version_of_file(name, os.stat(main))
-            except FileNotFoundError:
-                return MISSING
-            except OSError:
-                version = None  # let the read say what is wrong
-            if version is not None:
-                return FileState(None, None, None, version)
-        return read_state(main, parse=False)
+        if not versions.enabled and (versions.enabled is False or not self._probe_versions()):
+            return None
+        try:
+            return versions.version_of_file(name, os.stat(f"{self._root}/{name}{JOB_SUFFIX}"))
+        except OSError:
+            return None  # missing or unreadable: the read says which
 
-    def _versions_ready(self) -> VersionCache:
-        """The version cache, probing the filesystem's timestamps on the first save."""
+    def _probe_versions(self) -> bool:
+        """Whether the version cache can be used here, probed on the first save (then kept)."""
         if self._versions.enabled is None:
             with self._probe_lock:
                 if self._versions.enabled is None:
                     self._versions.enabled = has_fine_timestamps(f"{self._root}/{LOCK_DIR}")
-        return self._versions
+        return bool(self._versions.enabled)
 
     def _next_version(self, name: str, current: FileState) -> int:
         """One more than any version this job has had, so the counter only grows."""

@@ -5,13 +5,13 @@ one is one more) and whether it is good (only a good file may be rotated into th
 damaged file would replace the last good version). Reading and verifying the file answers both,
 at the cost of a read and a checksum of the whole file: 1.5 ms of a 1 MB save.
 
-The cache answers them from a ``stat``. When a save installs a file, it records the file's
-identity (device, inode, size, modification time, taken by ``fstat`` on the new file once it is
-fsynced) and its version. The next save of that job, holding the job's lock, ``stat``\\ s the job
-file: if the identity is the recorded one, the file is the one written then, unchanged, so it is
-good and has that version. Any other writer (another process) installs a new inode; any damage
-(truncate, overwrite, a flipped bit, a delete) changes the size or the modification time. A
-mismatch simply means "read and verify as before".
+The cache answers them from a ``stat``. When a save installs a file, it records the file's identity
+(device, inode, size, modification time, taken by ``fstat`` on the new file once it is written in
+full; the fsync changes none of them) and its version. The next save of that job, holding the job's
+lock, ``stat``\\ s the job file: if the identity is the recorded one, the file is the one written
+then, unchanged, so it is good and has that version. Any other writer (another process) installs a
+new inode; any damage (truncate, overwrite, a flipped bit, a delete) changes the size or the
+modification time. A mismatch simply means "read and verify as before".
 
 "Damage changes the modification time" needs timestamps that tell two writes apart. With coarse
 timestamps (one clock tick, 1-4 ms) a write in the same tick as ours would leave the time as it

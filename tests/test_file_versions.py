@@ -92,6 +92,22 @@ def test_a_job_file_deleted_behind_the_store_starts_from_its_backup_version(
     assert job_in(paths["backup"]) == {"status": "running", "n": 1}  # the last good one, kept
 
 
+@pytest.mark.parametrize("status", ["done", "error"])
+def test_a_job_finished_over_a_remembered_file_gets_a_second_copy_as_its_backup(
+    tmp_path: Path, status: str
+) -> None:
+    # The save's fast path (the cache knows the job file) must keep the rule of the slow one:
+    # the backup of a finished job is a copy of it, never the "running" version before it.
+    store = FileJobStore(tmp_path)
+    paths = store.paths_for("a1")
+    store.save_job("a1", {"status": "queued"})
+    store.save_job("a1", {"status": "running"})  # remembered: the next save reads nothing
+    store.save_job("a1", {"status": status})
+    assert job_in(paths["main"]) == job_in(paths["backup"]) == {"status": status}
+    assert version_of(paths["main"]) == version_of(paths["backup"]) == 3
+    assert os.stat(paths["main"]).st_ino != os.stat(paths["backup"]).st_ino  # two files
+
+
 def test_the_cache_answers_only_for_the_identity_it_recorded() -> None:
     cache = VersionCache(enabled=True)
     recorded = (1, 10, 100, 5)  # device, inode, size, mtime_ns
