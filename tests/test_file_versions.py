@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +235,29 @@ def test_the_probe_finds_coarse_timestamps_and_the_cache_stays_off(coarse_filesy
         store.save_job("a1", {"status": "running", "step": step + 100})
         assert job_in(paths["backup"]) == {"status": "running", "step": step - 1}
         store.save_job("a1", {"status": "running", "step": step})
+
+
+def step_of(strace_line: str) -> str:
+    """``lock``, ``unlock``, ``fsync`` or ``rename`` for one line of ``strace -o``."""
+    call = strace_line.split("(")[0].split()[-1]
+    if call == "flock":
+        return "unlock" if "LOCK_UN" in strace_line else "lock"
+    return "rename" if call.startswith("rename") else call
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_save_releases_the_job_lock_before_its_directory_fsync(tmp_path: Path) -> None:
+    # The next writer of a job builds on renames that are already in place, so it need not wait
+    # for this save's disk: the lock covers the temp file and the renames, not the last fsync.
+    trace = tmp_path / "trace"
+    save_twice = (
+        "import sys; from durable_jobs.file_store import FileJobStore; "
+        "store = FileJobStore(sys.argv[1]); "
+        "store.save_job('a1', {'n': 1}); store.save_job('a1', {'n': 2})"
+    )
+    traced = "trace=flock,fsync,rename,renameat,renameat2"
+    command = ["strace", "-f", "-o", str(trace), "-e", traced, sys.executable, "-c", save_twice]
+    subprocess.run([*command, str(tmp_path / "store")], check=True, timeout=60)
+    steps = [step_of(line) for line in trace.read_text().splitlines() if "(" in line]
+    last_save = steps[len(steps) - 1 - steps[::-1].index("lock") :]
+    assert last_save == ["lock", "fsync", "rename", "rename", "unlock", "fsync"]
