@@ -152,9 +152,9 @@ def test_150_pollers_on_three_uvicorn_workers_stay_within_the_pool(
         "--log-level",
         "info",  # a worker the supervisor restarts says so in the server's log
         # The test loads 2 cores with 150 threads on purpose; uvicorn kills a worker that does
-        # not answer its supervisor's ping within 5 s, dropping its connections (once, in CI:
-        # "Server disconnected without sending a response"). That judges uvicorn's supervision
-        # of a starved machine, not the pool: give the ping 60 s.
+        # not answer its supervisor's ping within 5 s, dropping its connections (the likeliest
+        # cause of one "Server disconnected without sending a response" in CI). That judges
+        # uvicorn's supervision of a starved machine, not the pool: give the ping 60 s.
         "--timeout-worker-healthcheck",
         "60",
     ]
