@@ -26,8 +26,6 @@ from durable_jobs.file_io import (
     describe_both,
     os_error,
     read_state,
-    unlink_quietly,
-    write_temp,
 )
 from durable_jobs.file_layout import backup_path, is_temp_name, job_id_of, job_id_of_temp, job_path
 from durable_jobs.file_steps import StoreSteps
@@ -145,10 +143,5 @@ def _recover_job(store: StoreSteps, job_id: str, report: RecoveryReport) -> None
 def _rewrite_backup(store: StoreSteps, name: str, main: FileState) -> None:
     """Replace a damaged backup with a copy of the good job file (same version)."""
     assert main.raw is not None
-    temp, _status = write_temp(store._root, name, main.raw)
-    try:
-        os.replace(temp, backup_path(store._root, name))
-    except OSError as error:
-        unlink_quietly(temp)
-        raise DurabilityError(f"cannot rewrite the backup of {name!r}: {error}") from error
+    store._write_backup_copy(name, main.raw)
     store._fsync_directory("backup rewrite", name)

@@ -352,7 +352,7 @@ class FileJobStore:
         except (OSError, DurabilityError) as error:
             unlink_quietly(temp)
             if isinstance(error, DurabilityError):
-                raise  # the backup copy could not be written; it said why
+                raise  # the backup copy could not be made; it says why
             raise DurabilityError(
                 f"cannot save job {name!r}: rename failed: {describe_os_error(error, main)}; "
                 "the previous version is intact (possibly only as the backup)"
@@ -360,13 +360,21 @@ class FileJobStore:
         self._versions.remember(name, identity_of(written), version)
 
     def _write_backup_copy(self, name: str, data: bytes) -> None:
-        """Replace the backup of ``name`` by a separate, fsynced copy of ``data``."""
+        """Replace the backup of ``name`` by a separate, fsynced copy of ``data``.
+
+        Durable once the directory is fsynced (the caller's step); raises
+        :class:`DurabilityError` naming the cause. Saves and ``recover`` share it.
+        """
         temp = write_temp(self._root, name, data)[0]
+        backup = f"{self._root}/{name}{BACKUP_SUFFIX}"
         try:
-            os.replace(temp, f"{self._root}/{name}{BACKUP_SUFFIX}")
-        except OSError:
+            os.replace(temp, backup)
+        except OSError as error:
             unlink_quietly(temp)
-            raise
+            raise DurabilityError(
+                f"cannot replace the backup of job {name!r}: rename failed: "
+                f"{describe_os_error(error, backup)}; the job file is intact"
+            ) from error
 
     def _plan_save(self, name: str, job: dict[str, Any]) -> tuple[int, bool, bool]:
         """Version, rotate, backup_as_well of a save that the version cache cannot answer.
